@@ -1,0 +1,135 @@
+/**
+ * The `Drive` seam (see design.md): everything the WebDAV layer needs from storage, and nothing
+ * about how 1fichier stores it. The WebDAV layer talks only to this interface, so it can be tested
+ * against the in-memory drive and served over the 1fichier-backed one unchanged.
+ *
+ * Paths are decoded (no percent-escapes), absolute, '/'-separated, without a trailing slash
+ * except for the root itself ('/'). Names are the user's real names (already decoded from any
+ * upstream encoding).
+ */
+import type { Readable } from 'node:stream';
+
+export type EntryKind = 'file' | 'folder';
+
+export interface DriveEntry {
+  /** Leaf name; '' for the root. */
+  name: string;
+  kind: EntryKind;
+  /** Bytes for files, 0 for folders. */
+  size: number;
+  /** Last modification (for 1fichier: the upload time). */
+  modified: Date;
+  /** Creation time, when known (folders have one on 1fichier; files use the upload time). */
+  created?: Date;
+  /** Strong entity tag, without quotes. Changes whenever the content changes. */
+  etag: string;
+  /** MIME type for files. */
+  contentType?: string;
+  /** Content checksum (Whirlpool hex on 1fichier), when known. */
+  checksum?: string;
+}
+
+/** An inclusive byte range, already validated against the file size. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface ReadOptions {
+  /** Absent = the whole file. */
+  range?: ByteRange;
+  /** Aborting it must release every upstream resource at once. */
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /** Exact body length when the client announced it; undefined = unknown (spool first). */
+  size?: number;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  /** true when the path did not exist before (201), false when it replaced a file (204). */
+  created: boolean;
+  entry: DriveEntry;
+}
+
+export interface TransferOptions {
+  /** Replace an existing destination (WebDAV `Overwrite: T`). */
+  overwrite: boolean;
+}
+
+export interface CopyOptions extends TransferOptions {
+  /** For folders: 0 copies the folder alone, 'infinity' its whole content. */
+  depth: 0 | 'infinity';
+}
+
+export interface TransferResult {
+  /** true when the destination did not exist before (201), false when it was replaced (204). */
+  created: boolean;
+}
+
+export interface Quota {
+  usedBytes: number;
+  availableBytes: number;
+}
+
+/** A dead property, keyed by namespace URI and local name; value is the serialized inner XML. */
+export interface DeadProperty {
+  namespace: string;
+  name: string;
+  /** Inner XML of the property element, as the client sent it (may be '' for an empty element). */
+  xml: string;
+}
+
+export type PropertyPatch =
+  | { op: 'set'; property: DeadProperty }
+  | { op: 'remove'; namespace: string; name: string };
+
+export interface Drive {
+  stat(path: string, signal?: AbortSignal): Promise<DriveEntry>;
+  /** The direct children of a folder, with their metadata (one upstream listing at most). */
+  list(path: string, signal?: AbortSignal): Promise<DriveEntry[]>;
+  /** A stream of exactly the requested bytes. */
+  read(path: string, options?: ReadOptions): Promise<Readable>;
+  /** Where a client may fetch the file directly (redirect mode); undefined when not supported. */
+  directUrl?(path: string, signal?: AbortSignal): Promise<string>;
+  write(path: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
+  mkdir(path: string): Promise<DriveEntry>;
+  /** Removes a file, or a folder with its whole content. */
+  remove(path: string): Promise<void>;
+  move(from: string, to: string, options: TransferOptions): Promise<TransferResult>;
+  copy(from: string, to: string, options: CopyOptions): Promise<TransferResult>;
+  quota(): Promise<Quota>;
+  /** Dead properties of a resource (PROPPATCH-set ones); [] when none. */
+  getProperties(path: string): Promise<DeadProperty[]>;
+  /** Applies all patches in order, atomically: either all apply or none (then it throws). */
+  patchProperties(path: string, patches: PropertyPatch[]): Promise<void>;
+}
+
+export type DriveErrorCode =
+  | 'not-found' // 404
+  | 'exists' // 405 for MKCOL, 412 for Overwrite: F
+  | 'conflict' // 409: parent missing, or folder where a file is needed
+  | 'not-a-folder' // 409
+  | 'is-a-folder' // 405 when a file operation targets a folder
+  | 'not-empty' // 409
+  | 'forbidden' // 403 (e.g. password-protected upstream, read-only)
+  | 'bad-request' // 400 (name rules, bad range)
+  | 'too-large' // 413
+  | 'insufficient-storage' // 507
+  | 'unavailable' // 503 with Retry-After (flood cool-down, upstream down)
+  | 'upstream'; // 502 (upstream answered something unusable)
+
+export class DriveError extends Error {
+  override readonly name = 'DriveError';
+  constructor(
+    readonly code: DriveErrorCode,
+    message: string,
+    /** Seconds a client should wait before retrying ('unavailable'). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
