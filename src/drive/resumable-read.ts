@@ -1,0 +1,152 @@
+/**
+ * A stream of exactly bytes [start, end] of an upstream file that survives upstream breaks: when
+ * the upstream connection errors or ends early, it reopens from the byte reached (the opener
+ * decides whether that needs a new download token) so the client never notices, up to a limit.
+ *
+ * Destroying the returned stream (client disconnect) destroys the current upstream request at
+ * once: no bytes are fetched for nobody.
+ */
+import { Readable } from 'node:stream';
+
+export interface OpenUpstream {
+  (
+    range: { start: number; end: number },
+    context: { attempt: number; previousError?: Error; signal: AbortSignal },
+  ): Promise<Readable>;
+}
+
+export interface ResumableReadOptions {
+  start: number;
+  /** Inclusive. */
+  end: number;
+  open: OpenUpstream;
+  /** How many times a broken upstream may be reopened for this one read. */
+  maxResumes: number;
+  /** Aborted when the caller gives up (client disconnect). */
+  signal?: AbortSignal;
+  /** Called on each resume, for logs and metrics. */
+  onResume?: (position: number, error: Error) => void;
+  highWaterMark?: number;
+}
+
+export class UpstreamBrokenError extends Error {
+  override readonly name = 'UpstreamBrokenError';
+}
+
+class ResumableRangeStream extends Readable {
+  private position: number;
+  private readonly end: number;
+  private upstream: Readable | undefined;
+  private resumes = 0;
+  private readonly controller = new AbortController();
+  private finished = false;
+
+  constructor(private readonly options: ResumableReadOptions) {
+    super({ highWaterMark: options.highWaterMark ?? 256 * 1024 });
+    this.position = options.start;
+    this.end = options.end;
+    if (options.signal) {
+      if (options.signal.aborted) this.controller.abort();
+      else options.signal.addEventListener('abort', () => this.destroy(), { once: true });
+    }
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    if (this.position > this.end) {
+      callback();
+      return;
+    }
+    this.openFrom(undefined).then(() => callback(), (error: Error) => callback(error));
+  }
+
+  override _read(): void {
+    if (this.position > this.end && !this.upstream && !this.finished) {
+      this.finished = true;
+      this.push(null);
+      return;
+    }
+    this.upstream?.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.finished = true;
+    this.controller.abort();
+    this.detach(true);
+    callback(error);
+  }
+
+  private async openFrom(previousError: Error | undefined): Promise<void> {
+    const attempt = this.resumes;
+    const upstream = await this.options.open(
+      { start: this.position, end: this.end },
+      { attempt, previousError, signal: this.controller.signal },
+    );
+    if (this.finished || this.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    this.attach(upstream);
+  }
+
+  private attach(upstream: Readable): void {
+    this.upstream = upstream;
+    upstream.on('data', (chunk: Buffer) => this.onData(upstream, chunk));
+    upstream.once('end', () => this.onBreak(upstream, new UpstreamBrokenError('upstream ended early')));
+    upstream.once('error', (error: Error) => this.onBreak(upstream, error));
+    // Bytes flow only while the client reads.
+    if (this.readableLength >= this.readableHighWaterMark) upstream.pause();
+  }
+
+  private detach(destroy: boolean): void {
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (!upstream) return;
+    upstream.removeAllListeners('data');
+    upstream.removeAllListeners('end');
+    upstream.removeAllListeners('error');
+    // Late errors from a stream we dropped must not become uncaught exceptions.
+    upstream.on('error', () => {});
+    if (destroy) upstream.destroy();
+  }
+
+  private onData(upstream: Readable, chunk: Buffer): void {
+    if (upstream !== this.upstream || this.finished) return;
+    const remaining = this.end - this.position + 1;
+    const piece = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
+    this.position += piece.length;
+    const wantsMore = this.push(piece);
+    if (this.position > this.end) {
+      this.finished = true;
+      this.detach(true);
+      this.push(null);
+      return;
+    }
+    if (!wantsMore) upstream.pause();
+  }
+
+  private onBreak(upstream: Readable, error: Error): void {
+    if (upstream !== this.upstream || this.finished) return;
+    this.detach(true);
+    if (this.position > this.end) {
+      this.finished = true;
+      this.push(null);
+      return;
+    }
+    if (this.controller.signal.aborted) return;
+    if (this.resumes >= this.options.maxResumes) {
+      this.destroy(
+        new UpstreamBrokenError(
+          `upstream broke at byte ${this.position} of ${this.end + 1} after ${this.resumes} resumes: ${error.message}`,
+        ),
+      );
+      return;
+    }
+    this.resumes += 1;
+    this.options.onResume?.(this.position, error);
+    this.openFrom(error).catch((openError: Error) => this.destroy(openError));
+  }
+}
+
+export function resumableRead(options: ResumableReadOptions): Readable {
+  return new ResumableRangeStream(options);
+}
