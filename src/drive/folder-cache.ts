@@ -1,0 +1,208 @@
+/**
+ * The metadata cache: one entry per upstream folder, holding its sub-folders and files as one
+ * `folder/ls.cgi` + `files:1` call returned them. It is what lets a PROPFIND or a library re-scan
+ * cost no API call at all.
+ *
+ * - Fresh for `ttlMs`; then served stale for up to `staleMs` more while one background refresh
+ *   (low priority) runs; older than that, a read waits for a new listing.
+ * - Concurrent loads of one folder share a single call.
+ * - Write-through: our own writes patch the entry from the API's answer instead of re-listing.
+ *   Because 1fichier's listings lag (a new file can be missing, a deleted one can linger for a
+ *   while), these patches are also kept as an overlay for `overlayMs` and applied on top of the
+ *   next listings, so a file we just uploaded never vanishes and a deleted one never comes back.
+ */
+import { LRUCache } from 'lru-cache';
+
+export interface UpstreamFolder {
+  id: number;
+  /** Decoded (real) name. */
+  name: string;
+  created?: Date;
+}
+
+export interface UpstreamFile {
+  url: string;
+  /** Decoded (real) name. */
+  name: string;
+  size: number;
+  modified: Date;
+  checksum?: string;
+  contentType?: string;
+  /** Password-protected upstream. */
+  protected?: boolean;
+}
+
+export interface FolderContent {
+  id: number;
+  name: string;
+  folders: UpstreamFolder[];
+  files: UpstreamFile[];
+}
+
+export interface CachedFolder extends FolderContent {
+  /** When the upstream listing behind this entry was fetched (ms). */
+  fetchedAt: number;
+}
+
+export type LoadPriority = 'interactive' | 'background';
+
+export interface FolderCacheOptions {
+  ttlMs: number;
+  staleMs: number;
+  overlayMs: number;
+  maxEntries: number;
+  load: (folderId: number, priority: LoadPriority) => Promise<FolderContent>;
+  now?: () => number;
+  /** Reports background refresh failures (they must not surface as unhandled rejections). */
+  onBackgroundError?: (folderId: number, error: unknown) => void;
+}
+
+interface Overlay {
+  addedFiles: Map<string, { file: UpstreamFile; until: number }>;
+  removedFiles: Map<string, number>;
+  addedFolders: Map<number, { folder: UpstreamFolder; until: number }>;
+  removedFolders: Map<number, number>;
+}
+
+export class FolderCache {
+  private readonly entries: LRUCache<number, CachedFolder>;
+  private readonly loading = new Map<number, Promise<CachedFolder>>();
+  private readonly overlays = new Map<number, Overlay>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: FolderCacheOptions) {
+    this.entries = new LRUCache({ max: options.maxEntries });
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The folder's content: from cache when fresh or stale-servable, else from upstream. */
+  async get(folderId: number): Promise<CachedFolder> {
+    const cached = this.entries.get(folderId);
+    if (cached) {
+      const age = this.now() - cached.fetchedAt;
+      if (age <= this.options.ttlMs) return cached;
+      if (age <= this.options.ttlMs + this.options.staleMs) {
+        this.refreshInBackground(folderId);
+        return cached;
+      }
+    }
+    return this.load(folderId, 'interactive');
+  }
+
+  /** The cached entry, without any upstream call (undefined when not cached). */
+  peek(folderId: number): CachedFolder | undefined {
+    return this.entries.peek(folderId);
+  }
+
+  /** Forces the next get() to list again. */
+  invalidate(folderId: number): void {
+    this.entries.delete(folderId);
+  }
+
+  /** Drops a folder and its overlay entirely (the folder was removed upstream). */
+  forget(folderId: number): void {
+    this.entries.delete(folderId);
+    this.overlays.delete(folderId);
+  }
+
+  addFile(folderId: number, file: UpstreamFile): void {
+    const overlay = this.overlayOf(folderId);
+    overlay.removedFiles.delete(file.url);
+    overlay.addedFiles.set(file.url, { file, until: this.now() + this.options.overlayMs });
+    this.patch(folderId, (entry) => ({ ...entry, files: [...entry.files.filter((f) => f.url !== file.url), file] }));
+  }
+
+  removeFile(folderId: number, url: string): void {
+    const overlay = this.overlayOf(folderId);
+    overlay.addedFiles.delete(url);
+    overlay.removedFiles.set(url, this.now() + this.options.overlayMs);
+    this.patch(folderId, (entry) => ({ ...entry, files: entry.files.filter((f) => f.url !== url) }));
+  }
+
+  addFolder(parentId: number, folder: UpstreamFolder): void {
+    const overlay = this.overlayOf(parentId);
+    overlay.removedFolders.delete(folder.id);
+    overlay.addedFolders.set(folder.id, { folder, until: this.now() + this.options.overlayMs });
+    this.patch(parentId, (entry) => ({
+      ...entry,
+      folders: [...entry.folders.filter((f) => f.id !== folder.id), folder],
+    }));
+  }
+
+  removeFolder(parentId: number, folderId: number): void {
+    const overlay = this.overlayOf(parentId);
+    overlay.addedFolders.delete(folderId);
+    overlay.removedFolders.set(folderId, this.now() + this.options.overlayMs);
+    this.patch(parentId, (entry) => ({ ...entry, folders: entry.folders.filter((f) => f.id !== folderId) }));
+    this.forget(folderId);
+  }
+
+  private patch(folderId: number, change: (entry: CachedFolder) => CachedFolder): void {
+    const entry = this.entries.peek(folderId);
+    if (entry) this.entries.set(folderId, change(entry));
+  }
+
+  private overlayOf(folderId: number): Overlay {
+    let overlay = this.overlays.get(folderId);
+    if (!overlay) {
+      overlay = { addedFiles: new Map(), removedFiles: new Map(), addedFolders: new Map(), removedFolders: new Map() };
+      this.overlays.set(folderId, overlay);
+    }
+    return overlay;
+  }
+
+  private refreshInBackground(folderId: number): void {
+    if (this.loading.has(folderId)) return;
+    this.load(folderId, 'background').catch((error: unknown) => this.options.onBackgroundError?.(folderId, error));
+  }
+
+  private load(folderId: number, priority: LoadPriority): Promise<CachedFolder> {
+    const pending = this.loading.get(folderId);
+    if (pending) return pending;
+    const request = this.options
+      .load(folderId, priority)
+      .then((content) => {
+        const entry = this.applyOverlay({ ...content, fetchedAt: this.now() });
+        this.entries.set(folderId, entry);
+        return entry;
+      })
+      .finally(() => this.loading.delete(folderId));
+    this.loading.set(folderId, request);
+    return request;
+  }
+
+  /** Merges our recent writes into a fresh listing that may not show them yet. */
+  private applyOverlay(entry: CachedFolder): CachedFolder {
+    const overlay = this.overlays.get(entry.id);
+    if (!overlay) return entry;
+    const now = this.now();
+    const listedFiles = new Set(entry.files.map((file) => file.url));
+    const listedFolders = new Set(entry.folders.map((folder) => folder.id));
+    let files = entry.files;
+    let folders = entry.folders;
+
+    for (const [url, until] of overlay.removedFiles) {
+      if (until < now || !listedFiles.has(url)) overlay.removedFiles.delete(url);
+    }
+    for (const [url, added] of overlay.addedFiles) {
+      if (added.until < now || listedFiles.has(url)) overlay.addedFiles.delete(url);
+    }
+    for (const [id, until] of overlay.removedFolders) {
+      if (until < now || !listedFolders.has(id)) overlay.removedFolders.delete(id);
+    }
+    for (const [id, added] of overlay.addedFolders) {
+      if (added.until < now || listedFolders.has(id)) overlay.addedFolders.delete(id);
+    }
+
+    if (overlay.removedFiles.size > 0) files = files.filter((file) => !overlay.removedFiles.has(file.url));
+    if (overlay.addedFiles.size > 0) files = [...files, ...[...overlay.addedFiles.values()].map((added) => added.file)];
+    if (overlay.removedFolders.size > 0) folders = folders.filter((folder) => !overlay.removedFolders.has(folder.id));
+    if (overlay.addedFolders.size > 0) {
+      folders = [...folders, ...[...overlay.addedFolders.values()].map((added) => added.folder)];
+    }
+    const empty =
+      overlay.addedFiles.size + overlay.removedFiles.size + overlay.addedFolders.size + overlay.removedFolders.size === 0;
+    if (empty) this.overlays.delete(entry.id);
+    return { ...entry, files, folders };
+  }
+}
