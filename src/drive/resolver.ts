@@ -1,0 +1,64 @@
+/**
+ * Maps drive paths to upstream objects (folder ids, file URLs) through the folder cache: walking a
+ * path costs at most one listing per folder on it, and nothing once those listings are cached.
+ */
+import { assignVisibleNames, resolveVisibleName } from './duplicate-names.js';
+import type { CachedFolder, FolderCache, UpstreamFile, UpstreamFolder } from './folder-cache.js';
+import { splitPath } from './paths.js';
+import { DriveError } from './types.js';
+
+export type Resolved =
+  | { kind: 'folder'; id: number; parentId: number | undefined; folder: UpstreamFolder; listing?: CachedFolder }
+  | { kind: 'file'; parentId: number; file: UpstreamFile }
+  | { kind: 'missing'; parentId: number; name: string };
+
+export const ROOT_ID = 0;
+
+export class Resolver {
+  constructor(private readonly folders: FolderCache) {}
+
+  /** The visible name → file map of a folder listing (see duplicate-names.ts for the rule). */
+  visibleFiles(listing: CachedFolder): Map<string, UpstreamFile> {
+    return assignVisibleNames(listing.files, new Set(listing.folders.map((folder) => folder.name)));
+  }
+
+  /**
+   * Resolves a path. Intermediate segments must be folders: a missing one (or a file in its
+   * place) is a 409 'conflict' for writes and a 404 for reads, so the error says which.
+   */
+  async resolve(path: string): Promise<Resolved> {
+    const parts = splitPath(path);
+    let folder: UpstreamFolder = { id: ROOT_ID, name: '' };
+    let parentId: number | undefined;
+    for (let index = 0; index < parts.length; index += 1) {
+      const name = parts[index];
+      const listing = await this.folders.get(folder.id);
+      const sub = listing.folders.find((candidate) => candidate.name === name);
+      const last = index === parts.length - 1;
+      if (sub) {
+        parentId = folder.id;
+        folder = sub;
+        continue;
+      }
+      if (!last) {
+        throw new DriveError('conflict', `"${parts.slice(0, index + 1).join('/')}" is not a folder`);
+      }
+      const file = resolveVisibleName(this.visibleFiles(listing), listing.files, name);
+      if (file) return { kind: 'file', parentId: folder.id, file };
+      return { kind: 'missing', parentId: folder.id, name };
+    }
+    return { kind: 'folder', id: folder.id, parentId, folder };
+  }
+
+  /** The folder a new child of `path`'s parent goes into; 'conflict' when the parent is missing. */
+  async parentFolderId(parentPath: string): Promise<number> {
+    const resolved = await this.resolve(parentPath).catch((error: unknown) => {
+      if (error instanceof DriveError && error.code === 'conflict') {
+        throw new DriveError('conflict', `the parent folder ${parentPath} does not exist`);
+      }
+      throw error;
+    });
+    if (resolved.kind !== 'folder') throw new DriveError('conflict', `the parent folder ${parentPath} does not exist`);
+    return resolved.id;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Spooling for uploads of unknown length (Finder's chunked PUTs without X-Expected-Entity-Length):
+ * 1fichier needs the exact size before the upload starts, so such a body goes to a temporary file
+ * first. The spool directory has a byte budget shared by all uploads in progress; a body that
+ * would exceed it is refused with 507 instead of filling the disk.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DriveError } from './types.js';
+
+export interface SpooledBody {
+  path: string;
+  size: number;
+  /** Deletes the file and returns its bytes to the budget. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+export class SpoolArea {
+  private reserved = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  get bytesInUse(): number {
+    return this.reserved;
+  }
+
+  async spool(body: Readable, signal?: AbortSignal): Promise<SpooledBody> {
+    await mkdir(this.dir, { recursive: true });
+    const path = join(this.dir, `${randomUUID()}.part`);
+    let size = 0;
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      this.reserved -= size;
+      await rm(path, { force: true });
+    };
+    const area = this;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            if (area.reserved + chunk.length > area.maxBytes) {
+              throw new DriveError(
+                'insufficient-storage',
+                `the spool for uploads of unknown length is full (${area.maxBytes} bytes); send Content-Length or X-Expected-Entity-Length to stream instead`,
+              );
+            }
+            area.reserved += chunk.length;
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(path),
+        { signal },
+      );
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return { path, size, release };
+  }
+}
