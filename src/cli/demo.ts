@@ -1,0 +1,64 @@
+/**
+ * `fichier-dav demo` (what `npm start` runs): an in-process 1fichier simulator with sample content
+ * plus the bridge in front of it, so anyone can mount a "1fichier account" in a minute without one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { startSimulator } from '../simulator/index.js';
+import { startBridge } from './bridge.js';
+import { consoleLogger, parseLogLevel } from './console-logger.js';
+import { mountInstructions } from './mount-instructions.js';
+import { portNumber } from './serve.js';
+import { onShutdown } from './shutdown.js';
+
+interface DemoFlags {
+  port: number;
+  host: string;
+  logLevel: string;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run a local 1fichier simulator with sample content and serve it over WebDAV')
+    .option('--port <port>', 'WebDAV port (PORT also works)', portNumber, Number(process.env.PORT ?? 8080))
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--log-level <level>', 'error | warn | info', 'warn')
+    .action(async (flags: DemoFlags) => {
+      const apiKey = randomBytes(16).toString('hex');
+      const sim = await startSimulator({ apiKey, fixture: 'demo' });
+      const stateDir = await mkdtemp(join(tmpdir(), 'fichier-dav-demo-'));
+      const bridge = await startBridge({
+        apiKey,
+        apiUrl: sim.apiUrl,
+        host: flags.host,
+        port: flags.port,
+        stateDir,
+        logger: consoleLogger(parseLogLevel(flags.logLevel)),
+      }).catch(async (error: NodeJS.ErrnoException) => {
+        await sim.close();
+        if (error.code === 'EADDRINUSE') {
+          program.error(`error: port ${flags.port} is in use; run with PORT=8081 npm start (or --port)`, { exitCode: 2 });
+        }
+        throw error;
+      });
+      process.stdout.write(
+        [
+          `fichier-dav demo: a simulated 1fichier account (API at ${sim.apiUrl}) served at ${bridge.url}`,
+          '',
+          mountInstructions(bridge.url),
+          '',
+          'Press Ctrl+C to stop.',
+          '',
+        ].join('\n'),
+      );
+      onShutdown(async () => {
+        await bridge.close();
+        await sim.close();
+        await rm(stateDir, { recursive: true, force: true });
+      });
+    });
+}
