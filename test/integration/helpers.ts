@@ -1,0 +1,62 @@
+/** Starts the simulator and the bridge in front of it on ephemeral ports, as `serve` would. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBridge, type BridgeOptions, type RunningBridge } from '../../src/cli/bridge.js';
+import { startSimulator, type Simulator, type StartOptions } from '../../src/simulator/index.js';
+
+export const KEY = 'bridge-test-key-0123456789';
+export const SCALE = 0.01;
+
+export interface Stack {
+  sim: Simulator;
+  bridge: RunningBridge;
+  url: string;
+  /** Number of API calls (JSON endpoints on the API host) recorded by the simulator. */
+  apiCalls(): number;
+  calls(endpoint: string): number;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  simOptions: StartOptions = {},
+  bridgeOptions: Partial<BridgeOptions> = {},
+): Promise<Stack> {
+  const sim = await startSimulator({ apiKey: KEY, timeScale: SCALE, ...simOptions });
+  const stateDir = await mkdtemp(join(tmpdir(), 'fichier-dav-it-'));
+  const bridge = await startBridge({
+    apiKey: KEY,
+    apiUrl: sim.apiUrl,
+    port: 0,
+    stateDir,
+    ...bridgeOptions,
+    client: { timeScale: SCALE, ...bridgeOptions.client },
+  });
+  const calls = (endpoint: string) => sim.stats().calls[endpoint] ?? 0;
+  return {
+    sim,
+    bridge,
+    url: bridge.url.replace(/\/$/, ''),
+    calls,
+    apiCalls: () =>
+      sim
+        .log()
+        .filter((entry) => entry.host === 'api' && entry.path.startsWith('/v1/'))
+        .length,
+    async close() {
+      await bridge.close();
+      await sim.close();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function readBody(response: Response): Promise<Buffer> {
+  return Buffer.from(await response.arrayBuffer());
+}
+
+export async function streamToBuffer(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
