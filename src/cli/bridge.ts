@@ -3,7 +3,7 @@
  * integration tests all start the bridge through here, so they run the same wiring.
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { LocalState } from '../drive/local-state.js';
 import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { LockManager } from '../webdav/lock-manager.js';
-import { createWebDavHandler } from '../webdav/server.js';
+import { createWebDavServer } from '../webdav/server.js';
 
 export interface BridgeOptions {
   apiKey: string;
@@ -69,13 +69,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
-  const handler = createWebDavHandler({
+  // Large uploads and long streams outlast Node's default 300 s request timeout.
+  const server = createWebDavServer({
     drive,
     locks: new LockManager(),
     logger,
     downloads: options.downloads ?? 'stream',
   });
-  const server = http.createServer(handler);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

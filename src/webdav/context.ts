@@ -1,0 +1,98 @@
+/** Builds the `RequestContext` (handler.ts) for one request. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DriveError, type Drive } from '../drive/types.js';
+import { parseDestination } from './destination.js';
+import { HttpError } from './errors.js';
+import type { Logger, RequestContext, WebDavSettings } from './handler.js';
+import type { LockManagerPort, WriteTarget } from './locking.js';
+import { encodeHref, type DecodedPath } from './paths.js';
+import type { XmlElement } from './xml/tree.js';
+import { XML_DECLARATION } from './xml/write.js';
+
+export interface ContextInput {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  decoded: DecodedPath;
+  drive: Drive;
+  locks: LockManagerPort | undefined;
+  settings: WebDavSettings;
+  logger: Logger;
+  readBody(): Promise<Buffer>;
+  readXml(): Promise<XmlElement | undefined>;
+}
+
+export function createContext(input: ContextInput): RequestContext {
+  const { req, res, drive, locks, settings } = input;
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+  });
+
+  const header = (name: string): string | undefined => {
+    const value = req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+
+  const resolveHref = (uri: string): string | undefined => {
+    try {
+      return parseDestination(uri, header('host'), settings.mountPrefix).path;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const etagOf = async (path: string): Promise<string | undefined> => {
+    try {
+      return `"${(await drive.stat(path)).etag}"`;
+    } catch (error) {
+      if (error instanceof DriveError && error.code === 'not-found') return undefined;
+      throw error;
+    }
+  };
+
+  const send = (status: number, headers: Record<string, string | number> = {}, body?: string | Buffer): void => {
+    const length = body === undefined ? 0 : Buffer.byteLength(body);
+    res.writeHead(status, { ...headers, 'Content-Length': length });
+    if (body === undefined || input.method === 'HEAD') res.end();
+    else res.end(body);
+  };
+
+  return {
+    req,
+    res,
+    method: input.method,
+    path: input.decoded.path,
+    trailingSlash: input.decoded.trailingSlash,
+    drive,
+    locks,
+    settings,
+    logger: input.logger,
+    signal: abort.signal,
+    header,
+    href: (path, collection) => encodeHref(path, collection, settings.mountPrefix),
+    resolveHref,
+    readBody: input.readBody,
+    readXml: input.readXml,
+    async checkPreconditions(targets: WriteTarget[]): Promise<void> {
+      if (!locks) return;
+      const result = await locks.checkPreconditions({
+        ifHeader: header('if'),
+        targets,
+        env: { requestPath: input.decoded.path, etagOf, resolveHref },
+      });
+      if (result.ok) return;
+      if (result.status === 423) {
+        throw new HttpError(423, result.message ?? 'Locked', {
+          condition: 'lock-token-submitted',
+          conditionXml: `<D:href>${encodeHref(result.lockRoot, false, settings.mountPrefix)}</D:href>`,
+        });
+      }
+      throw new HttpError(result.status, result.message ?? (result.status === 412 ? 'Precondition failed' : 'Bad If header'));
+    },
+    send,
+    sendXml(status, xml, headers = {}) {
+      send(status, { ...headers, 'Content-Type': 'application/xml; charset=utf-8' }, XML_DECLARATION + xml);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * COPY and MOVE (RFC 4918 §9.8, §9.9), mapped to the drive's native copy/move (never read + write).
+ * Destination: absolute URI or path (other host → 502, bad encoding → 400). Overwrite: F and an
+ * existing destination → 412. Depth: COPY 0 or infinity (default infinity), MOVE infinity only.
+ * 201 when the destination was created, 204 when replaced; 403 when source and destination are
+ * the same or the destination is inside the source; 409 when the destination's parent is missing.
+ */
+import { parseDestination } from '../destination.js';
+import { HttpError } from '../errors.js';
+import type { MethodHandler, RequestContext } from '../handler.js';
+import { parseDepth, parseOverwrite } from '../headers.js';
+import type { WriteTarget } from '../locking.js';
+import { isSameOrBelow } from '../paths.js';
+import { statOrUndefined, writeTargets } from '../preconditions.js';
+
+async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<void> {
+  const destination = parseDestination(ctx.header('destination'), ctx.header('host'), ctx.settings.mountPrefix).path;
+  const overwrite = parseOverwrite(ctx.header('overwrite'));
+  const depthHeader = parseDepth(ctx.header('depth'));
+  if (kind === 'MOVE' && depthHeader !== undefined && depthHeader !== 'infinity') {
+    throw new HttpError(400, 'MOVE requires Depth: infinity');
+  }
+  if (kind === 'COPY' && depthHeader === 1) throw new HttpError(400, 'COPY accepts Depth 0 or infinity');
+  const depth: 0 | 'infinity' = depthHeader === 0 ? 0 : 'infinity';
+
+  const source = await ctx.drive.stat(ctx.path, ctx.signal);
+  if (ctx.path === '/') throw new HttpError(403, `Cannot ${kind} the root collection`);
+  if (destination === ctx.path) throw new HttpError(403, 'Source and destination are the same resource');
+  if (destination === '/') throw new HttpError(403, 'Cannot replace the root collection');
+  if (source.kind === 'folder' && isSameOrBelow(destination, ctx.path)) {
+    throw new HttpError(403, 'Destination is inside the source collection');
+  }
+  const existing = await statOrUndefined(ctx, destination);
+  if (existing && !overwrite) throw new HttpError(412, 'Destination exists and Overwrite is F');
+
+  const targets: WriteTarget[] = writeTargets(destination, true, existing === undefined);
+  if (kind === 'MOVE') targets.push(...writeTargets(ctx.path, source.kind === 'folder', true));
+  await ctx.checkPreconditions(targets);
+
+  const result =
+    kind === 'MOVE'
+      ? await ctx.drive.move(ctx.path, destination, { overwrite })
+      : await ctx.drive.copy(ctx.path, destination, { overwrite, depth });
+  if (kind === 'MOVE') ctx.locks?.forgetTree(ctx.path);
+  ctx.send(result.created ? 201 : 204);
+}
+
+export const copy: MethodHandler = (ctx) => transfer(ctx, 'COPY');
+export const move: MethodHandler = (ctx) => transfer(ctx, 'MOVE');

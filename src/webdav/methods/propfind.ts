@@ -1,0 +1,130 @@
+/**
+ * PROPFIND (RFC 4918 §9.1). Depth 0 and 1 only: a missing Depth means infinity, and infinity is
+ * refused with 403 propfind-finite-depth so a client can never make us walk the whole account.
+ *
+ * Cost rule (design.md): one Drive.stat for the target and, for Depth 1 on a folder, one
+ * Drive.list — children come with their metadata, never a stat per child. Dead properties are read
+ * only when the request can return them (allprop, propname, or a non-live name).
+ */
+import type { DeadProperty, DriveEntry, Quota } from '../../drive/types.js';
+import { HttpError } from '../errors.js';
+import type { MethodHandler, RequestContext } from '../handler.js';
+import { parseDepth } from '../headers.js';
+import { joinPath } from '../paths.js';
+import { isLiveProperty, livePropertyNames, livePropertyValue, type LivePropertyEnv } from '../props/live.js';
+import { MultistatusWriter, type PropStat } from '../xml/multistatus.js';
+import { DAV_NS, elementChildren, isDav, type XmlElement } from '../xml/tree.js';
+import { deadPropertyElement, propertyElement } from '../xml/write.js';
+
+interface PropName {
+  ns: string;
+  local: string;
+}
+
+type PropfindRequest =
+  | { kind: 'allprop'; include: PropName[] }
+  | { kind: 'propname' }
+  | { kind: 'prop'; names: PropName[] };
+
+export function parsePropfindBody(root: XmlElement | undefined): PropfindRequest {
+  if (!root) return { kind: 'allprop', include: [] };
+  if (!isDav(root, 'propfind')) throw new HttpError(400, 'PROPFIND body must be a DAV:propfind element');
+  const children = elementChildren(root);
+  const propname = children.find((c) => isDav(c, 'propname'));
+  const allprop = children.find((c) => isDav(c, 'allprop'));
+  const prop = children.find((c) => isDav(c, 'prop'));
+  const chosen = [propname, allprop, prop].filter((c) => c !== undefined).length;
+  if (chosen !== 1) throw new HttpError(400, 'DAV:propfind needs exactly one of propname, allprop, prop');
+  if (propname) return { kind: 'propname' };
+  if (allprop) {
+    const include = children.find((c) => isDav(c, 'include'));
+    return { kind: 'allprop', include: include ? namesOf(include) : [] };
+  }
+  return { kind: 'prop', names: namesOf(prop as XmlElement) };
+}
+
+function namesOf(container: XmlElement): PropName[] {
+  return elementChildren(container).map((c) => ({ ns: c.ns, local: c.local }));
+}
+
+export const propfind: MethodHandler = async (ctx) => {
+  const depth = parseDepth(ctx.header('depth'));
+  if (depth === undefined || depth === 'infinity') {
+    throw new HttpError(403, 'PROPFIND with Depth: infinity is not supported', { condition: 'propfind-finite-depth' });
+  }
+  const request = parsePropfindBody(await ctx.readXml());
+  const entry = await ctx.drive.stat(ctx.path, ctx.signal);
+  const members: Array<{ path: string; entry: DriveEntry }> = [{ path: ctx.path, entry }];
+  if (depth === 1 && entry.kind === 'folder') {
+    for (const child of await ctx.drive.list(ctx.path, ctx.signal)) {
+      members.push({ path: joinPath(ctx.path, child.name), entry: child });
+    }
+  }
+
+  const env = liveEnv(ctx);
+  const writer = new MultistatusWriter(ctx.res);
+  for (const member of members) {
+    const propstats = await propstatsFor(ctx, member.path, member.entry, request, env);
+    await writer.propstatResponse(ctx.href(member.path, member.entry.kind === 'folder'), propstats);
+  }
+  await writer.end();
+};
+
+function liveEnv(ctx: RequestContext): LivePropertyEnv {
+  let quota: Promise<Quota> | undefined;
+  return {
+    quota: () => (quota ??= ctx.drive.quota()),
+    locking: ctx.settings.locking,
+    activeLocks: (path) => ctx.locks?.activeLocks(path) ?? [],
+    href: (path, collection) => ctx.href(path, collection),
+  };
+}
+
+async function propstatsFor(
+  ctx: RequestContext,
+  path: string,
+  entry: DriveEntry,
+  request: PropfindRequest,
+  env: LivePropertyEnv,
+): Promise<PropStat[]> {
+  const needDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProperty(n.ns, n.local));
+  const dead: DeadProperty[] = needDead ? await ctx.drive.getProperties(path) : [];
+  const found: string[] = [];
+  const missing: string[] = [];
+
+  if (request.kind === 'propname') {
+    for (const name of livePropertyNames(entry, env.locking, false)) found.push(propertyElement(DAV_NS, name));
+    for (const p of dead) if (!isLiveProperty(p.namespace, p.name)) found.push(propertyElement(p.namespace, p.name));
+    return [{ status: 200, propsXml: found.join('') }];
+  }
+
+  const names: PropName[] =
+    request.kind === 'prop'
+      ? request.names
+      : [
+          ...livePropertyNames(entry, env.locking, true).map((local) => ({ ns: DAV_NS, local })),
+          ...dead.filter((p) => !isLiveProperty(p.namespace, p.name)).map((p) => ({ ns: p.namespace, local: p.name })),
+          ...request.include,
+        ];
+
+  const seen = new Set<string>();
+  for (const name of names) {
+    const key = `${name.ns}\n${name.local}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (isLiveProperty(name.ns, name.local)) {
+      const value = await livePropertyValue(name.local, path, entry, env);
+      if (value === undefined) missing.push(propertyElement(name.ns, name.local));
+      else found.push(propertyElement(name.ns, name.local, value));
+      continue;
+    }
+    const deadProp = dead.find((p) => p.namespace === name.ns && p.name === name.local);
+    if (deadProp) found.push(deadPropertyElement(name.ns, name.local, deadProp.xml));
+    else missing.push(propertyElement(name.ns, name.local));
+  }
+
+  const result: PropStat[] = [];
+  if (found.length > 0 || missing.length === 0) result.push({ status: 200, propsXml: found.join('') });
+  if (missing.length > 0) result.push({ status: 404, propsXml: missing.join('') });
+  return result;
+}

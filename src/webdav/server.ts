@@ -1,0 +1,195 @@
+/**
+ * The WebDAV server entry points: `createWebDavHandler` builds a `(req, res)` listener for
+ * node:http / node:https; `startWebDavServer` listens on 127.0.0.1 (port 0 by default) for tests.
+ * Dispatch, path decoding, the non-PUT body cap, and turning thrown errors into responses live here;
+ * each method lives in methods/<name>.ts (contract in handler.ts).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Drive } from '../drive/types.js';
+import { declaredLength, readBody, readXmlBody } from './body.js';
+import { createContext } from './context.js';
+import { HttpError, ResponseStreamError, toHttpError } from './errors.js';
+import type { Logger, MethodHandler, WebDavSettings } from './handler.js';
+import type { LockManagerPort } from './locking.js';
+import { builtinMethods } from './methods/index.js';
+import { decodeRequestTarget } from './paths.js';
+import { stripPrefix } from './destination.js';
+import { errorDocument } from './xml/write.js';
+
+export interface WebDavOptions {
+  drive: Drive;
+  /** The lock store (class 2). Without it the server is class 1 and LOCK/UNLOCK are not offered. */
+  locks?: LockManagerPort;
+  /** Extra or replacement method handlers, e.g. { LOCK, UNLOCK } from the lock module. */
+  methods?: Record<string, MethodHandler>;
+  logger?: Logger;
+  /** Cap for non-PUT request bodies (bytes); default 1 MiB. */
+  maxXmlBodyBytes?: number;
+  downloads?: 'stream' | 'redirect';
+  /** Serve under a path prefix such as '/dav' (default: the root). */
+  mountPrefix?: string;
+  /**
+   * Auth hook (a later issue): called for every method except OPTIONS. Return true to proceed;
+   * return false after having answered (e.g. 401 with WWW-Authenticate).
+   */
+  authorize?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+export const consoleLogger: Logger = {
+  info: (m, f) => console.log(m, f ?? ''),
+  warn: (m, f) => console.warn(m, f ?? ''),
+  error: (m, f) => console.error(m, f ?? ''),
+};
+
+/** Methods whose request URI is only read; an If header on them is still evaluated (412). */
+const READ_METHODS = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS']);
+
+export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const logger = options.logger ?? consoleLogger;
+  const mountPrefix = (options.mountPrefix ?? '').replace(/\/+$/, '');
+  const methods: Record<string, MethodHandler> = { ...builtinMethods, ...(options.methods ?? {}) };
+  if (!options.locks) {
+    delete methods.LOCK;
+    delete methods.UNLOCK;
+  }
+  const allow = Object.keys(methods).sort().join(', ');
+  const settings: WebDavSettings = {
+    maxXmlBodyBytes: options.maxXmlBodyBytes ?? 1024 * 1024,
+    downloads: options.downloads ?? 'stream',
+    mountPrefix,
+    allow,
+    locking: options.locks !== undefined,
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = (req.method ?? '').toUpperCase();
+    try {
+      // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7): answer as for the root.
+      const target = method === 'OPTIONS' && req.url === '*' ? `${mountPrefix}/` : req.url;
+      const decoded = stripPrefix(decodeRequestTarget(target), mountPrefix);
+      if (!decoded) throw new HttpError(404, `Not under ${mountPrefix}/`);
+      if (method !== 'PUT') {
+        const declared = declaredLength(req);
+        if (declared !== undefined && declared > settings.maxXmlBodyBytes) {
+          throw new HttpError(413, 'Request body too large', { headers: { Connection: 'close' } });
+        }
+      }
+      const handler = methods[method];
+      if (!handler) throw new HttpError(501, `Method ${method || '(none)'} not supported`, { headers: { Allow: allow } });
+      if (method !== 'OPTIONS' && options.authorize && !(await options.authorize(req, res))) return;
+      const ctx = createContext({
+        req,
+        res,
+        method,
+        decoded,
+        drive: options.drive,
+        locks: options.locks,
+        settings,
+        logger,
+        readBody: () => readBody(req, settings.maxXmlBodyBytes),
+        readXml: () => readXmlBody(req, settings.maxXmlBodyBytes),
+      });
+      if (READ_METHODS.has(method) && ctx.header('if') !== undefined) await ctx.checkPreconditions([]);
+      await handler(ctx);
+    } catch (error) {
+      answerError(req, res, method, error, logger);
+    }
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((error) => {
+      // Only reachable if answering the error itself failed: never let it escape.
+      logger.error('webdav: failure while answering an error', { error: String(error) });
+      res.destroy();
+    });
+  };
+}
+
+function answerError(req: IncomingMessage, res: ServerResponse, method: string, error: unknown, logger: Logger): void {
+  if (error instanceof ResponseStreamError) {
+    // The drive broke mid-body: the status is gone, so cut the connection (a short body must never
+    // pass for the whole file) and report it as the server-side failure it is.
+    logger.error('webdav: response stream failed', { method, url: req.url, error: String(error.source) });
+    res.destroy();
+    return;
+  }
+  if (res.destroyed || req.socket.destroyed) {
+    // The client went away (e.g. a player seeking): nothing to answer, nothing wrong on our side.
+    logger.info('webdav: client disconnected', { method, url: req.url });
+    res.destroy();
+    return;
+  }
+  const httpError = toHttpError(error, method);
+  if (!httpError) {
+    logger.error('webdav: unexpected error', {
+      method,
+      url: req.url,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  }
+  if (res.headersSent || res.destroyed) {
+    // Mid-stream failure: the status is gone; cut the connection so the client sees it broke.
+    res.destroy();
+    return;
+  }
+  const status = httpError?.status ?? 500;
+  const headers: Record<string, string | number> = { ...(httpError?.options.headers ?? {}) };
+  let body: string;
+  if (httpError?.options.condition) {
+    headers['Content-Type'] = 'application/xml; charset=utf-8';
+    body = errorDocument(httpError.options.condition, httpError.options.conditionXml);
+  } else {
+    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    body = `${httpError ? httpError.message : 'Internal server error'}\n`;
+  }
+  if (method === 'HEAD') {
+    res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+    res.end();
+    return;
+  }
+  headers['Content-Length'] = Buffer.byteLength(body);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export interface RunningWebDavServer {
+  server: http.Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An http.Server for the handler, with Node's whole-request timeout (300 s by default since
+ * Node 18) turned off: a multi-gigabyte PUT or a slow client's GET must not be cut at 5 minutes.
+ * Idle sockets are still reaped by the keep-alive and headers timeouts. Use the same settings
+ * (`requestTimeout: 0`) when wrapping the handler in an https server.
+ */
+export function createWebDavServer(options: WebDavOptions): http.Server {
+  return http.createServer({ requestTimeout: 0 }, createWebDavHandler(options));
+}
+
+/** Listens on 127.0.0.1 (ephemeral port unless given); for tests and the demo. */
+export async function startWebDavServer(options: WebDavOptions & { port?: number; host?: string }): Promise<RunningWebDavServer> {
+  const server = createWebDavServer(options);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}${(options.mountPrefix ?? '').replace(/\/+$/, '')}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
