@@ -16,6 +16,7 @@ import { LockManager } from '../../src/webdav/lock-manager.js';
 import { startWebDavServer } from '../../src/webdav/server.js';
 import type { Logger } from '../../src/webdav/handler.js';
 import { parseLitmusOutput, problems } from './litmus-output.js';
+import { startStack } from '../integration/helpers.js';
 
 const ALL_SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
 const suites = (process.env.TESTS ?? ALL_SUITES.join(' ')).split(/\s+/).filter(Boolean);
@@ -69,14 +70,32 @@ function runLitmus(binary: string, url: string, suite: string, cwd: string): Pro
   });
 }
 
-describe('litmus', () => {
+/** What litmus runs against: the WebDAV layer alone, and the product (bridge + 1fichier simulator). */
+const targets: Array<{ name: string; start: () => Promise<{ url: string; close(): Promise<void> }> }> = [
+  {
+    name: 'memory drive',
+    start: async () => {
+      const server = await startWebDavServer({ drive: new MemoryDrive(), locks: new LockManager(), logger });
+      return { url: server.url, close: () => server.close() };
+    },
+  },
+  {
+    name: 'bridge over the 1fichier simulator',
+    start: async () => {
+      const stack = await startStack({}, { logger });
+      return { url: stack.url, close: () => stack.close() };
+    },
+  },
+];
+
+describe.each(targets)('litmus against the $name', ({ start }) => {
   for (const suite of suites) {
     it(`suite ${suite}: every test passes without warnings`, async (ctx) => {
       if (!litmus) {
         if (process.env.CI) throw new Error('litmus is not installed (CI must run `apt-get install -y litmus`)');
         return ctx.skip('litmus binary not found on PATH: `apt-get install -y litmus` to run the compliance suites');
       }
-      const server = await startWebDavServer({ drive: new MemoryDrive(), locks: new LockManager(), logger });
+      const server = await start();
       const cwd = mkdtempSync(join(tmpdir(), 'litmus-'));
       errors.length = 0;
       try {
@@ -96,6 +115,9 @@ describe('litmus', () => {
     }, 120_000);
   }
 
+});
+
+describe('litmus harness', () => {
   // The harness itself must be able to fail: against a class-1 server (no lock manager) litmus
   // warns and skips the rest of the locks suite yet prints "3 passed, 0 failed": both must surface.
   it('reports skipped tests as problems (harness self-check)', async (ctx) => {

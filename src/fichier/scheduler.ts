@@ -1,0 +1,515 @@
+/**
+ * The request scheduler: one per account. Every upstream API call goes through it, so the
+ * account's budget (fichier-api.md §6) is respected whatever the callers do:
+ * - a token bucket paces calls (default 2/s, at most 3/s, the documented ceiling);
+ * - "windows": the same folder is listed at most once per 30 s, all files (-1) once per hour,
+ *   user/info once per 60 s. A call inside a window waits for it, or gets the answer of the
+ *   identical call that just finished (if nothing was written since);
+ * - concurrency caps for API calls, uploads and downloads;
+ * - two priorities: interactive work is dispatched before background work;
+ * - single-flight: identical reads in flight share one upstream call;
+ * - a flood answer cools the whole account down (nothing is sent meanwhile); repeated floods
+ *   double the cool-down up to a maximum;
+ * - retries with jittered exponential back-off for transient failures.
+ *
+ * All durations are nominal (real-service) values multiplied by `timeScale`.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import { realClock, sleep, abortReason, type Clock } from './clock.js';
+import { TokenBucket } from './token-bucket.js';
+import { AbortedError, FichierError, FloodError } from './errors.js';
+
+export type Priority = 'interactive' | 'background';
+
+export interface SchedulerOptions {
+  /** Multiplies every duration (tests run the simulator and the client with the same scale). Default 1. */
+  timeScale?: number;
+  /** Sustained API calls per second. Default 2; values above 3 are refused. */
+  ratePerSecond?: number;
+  /** Token bucket capacity. Default 1 (calls evenly spaced). */
+  burst?: number;
+  /** API calls in flight at once. Default 4. */
+  apiConcurrency?: number;
+  /** Uploads at once. Default 4 (rclone --transfers). */
+  uploadConcurrency?: number;
+  /** Direct-link downloads at once. Default 8 (well under the 30 connections premium cap). */
+  downloadConcurrency?: number;
+  /** Same folder listed at most once per this. Default 30 000 ms. */
+  listingIntervalMs?: number;
+  /** file/ls folder_id -1 at most once per this. Default 3 600 000 ms. */
+  allFilesIntervalMs?: number;
+  /** user/info at most once per this. Default 60 000 ms. */
+  userInfoIntervalMs?: number;
+  /** First flood cool-down. Default 30 000 ms (rclone sleeps 30 s). */
+  floodCooldownMs?: number;
+  /** Cool-down ceiling. Default 300 000 ms (JDownloader backs off 5 min). */
+  floodCooldownMaxMs?: number;
+  /** A flood this long after the last cool-down ended starts again from floodCooldownMs. Default 600 000 ms. */
+  floodResetMs?: number;
+  /** Tries per call, the first included (rclone --low-level-retries). Default 10. */
+  maxAttempts?: number;
+  /** First retry delay. Default 500 ms. */
+  retryBaseMs?: number;
+  /** Retry delay ceiling. Default 5 000 ms (rclone's pacer maxSleep). */
+  retryMaxMs?: number;
+  /** Extra margin added to each window, as a fraction of the window. Default 0.02. */
+  windowMargin?: number;
+  /** Minimum margin in real (unscaled) ms, for timer and network jitter. Default 5. */
+  windowMarginMinMs?: number;
+  clock?: Clock;
+  /** Random source in [0, 1) for jitter. */
+  random?: () => number;
+}
+
+export const SCHEDULER_DEFAULTS = {
+  timeScale: 1,
+  ratePerSecond: 2,
+  burst: 1,
+  apiConcurrency: 4,
+  uploadConcurrency: 4,
+  downloadConcurrency: 8,
+  listingIntervalMs: 30_000,
+  allFilesIntervalMs: 3_600_000,
+  userInfoIntervalMs: 60_000,
+  floodCooldownMs: 30_000,
+  floodCooldownMaxMs: 300_000,
+  floodResetMs: 600_000,
+  maxAttempts: 10,
+  retryBaseMs: 500,
+  retryMaxMs: 5_000,
+  windowMargin: 0.02,
+  windowMarginMinMs: 5,
+} as const;
+
+export const MAX_RATE_PER_SECOND = 3;
+
+/** What the scheduler tells the attempt function. */
+export interface AttemptContext {
+  attempt: number;
+  signal?: AbortSignal;
+}
+
+export interface Job<T> {
+  /** Endpoint name for logs, e.g. "folder/ls.cgi". */
+  endpoint: string;
+  priority?: Priority;
+  /** One upstream try. Throws FichierError (or anything else, which is not retried). */
+  run: (ctx: AttemptContext) => Promise<T>;
+  /** Extra retry rule on top of FichierError.retryable (e.g. get_token KOs). */
+  retryIf?: (err: unknown) => boolean;
+  /** Spacing rule shared by every job with the same key. */
+  window?: { key: string; intervalMs: number };
+  /** Identical in-flight jobs with this key share one upstream call. */
+  singleFlightKey?: string;
+  /**
+   * A job with this key may be answered with the result of the identical job that finished
+   * inside the current window (instead of waiting for the window).
+   */
+  shareKey?: string;
+  /** The shared result is dropped by `invalidateShared()` (after our own writes). */
+  shareInvalidatedByWrites?: boolean;
+  /** Never answer from a shared result; wait for the window instead. */
+  fresh?: boolean;
+  signal?: AbortSignal;
+  /** false: does not consume API budget (upload node / CDN requests); still honours cool-downs. */
+  usesApiBudget?: boolean;
+  /** false: not retried at all (the upload POST). */
+  retry?: boolean;
+}
+
+export interface JobReport {
+  endpoint: string;
+  outcome: 'ok' | 'error' | 'shared';
+  ms: number;
+  retries: number;
+  floods: number;
+  errorName?: string;
+  code?: number;
+  httpStatus?: number;
+}
+
+interface Waiter {
+  priority: Priority;
+  resolve: (release: () => void) => void;
+  reject: (err: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface WindowState {
+  /** Next instant a call under this key may be sent. */
+  nextAt: number;
+  /** Jobs queued on or holding this key. */
+  holders: number;
+  /** Tail of the chain of jobs holding the key (one call per key in flight). */
+  tail: Promise<void>;
+}
+
+interface SharedResult {
+  value: unknown;
+  until: number;
+  generation: number;
+  invalidatedByWrites: boolean;
+}
+
+export class Scheduler {
+  readonly options: Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly bucket: TokenBucket;
+  private readonly uploads: LimitFunction;
+  private readonly downloads: LimitFunction;
+
+  private active = 0;
+  private readonly queues: Record<Priority, Waiter[]> = { interactive: [], background: [] };
+  private pumpTimer: unknown;
+  private pumpTimerAt = Infinity;
+
+  private coolUntil = -Infinity;
+  private coolStartedAt = -Infinity;
+  private cooldownLevel = 0;
+  private floodsSeen = 0;
+
+  private readonly windows = new Map<string, WindowState>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly shared = new Map<string, SharedResult>();
+  private writeGeneration = 0;
+
+  onReport?: (r: JobReport) => void;
+
+  constructor(opts: SchedulerOptions = {}) {
+    const o = { ...SCHEDULER_DEFAULTS, ...stripUndefined(opts) } as Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
+    if (!(o.timeScale > 0)) throw new RangeError('timeScale must be > 0');
+    if (!(o.ratePerSecond > 0) || o.ratePerSecond > MAX_RATE_PER_SECOND) {
+      throw new RangeError(`ratePerSecond must be in (0, ${MAX_RATE_PER_SECOND}] (1fichier allows about 3 calls/s)`);
+    }
+    for (const k of ['burst', 'apiConcurrency', 'uploadConcurrency', 'downloadConcurrency', 'maxAttempts'] as const) {
+      if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`${k} must be an integer >= 1`);
+    }
+    this.options = o;
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? Math.random;
+    this.bucket = new TokenBucket(o.ratePerSecond / 1000 / o.timeScale, o.burst, this.clock.now());
+    this.uploads = pLimit(o.uploadConcurrency);
+    this.downloads = pLimit(o.downloadConcurrency);
+  }
+
+  /** A nominal duration as actually applied. */
+  scaled(ms: number): number {
+    return ms * this.options.timeScale;
+  }
+
+  private windowSpan(intervalMs: number): number {
+    const span = this.scaled(intervalMs);
+    return span + Math.max(span * this.options.windowMargin, this.options.windowMarginMinMs);
+  }
+
+  /** Current cool-down end (monotonic ms), -Infinity when none. */
+  cooldownEndsAt(): number {
+    return this.coolUntil;
+  }
+
+  floodCount(): number {
+    return this.floodsSeen;
+  }
+
+  /** Forget shared results that our own writes may have made stale. */
+  invalidateShared(): void {
+    this.writeGeneration++;
+  }
+
+  /** Runs `fn` under the upload concurrency cap. */
+  upload<T>(fn: () => Promise<T>): Promise<T> {
+    return this.uploads(fn);
+  }
+
+  /** Runs `fn` under the download concurrency cap (hold the slot until the body is consumed). */
+  download<T>(fn: () => Promise<T>): Promise<T> {
+    return this.downloads(fn);
+  }
+
+  /** Resolves when no flood cool-down is in force. */
+  async waitForCooldown(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = this.coolUntil - this.clock.now();
+      if (wait <= 0) return;
+      await sleep(this.clock, wait, signal);
+    }
+  }
+
+  /**
+   * Records a flood answer to a call sent at `sentAt`. Answers to calls sent before the current
+   * cool-down started are echoes of the same lock and do not escalate it.
+   */
+  noteFlood(sentAt: number): void {
+    const now = this.clock.now();
+    this.floodsSeen++;
+    if (sentAt < this.coolStartedAt) return;
+    const o = this.options;
+    const sinceLastEnd = now - this.coolUntil;
+    if (this.cooldownLevel === 0 || sinceLastEnd > this.scaled(o.floodResetMs)) {
+      this.cooldownLevel = o.floodCooldownMs;
+    } else {
+      this.cooldownLevel = Math.min(this.cooldownLevel * 2, o.floodCooldownMaxMs);
+    }
+    this.coolStartedAt = now;
+    this.coolUntil = now + this.scaled(this.cooldownLevel);
+    this.bucket.drain(now, 0);
+    this.schedulePump(this.coolUntil);
+  }
+
+  /** The cool-down a flood would start now (nominal ms), for docs and tests. */
+  currentCooldownLevel(): number {
+    return this.cooldownLevel;
+  }
+
+  // ------------------------------------------------------------------ dispatch gate
+
+  private acquireSlot(priority: Priority, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { priority, resolve, reject, signal };
+      if (signal) {
+        w.onAbort = () => {
+          const q = this.queues[priority];
+          const i = q.indexOf(w);
+          if (i >= 0) q.splice(i, 1);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.queues[priority].push(w);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (;;) {
+      const q = this.queues.interactive.length > 0 ? this.queues.interactive : this.queues.background;
+      if (q.length === 0) return;
+      if (this.active >= this.options.apiConcurrency) return; // a release pumps again
+      const now = this.clock.now();
+      if (now < this.coolUntil) {
+        this.schedulePump(this.coolUntil);
+        return;
+      }
+      const wait = this.bucket.take(now);
+      if (wait > 0) {
+        this.schedulePump(now + wait);
+        return;
+      }
+      const w = q.shift()!;
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      this.active++;
+      let released = false;
+      w.resolve(() => {
+        if (released) return;
+        released = true;
+        this.active--;
+        this.pump();
+      });
+    }
+  }
+
+  private schedulePump(at: number): void {
+    if (this.pumpTimer !== undefined && this.pumpTimerAt <= at) return;
+    if (this.pumpTimer !== undefined) this.clock.clearTimer(this.pumpTimer);
+    this.pumpTimerAt = at;
+    this.pumpTimer = this.clock.setTimer(() => {
+      this.pumpTimer = undefined;
+      this.pumpTimerAt = Infinity;
+      this.pump();
+    }, at - this.clock.now());
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  /** Runs a job under every rule above. */
+  run<T>(job: Job<T>): Promise<T> {
+    const started = this.clock.now();
+    if (job.shareKey && !job.fresh) {
+      const s = this.shared.get(job.shareKey);
+      if (s && started < s.until && !(s.invalidatedByWrites && s.generation !== this.writeGeneration)) {
+        this.onReport?.({ endpoint: job.endpoint, outcome: 'shared', ms: 0, retries: 0, floods: 0 });
+        return Promise.resolve(s.value as T);
+      }
+    }
+    if (job.singleFlightKey) {
+      const existing = this.inflight.get(job.singleFlightKey);
+      if (existing) return existing as Promise<T>;
+      const p = this.execute(job, started).finally(() => this.inflight.delete(job.singleFlightKey!));
+      this.inflight.set(job.singleFlightKey, p);
+      return p;
+    }
+    return this.execute(job, started);
+  }
+
+  private async execute<T>(job: Job<T>, started: number): Promise<T> {
+    let retries = 0;
+    let floods = 0;
+    const report = (outcome: JobReport['outcome'], err?: unknown) => {
+      const e = err instanceof FichierError ? err : undefined;
+      this.onReport?.({
+        endpoint: job.endpoint,
+        outcome,
+        ms: Math.round(this.clock.now() - started),
+        retries,
+        floods,
+        errorName: err ? (err instanceof Error ? err.name : 'Error') : undefined,
+        code: e?.code,
+        httpStatus: e?.httpStatus,
+      });
+    };
+    const maxAttempts = job.retry === false ? 1 : this.options.maxAttempts;
+    const generationAtStart = this.writeGeneration;
+    for (let attempt = 1; ; attempt++) {
+      let releaseWindow: (() => void) | undefined;
+      try {
+        if (job.window) releaseWindow = await this.enterWindow(job.window.key, job.signal);
+        const value = await this.attemptOnce(job, attempt);
+        if (job.window) this.closeWindow(job.window);
+        if (job.shareKey && job.window) {
+          this.shared.set(job.shareKey, {
+            value,
+            until: this.clock.now() + this.windowSpan(job.window.intervalMs),
+            generation: generationAtStart,
+            invalidatedByWrites: job.shareInvalidatedByWrites ?? true,
+          });
+        }
+        report('ok');
+        return value;
+      } catch (err) {
+        if (job.window && releaseWindow) this.closeWindow(job.window);
+        if (job.signal?.aborted) {
+          const e = toAbortError(job.endpoint, job.signal);
+          report('error', e);
+          throw e;
+        }
+        if (err instanceof FloodError) floods++;
+        const retryable =
+          err instanceof FloodError ||
+          (err instanceof FichierError && err.retryable) ||
+          (job.retryIf?.(err) ?? false);
+        if (!retryable || attempt >= maxAttempts) {
+          report('error', err);
+          throw err;
+        }
+        retries++;
+        if (!(err instanceof FloodError)) {
+          const o = this.options;
+          const base = Math.min(o.retryMaxMs, o.retryBaseMs * 2 ** (attempt - 1));
+          const delay = base / 2 + (base / 2) * this.random();
+          try {
+            await sleep(this.clock, this.scaled(delay), job.signal);
+          } catch {
+            const e = toAbortError(job.endpoint, job.signal!);
+            report('error', e);
+            throw e;
+          }
+        }
+      } finally {
+        releaseWindow?.();
+      }
+    }
+  }
+
+  private async attemptOnce<T>(job: Job<T>, attempt: number): Promise<T> {
+    if (job.usesApiBudget === false) {
+      await this.waitForCooldown(job.signal);
+      const sentAt = this.clock.now();
+      try {
+        return await job.run({ attempt, signal: job.signal });
+      } catch (err) {
+        if (err instanceof FloodError) this.noteFlood(sentAt);
+        throw err;
+      }
+    }
+    const release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
+    const sentAt = this.clock.now();
+    try {
+      return await job.run({ attempt, signal: job.signal });
+    } catch (err) {
+      if (err instanceof FloodError) this.noteFlood(sentAt);
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  /** Waits for our turn on a window key and for the window to open; returns the release. */
+  private async enterWindow(key: string, signal?: AbortSignal): Promise<() => void> {
+    let state = this.windows.get(key);
+    if (!state) {
+      this.sweep();
+      state = { nextAt: -Infinity, holders: 0, tail: Promise.resolve() };
+      this.windows.set(key, state);
+    }
+    const previous = state.tail;
+    let releaseChain!: () => void;
+    const mine = new Promise<void>((r) => (releaseChain = r));
+    const st = state;
+    st.holders++;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      st.holders--;
+      releaseChain();
+    };
+    state.tail = previous.then(() => mine);
+    try {
+      await raceAbort(previous, signal);
+      for (;;) {
+        const wait = state.nextAt - this.clock.now();
+        if (wait <= 0) break;
+        await sleep(this.clock, wait, signal);
+      }
+    } catch (err) {
+      // Let the next in line go once our predecessor is done.
+      void previous.then(release);
+      throw err;
+    }
+    return release;
+  }
+
+  /** Forgets windows and shared answers that can no longer matter (long-running servers list many folders). */
+  private sweep(): void {
+    if (this.windows.size < 2048 && this.shared.size < 2048) return;
+    const now = this.clock.now();
+    for (const [k, w] of this.windows) if (w.holders === 0 && w.nextAt <= now) this.windows.delete(k);
+    for (const [k, r] of this.shared) if (r.until <= now) this.shared.delete(k);
+  }
+
+  private closeWindow(window: { key: string; intervalMs: number }): void {
+    const state = this.windows.get(window.key);
+    if (state) state.nextAt = this.clock.now() + this.windowSpan(window.intervalMs);
+  }
+}
+
+function toAbortError(endpoint: string, signal: AbortSignal): AbortedError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+  return new AbortedError(`${endpoint}: ${reason}`, { endpoint });
+}
+
+function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
