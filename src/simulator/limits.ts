@@ -1,0 +1,130 @@
+/**
+ * Flood detection (fichier-api.md §6): a token bucket of about 3 requests/s per key, one listing
+ * of a given folder per 30 s, the all-files listing (-1) once per hour, user/info once per minute
+ * (#38). Exceeding any of them answers HTTP 403 `Flood detected: IP Locked #374` (or #412) and
+ * locks the key — or only the offending category — for a window during which every call answers
+ * the same 403. All windows go through the clock's time scale.
+ */
+import type { Clock } from './clock.js';
+import { MSG } from './messages.js';
+import type { SimOptions } from './options.js';
+
+export type Category = 'user' | 'listing' | 'general';
+
+export interface Flood {
+  status: 403;
+  message: string;
+  /** Why the flood was raised (for logs and tests); not sent on the wire. */
+  reason: 'locked' | 'rate' | 'folder-window' | 'all-files-window' | 'user-info-window' | 'listing-cap';
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+interface Lock {
+  until: number;
+  message: string;
+}
+
+export function categoryOf(endpoint: string): Category {
+  if (endpoint === 'user/info.cgi') return 'user';
+  if (endpoint === 'file/ls.cgi' || endpoint === 'folder/ls.cgi') return 'listing';
+  return 'general';
+}
+
+export class Limits {
+  private buckets = new Map<string, Bucket>();
+  private locks = new Map<string, Lock>();
+  private lastListing = new Map<string, number>();
+  private lastAllFiles = new Map<string, number>();
+  private lastUserInfo = new Map<string, number>();
+
+  constructor(private readonly clock: Clock, private readonly opts: () => SimOptions) {}
+
+  reset(): void {
+    this.buckets.clear();
+    this.locks.clear();
+    this.lastListing.clear();
+    this.lastAllFiles.clear();
+    this.lastUserInfo.clear();
+  }
+
+  /** Whether `who` is inside a lock window right now (for tests and /__sim/stats). */
+  lockedCategories(who: string): string[] {
+    const now = this.clock.now();
+    const out: string[] = [];
+    for (const [k, l] of this.locks) if (k.startsWith(`${who}\u0000`) && now < l.until) out.push(k.split('\u0000')[1]!);
+    return out;
+  }
+
+  /** Accounts for one API call; returns the flood answer if it must be refused. */
+  check(who: string, endpoint: string, body: Record<string, unknown>): Flood | undefined {
+    const o = this.opts();
+    if (!o.limitsEnabled) return undefined;
+    const now = this.clock.now();
+    const category = categoryOf(endpoint);
+    const lockKey = `${who}\u0000${o.floodScope === 'key' ? '*' : category}`;
+
+    const lock = this.locks.get(lockKey);
+    if (lock && now < lock.until) {
+      if (o.extendLockOnHit) lock.until = now + this.clock.scaled(o.floodLockMs);
+      return { status: 403, message: lock.message, reason: 'locked' };
+    }
+
+    const flood = (message: string, reason: Flood['reason']): Flood => {
+      this.locks.set(lockKey, { until: now + this.clock.scaled(o.floodLockMs), message });
+      return { status: 403, message, reason };
+    };
+
+    if (!this.takeToken(who, now, o)) return flood(MSG.flood(o.floodCode), 'rate');
+
+    if (endpoint === 'user/info.cgi') {
+      const last = this.lastUserInfo.get(who);
+      if (last !== undefined && now - last < this.clock.scaled(o.userInfoWindowMs)) return flood(MSG.floodUserInfo, 'user-info-window');
+      this.lastUserInfo.set(who, now);
+      return undefined;
+    }
+
+    const folderKey = this.listingKey(endpoint, body, o);
+    if (folderKey === 'all') {
+      const last = this.lastAllFiles.get(who);
+      if (last !== undefined && now - last < this.clock.scaled(o.allFilesWindowMs)) return flood(MSG.flood(o.floodCode), 'all-files-window');
+      this.lastAllFiles.set(who, now);
+    } else if (folderKey !== undefined) {
+      const k = `${who}\u0000${folderKey}`;
+      const last = this.lastListing.get(k);
+      if (last !== undefined && now - last < this.clock.scaled(o.perFolderListingWindowMs)) return flood(MSG.flood(o.floodCode), 'folder-window');
+      this.lastListing.set(k, now);
+    }
+    return undefined;
+  }
+
+  /** Which per-folder window a listing call falls in: a folder id, 'all' for -1, or none. */
+  private listingKey(endpoint: string, body: Record<string, unknown>, o: SimOptions): string | undefined {
+    const raw = body.folder_id;
+    const id = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : 0;
+    if (endpoint === 'file/ls.cgi') return id === -1 ? 'all' : String(id);
+    if (endpoint === 'folder/ls.cgi') {
+      const withFiles = body.files === 1 || body.files === '1' || body.files === true;
+      if (o.perFolderWindowEndpoints === 'all-listings') return String(id);
+      if (o.perFolderWindowEndpoints === 'file-ls+folder-ls-files' && withFiles) return String(id);
+    }
+    return undefined;
+  }
+
+  private takeToken(who: string, now: number, o: SimOptions): boolean {
+    const ratePerMs = o.ratePerSecond / this.clock.scaled(1000);
+    let b = this.buckets.get(who);
+    if (!b) {
+      b = { tokens: o.rateBurst, at: now };
+      this.buckets.set(who, b);
+    }
+    b.tokens = Math.min(o.rateBurst, b.tokens + (now - b.at) * ratePerMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,98 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+// Our own output dir (.tmp is git-ignored), so parallel builds of dist/ by others are not disturbed.
+const outDir = join(root, '.tmp', `sim-cli-${process.pid}`);
+const mainJs = join(outDir, 'cli', 'main.js');
+
+beforeAll(async () => {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  // Type errors elsewhere must not block this test: tsc still emits, and we only need the JS.
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root }).catch(() => undefined);
+  if (!existsSync(mainJs)) throw new Error('the CLI did not build');
+}, 120_000);
+
+afterAll(async () => {
+  await rm(outDir, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  line: Record<string, unknown>;
+  exit: Promise<number | null>;
+}
+
+function startCli(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [mainJs, 'simulate', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        try {
+          resolvePromise({ child, line: JSON.parse(out.slice(0, nl)) as Record<string, unknown>, exit });
+        } catch (e) {
+          reject(e);
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code} before printing: ${err}`)));
+  });
+}
+
+describe('fichier-dav simulate', () => {
+  it('prints one JSON line, answers POST /v1/folder/ls.cgi with the Root listing, and exits 0 on SIGTERM', async () => {
+    const { child, line, exit } = await startCli(['--port', '0', '--api-key', 'cli-key', '--fixture', 'demo', '--time-scale', '0.01']);
+    expect(line).toEqual({
+      apiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/),
+      apiOrigin: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      uploadHosts: [expect.stringMatching(/^127\.0\.0\.1:\d+$/), expect.stringMatching(/^127\.0\.0\.1:\d+$/)],
+      downloadHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      apiKey: 'cli-key',
+    });
+    const res = await fetch(`${line.apiUrl as string}/folder/ls.cgi`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer cli-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ folder_id: 0 }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; name: string; folder_id: number; sub_folders: unknown[] };
+    expect(body).toMatchObject({ status: 'OK', name: 'Root', folder_id: 0 });
+    expect(body.sub_folders.length).toBeGreaterThan(2);
+    const stats = (await (await fetch(`${line.apiOrigin as string}/__sim/stats`)).json()) as { calls: Record<string, number> };
+    expect(stats.calls['folder/ls.cgi']).toBe(1);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  }, 60_000);
+
+  it('generates a key when none is given, and uses consecutive ports from --port', async () => {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const { child, line, exit } = await startCli(['--port', String(base), '--upload-nodes', '1', '--no-limits']);
+    expect(line.apiKey).toMatch(/^[0-9a-f]{32}$/);
+    expect(line.apiUrl).toBe(`http://127.0.0.1:${base}/v1`);
+    expect(line.uploadHosts).toEqual([`127.0.0.1:${base + 1}`]);
+    expect(line.downloadHost).toBe(`127.0.0.1:${base + 2}`);
+    const res = await fetch(`${line.apiUrl as string}/user/info.cgi`, { method: 'POST', headers: { authorization: `Bearer ${line.apiKey as string}`, 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+  }, 60_000);
+
+  it('rejects bad arguments with a clear message and a non-zero exit', async () => {
+    const child = spawn(process.execPath, [mainJs, 'simulate', '--fixture', 'nope'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/fixture/);
+  }, 30_000);
+});
