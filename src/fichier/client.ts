@@ -466,8 +466,17 @@ export class FichierClient {
       },
     });
     this.checkUploadAnswer(raw);
-    const link = await this.pollEnd(base, server.id, signal);
     const whirlpool = hasher.digest();
+    let link: EndLink;
+    try {
+      link = await this.pollEnd(base, server.id, signal);
+    } catch (err) {
+      // The node took the whole body, but end.pl never reported it. The file may well be stored:
+      // look for it in the destination folder rather than leave an unknown duplicate behind.
+      const found = err instanceof ProtocolError ? await this.findUploaded(opts, whirlpool, size) : undefined;
+      if (!found) throw err;
+      link = found;
+    }
     const problem =
       link.size !== size
         ? `1fichier stored ${link.size} bytes, ${size} were sent`
@@ -484,6 +493,25 @@ export class FichierClient {
       throw new IntegrityError(`upload of ${JSON.stringify(name)}: ${problem}; ${removal}`, { endpoint: 'end.pl' });
     }
     return { url: link.download, filename: link.filename, size: link.size, whirlpool, verified: link.whirlpool !== undefined };
+  }
+
+  /**
+   * After end.pl gave up: the newest file of the destination folder with this name, size and
+   * Whirlpool, uploaded in the last hour, is ours. Undefined when the listing does not show it
+   * (listings lag) or cannot be read.
+   */
+  private async findUploaded(opts: UploadOptions, whirlpool: string, size: number): Promise<EndLink | undefined> {
+    let listing: FolderListing;
+    try {
+      listing = await this.listFolder(opts.folderId ?? 0, { files: true, fresh: true, priority: opts.priority, signal: opts.signal });
+    } catch {
+      return undefined;
+    }
+    const since = this.clock.now() - this.scheduler.scaled(3_600_000);
+    const match = listing.files
+      .filter((f) => f.filename === opts.name && f.size === size && f.checksum === whirlpool && (f.date?.getTime() ?? 0) >= since)
+      .sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
+    return match ? { download: match.url, filename: match.filename, size: match.size, whirlpool: match.checksum } : undefined;
   }
 
   private checkUploadAnswer(raw: RawResponse): void {

@@ -54,12 +54,24 @@ describe('upload flow failure paths', () => {
     expect(h.sim.log().filter((e) => e.endpoint === 'end.pl')).toHaveLength(3);
   });
 
-  it('end.pl keeps answering HTML (.exe): bounded polls, then a ProtocolError; the POST is not repeated', async () => {
+  it('end.pl keeps answering HTML (.exe): bounded polls, then the file is found in its folder; the POST is not repeated', async () => {
     h = await harness({ faults: { endPlHtmlExtensions: ['.exe'] } }, { endPoll: { attempts: 4 } });
+    const up = await upload(h.client, 'setup.exe');
+    expect(up.filename).toBe('setup.exe');
+    expect(up.size).toBe(body.length);
+    expect(up.verified).toBe(true);
+    expect(h.sim.log().filter((e) => e.endpoint === 'end.pl')).toHaveLength(4);
+    expect(h.sim.stats().calls['upload.cgi']).toBe(1);
+    expect(h.sim.stats().calls['folder/ls.cgi']).toBe(1);
+    expect((await h.client.listFolder(0, { files: true })).files.map((f) => f.url)).toEqual([up.url]);
+  });
+
+  it('end.pl never reports and the listing lags: a ProtocolError after bounded polls; the POST is not repeated', async () => {
+    h = await harness({ faults: { endPlHtmlExtensions: ['.exe'], listingDelayMs: 3_600_000 } }, { endPoll: { attempts: 3 } });
     const err = await upload(h.client, 'setup.exe').catch((e) => e);
     expect(err).toBeInstanceOf(ProtocolError);
-    expect(err.message).toMatch(/after 4 polls/);
-    expect(h.sim.log().filter((e) => e.endpoint === 'end.pl')).toHaveLength(4);
+    expect(err.message).toMatch(/after 3 polls/);
+    expect(h.sim.log().filter((e) => e.endpoint === 'end.pl')).toHaveLength(3);
     expect(h.sim.stats().calls['upload.cgi']).toBe(1);
   });
 

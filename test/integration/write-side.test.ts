@@ -165,3 +165,27 @@ describe('nothing is lost when a replacement fails', () => {
     expect(await (await fetch(`${url}/keep.txt`)).text()).toBe('the original');
   });
 });
+
+describe('an upload that end.pl never reports', () => {
+  it('is found in its folder and completes the replacement', async () => {
+    const { url, sim } = stack;
+    expect((await fetch(`${url}/report.txt`, { method: 'PUT', body: 'version 1' })).status).toBe(201);
+    sim.setFaults({ endPlNoLinks: 1000 });
+    const replace = await fetch(`${url}/report.txt`, { method: 'PUT', body: 'version 2' });
+    expect(replace.status).toBe(204);
+    sim.clearFaults();
+    const files = await accountFiles(stack);
+    expect([...files.entries()].map(([name, bytes]) => `${name}=${bytes.toString()}`)).toEqual(['report.txt=version 2']);
+  }, 60_000);
+
+  it('fails without touching the old file when the listing does not show it either', async () => {
+    const { url, sim } = stack;
+    expect((await fetch(`${url}/report.txt`, { method: 'PUT', body: 'version 1' })).status).toBe(201);
+    sim.setFaults({ endPlNoLinks: 1000, listingDelayMs: 3_600_000 });
+    const replace = await fetch(`${url}/report.txt`, { method: 'PUT', body: 'version 2' });
+    expect(replace.status).toBe(502);
+    expect(await replace.text()).toMatch(/nothing was replaced|upload/i);
+    expect(await (await fetch(`${url}/report.txt`)).text()).toBe('version 1');
+    expect(sim.stats().calls['file/rm.cgi'] ?? 0).toBe(0);
+  }, 60_000);
+});
