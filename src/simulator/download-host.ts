@@ -24,7 +24,13 @@ export async function handleDownload(x: Exchange): Promise<void> {
     answerHtml(x, 405, bloc2Page(DEAD_LINK), 'method not allowed');
     return;
   }
-  const token = ctx.tokens.get(decodeURIComponent(x.url.pathname.slice(1)));
+  let key = x.url.pathname.slice(1);
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // A malformed escape is simply an unknown token.
+  }
+  const token = ctx.tokens.get(key);
   const now = ctx.clock.now();
   if (!token || now >= token.expiresAt || (token.single && token.used)) {
     const why = !token ? 'unknown token' : now >= token.expiresAt ? 'expired token' : 'spent single-use token';

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimContext } from './context.js';
 import { codeOf, sendJson } from './envelope.js';
 import { page, sendHtml } from './html.js';
+import { MSG } from './messages.js';
 import type { HostKind } from './stats.js';
 
 export interface Exchange {
@@ -73,6 +74,9 @@ export async function runExchange(
       durationMs: Math.round(performance.now() - started),
     });
   };
+  // 'finish' comes first for complete answers (so stats are current when the client has the
+  // body); 'close' catches aborted and dropped ones.
+  res.on('finish', () => record(res.statusCode));
   res.on('close', () => record(res.headersSent ? res.statusCode : 0));
 
   try {
@@ -83,6 +87,12 @@ export async function runExchange(
       if (failure.drop) {
         x.outcome = 'dropped';
         req.socket.destroy();
+        return;
+      }
+      if (failure.flood) {
+        x.outcome = 'flood';
+        const message = ctx.opts.floodMessage ?? MSG.flood(ctx.opts.floodCode);
+        sendJson(res, 403, { status: 'KO', message }, { pretty: false, shuffle: ctx.opts.shuffleKeys });
         return;
       }
       x.outcome = 'fault';

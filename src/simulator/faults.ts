@@ -15,6 +15,8 @@ export interface FailureRule {
   status?: number;
   /** Destroy the connection without an answer instead. */
   drop?: boolean;
+  /** Answer 1fichier's flood refusal instead (HTTP 403, `Flood detected: IP Locked #<floodCode>`). */
+  flood?: boolean;
 }
 
 export interface SlowRule {
@@ -90,7 +92,7 @@ export function validateFaults(patch: unknown): Record<string, unknown> {
           const count = rule.count === undefined ? 1 : nonNegInt(rule.count, 'failures.count');
           const status = rule.status === undefined ? 503 : nonNegInt(rule.status, 'failures.status');
           if (!rule.drop && (status < 400 || status > 599)) throw new FaultError('fault "failures.status" must be 400-599');
-          return { host: rule.host ?? 'any', endpoint: rule.endpoint, count, status, drop: Boolean(rule.drop) };
+          return { host: rule.host ?? 'any', endpoint: rule.endpoint, count, status, drop: Boolean(rule.drop), flood: Boolean(rule.flood) };
         });
         break;
       case 'cutDownload': {
@@ -137,13 +139,13 @@ export class FaultState {
   }
 
   /** Consumes a matching failure rule, if any. */
-  takeFailure(host: HostKind, endpoint: string): { status: number; drop: boolean } | undefined {
+  takeFailure(host: HostKind, endpoint: string): { status: number; drop: boolean; flood: boolean } | undefined {
     const rules = this.current.failures;
     if (!rules) return undefined;
     for (const r of rules) {
       if ((r.count ?? 0) > 0 && this.matches(r, host, endpoint)) {
         r.count = (r.count ?? 1) - 1;
-        return { status: r.status ?? 503, drop: Boolean(r.drop) };
+        return { status: r.status ?? 503, drop: Boolean(r.drop), flood: Boolean(r.flood) };
       }
     }
     return undefined;

@@ -40,6 +40,8 @@ export class Limits {
   private lastListing = new Map<string, number>();
   private lastAllFiles = new Map<string, number>();
   private lastUserInfo = new Map<string, number>();
+  private errorStreaks = new Map<string, number>();
+  private bans = new Map<string, number>();
 
   constructor(private readonly clock: Clock, private readonly opts: () => SimOptions) {}
 
@@ -49,6 +51,36 @@ export class Limits {
     this.lastListing.clear();
     this.lastAllFiles.clear();
     this.lastUserInfo.clear();
+    this.errorStreaks.clear();
+    this.bans.clear();
+  }
+
+  private floodText(o: SimOptions): string {
+    return o.floodMessage ?? MSG.flood(o.floodCode);
+  }
+
+  /** The ban answer for an IP that earned one with repeated errors, if still banned. */
+  banned(ip: string): Flood | undefined {
+    const o = this.opts();
+    const until = this.bans.get(ip);
+    if (!o.limitsEnabled || until === undefined || this.clock.now() >= until) return undefined;
+    return { status: 403, message: this.floodText(o), reason: 'locked' };
+  }
+
+  /** Tracks consecutive error answers per IP (401/403/404/410) and bans past the threshold. */
+  noteAnswer(ip: string, status: number): void {
+    const o = this.opts();
+    if (!o.limitsEnabled || o.errorBanThreshold <= 0) return;
+    if (![401, 403, 404, 410].includes(status)) {
+      this.errorStreaks.delete(ip);
+      return;
+    }
+    const n = (this.errorStreaks.get(ip) ?? 0) + 1;
+    this.errorStreaks.set(ip, n);
+    if (n >= o.errorBanThreshold) {
+      this.bans.set(ip, this.clock.now() + this.clock.scaled(o.errorBanMs));
+      this.errorStreaks.delete(ip);
+    }
   }
 
   /** Whether `who` is inside a lock window right now (for tests and /__sim/stats). */
@@ -78,7 +110,7 @@ export class Limits {
       return { status: 403, message, reason };
     };
 
-    if (!this.takeToken(who, now, o)) return flood(MSG.flood(o.floodCode), 'rate');
+    if (!this.takeToken(who, now, o)) return flood(this.floodText(o), 'rate');
 
     if (endpoint === 'user/info.cgi') {
       const last = this.lastUserInfo.get(who);
@@ -90,12 +122,12 @@ export class Limits {
     const folderKey = this.listingKey(endpoint, body, o);
     if (folderKey === 'all') {
       const last = this.lastAllFiles.get(who);
-      if (last !== undefined && now - last < this.clock.scaled(o.allFilesWindowMs)) return flood(MSG.flood(o.floodCode), 'all-files-window');
+      if (last !== undefined && now - last < this.clock.scaled(o.allFilesWindowMs)) return flood(this.floodText(o), 'all-files-window');
       this.lastAllFiles.set(who, now);
     } else if (folderKey !== undefined) {
       const k = `${who}\u0000${folderKey}`;
       const last = this.lastListing.get(k);
-      if (last !== undefined && now - last < this.clock.scaled(o.perFolderListingWindowMs)) return flood(MSG.flood(o.floodCode), 'folder-window');
+      if (last !== undefined && now - last < this.clock.scaled(o.perFolderListingWindowMs)) return flood(this.floodText(o), 'folder-window');
       this.lastListing.set(k, now);
     }
     return undefined;

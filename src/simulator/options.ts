@@ -51,7 +51,7 @@ export interface SimOptions {
   /** folder/ls and file/ls: send `[]` (false) or drop the key (true) when a list is empty. */
   omitEmptyArrays: boolean;
   listingOrder: ListingOrder;
-  /** Seed of the 'hashed' listing order and of generated ids (ids stay random when undefined). */
+  /** Seed of the 'hashed' listing order (ids themselves are always random). */
   seed: number;
   /** mkdir of a name that already exists in the parent: KO (true) or a second folder (false). */
   rejectDuplicateFolder: boolean;
@@ -95,6 +95,12 @@ export interface SimOptions {
   floodScope: FloodScope;
   /** A call during a lock restarts the lock window. */
   extendLockOnHit: boolean;
+  /** Replaces the flood text, e.g. 'Flood detected: User Locked #218' (default: IP Locked #floodCode). */
+  floodMessage?: string;
+  /** After this many consecutive 401/403/404/410 answers to one IP, ban the IP (0 = off; doc: repeated errors can ban). */
+  errorBanThreshold: number;
+  /** How long such a ban lasts. */
+  errorBanMs: number;
   /** Switch all limits off (for demos driven by hand). */
   limitsEnabled: boolean;
 
@@ -150,6 +156,8 @@ export const DEFAULT_OPTIONS: SimOptions = {
   floodLockMs: 30_000,
   floodScope: 'key',
   extendLockOnHit: false,
+  errorBanThreshold: 0,
+  errorBanMs: 300_000,
   limitsEnabled: true,
   endPlLifetimeMs: 2 * 3_600_000,
   uploadIdLifetimeMs: 4 * 3_600_000,
@@ -186,7 +194,7 @@ export function validateOptions(patch: Record<string, unknown>, runtime: boolean
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
     const k = key as keyof SimOptions;
-    const known = k in DEFAULT_OPTIONS || k === 'freeApiKey' || k === 'publicHost' || k === 'tlsCert' || k === 'tlsKey' || k === 'dataDir';
+    const known = k in DEFAULT_OPTIONS || k === 'freeApiKey' || k === 'floodMessage' || k === 'publicHost' || k === 'tlsCert' || k === 'tlsKey' || k === 'dataDir';
     if (!known) throw new OptionsError(`unknown simulator option "${key}"`);
     if (runtime && STARTUP_ONLY.has(k)) throw new OptionsError(`option "${key}" can only be set at start-up`);
     const allowed = ENUMS[k];
@@ -200,6 +208,9 @@ export function validateOptions(patch: Record<string, unknown>, runtime: boolean
       }
       if (typeof def === 'boolean' && typeof value !== 'boolean') throw new OptionsError(`option "${key}" must be a boolean`);
       if (typeof def === 'string' && typeof value !== 'string') throw new OptionsError(`option "${key}" must be a string`);
+    }
+    if ((k === 'freeApiKey' || k === 'floodMessage' || k === 'publicHost' || k === 'dataDir') && typeof value !== 'string') {
+      throw new OptionsError(`option "${key}" must be a string`);
     }
     if (k === 'timeScale' && (value as number) <= 0) throw new OptionsError('option "timeScale" must be > 0');
     if (k === 'uploadNodes' && (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 16)) {

@@ -12,7 +12,7 @@ import { contentTypeOf, visibleAtFor, type SimContext, type UploadLink, type Upl
 import { answerHtml, answerJson, type Exchange } from './exchange.js';
 import { bloc2Page, escapeHtml, page } from './html.js';
 import { nameProblem, sanitiseUploadName } from './names.js';
-import { spoolToDisk } from './spool.js';
+import { SpoolLimitError, spoolToDisk } from './spool.js';
 
 export const NO_FILE = "Pas de fichier trouvé dans l'envoi";
 export const CANNOT_OPEN = 'Ne peut ouvrir le fichier destination';
@@ -62,6 +62,7 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
     }
     const fields: Record<string, string> = {};
     const pending: Promise<Part | undefined>[] = [];
+    const openStreams = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
     bb.on('field', (name, value) => {
       fields[name] = value;
     });
@@ -70,6 +71,8 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
         stream.resume();
         return;
       }
+      openStreams.add(stream);
+      stream.once('close', () => openStreams.delete(stream));
       const spooled = spoolToDisk(stream, ctx.dataDir, () => undefined, ctx.opts.maxFileSize)
         .then((content) => ({ filename: info.filename ?? '', content }))
         .catch((err: unknown) => {
@@ -95,6 +98,16 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
       }, reject);
     });
     req.on('data', (c: Buffer) => (ctx.stats.bytesReceived += c.length));
+    // A client that goes away mid-body: fail the parts in flight so their temp files are removed.
+    const abort = (): void => {
+      if (req.complete) return;
+      const err = new Error('client went away during the upload');
+      bb.destroy(err);
+      for (const s of openStreams) s.destroy(err);
+      reject(err);
+    };
+    req.on('aborted', abort);
+    req.on('close', abort);
     req.pipe(bb);
   });
 }
@@ -134,7 +147,7 @@ async function handleUpload(x: Exchange, nodeIndex: number): Promise<void> {
   } catch (err) {
     ctx.uploads.delete(id);
     await drain(req);
-    const tooBig = err instanceof Error && /more than/.test(err.message);
+    const tooBig = err instanceof SpoolLimitError;
     answerHtml(x, 200, bloc2Page(tooBig ? TOO_BIG : NO_FILE), tooBig ? TOO_BIG : NO_FILE);
     return;
   }

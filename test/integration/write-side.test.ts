@@ -189,3 +189,19 @@ describe('an upload that end.pl never reports', () => {
     expect(sim.stats().calls['file/rm.cgi'] ?? 0).toBe(0);
   }, 60_000);
 });
+
+describe('a move whose API call floods', () => {
+  it('waits out the cool-down, then does it exactly once', async () => {
+    const { url, sim } = stack;
+    expect((await fetch(`${url}/draft.txt`, { method: 'PUT', body: 'text' })).status).toBe(201);
+    expect((await fetch(`${url}/Archive`, { method: 'MKCOL' })).status).toBe(201);
+    sim.setFaults({ failures: [{ host: 'api', endpoint: 'file/mv.cgi', count: 1, flood: true }] });
+    const move = await fetch(`${url}/draft.txt`, { method: 'MOVE', headers: { Destination: `${url}/Archive/final.txt` } });
+    expect(move.status).toBe(201);
+    const moves = sim.log().filter((entry) => entry.endpoint === 'file/mv.cgi');
+    expect(moves.map((entry) => entry.outcome)).toEqual(['flood', 'OK']);
+    expect(sim.stats().floods).toBe(1);
+    expect((await fetch(`${url}/draft.txt`)).status).toBe(404);
+    expect(await (await fetch(`${url}/Archive/final.txt`)).text()).toBe('text');
+  }, 60_000);
+});

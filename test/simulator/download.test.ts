@@ -4,7 +4,8 @@ import { collect } from '../../src/simulator/content.js';
 import { api, NO_LIMITS, raw } from './helpers.js';
 
 let sim: Simulator;
-const SCALE = 0.001;
+// Real-size durations: windows are crossed with advanceClock, so a slow machine cannot expire a link early.
+const SCALE = 1;
 
 beforeAll(async () => {
   sim = await startSimulator({ apiKey: 'dl-key', ...NO_LIMITS, timeScale: SCALE, maxConcurrentDownloads: 2 });
@@ -47,6 +48,9 @@ describe('download/get_token.cgi', () => {
     expect(wrong.json.message).toMatch(/^Invalid password\. Resource not allowed #\d+$/);
     const link = await token(url, { pass: 'sesame123' });
     expect((await raw(link)).body.toString()).toBe('top');
+    // The request log keeps that a password was sent, never the password.
+    expect(JSON.stringify(sim.log())).not.toContain('sesame123');
+    expect(sim.log().filter((e) => e.endpoint === 'download/get_token.cgi').map((e) => (e.body as { pass?: string }).pass)).toEqual([undefined, '<redacted>', '<redacted>']);
   });
 });
 
@@ -134,6 +138,7 @@ describe('download host', () => {
     sim.setOptions({ deadTokenStatus: 410 });
     try {
       expect((await raw(link)).status).toBe(410);
+      expect((await raw(`http://${sim.downloadHost}/%E0%A4%A`)).status).toBe(410);
       const unknown = await raw(`http://${sim.downloadHost}/doesnotexist`);
       expect(unknown.status).toBe(410);
       expect(unknown.body.toString()).toContain('bloc2');

@@ -4,7 +4,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { api, endPlJson, getUploadServer, multipart, NO_LIMITS, raw, upload } from './helpers.js';
 
 let sim: Simulator;
-const SCALE = 0.001;
+const SCALE = 1;
 
 beforeAll(async () => {
   sim = await startSimulator({ apiKey: 'fault-key', ...NO_LIMITS, timeScale: SCALE });
@@ -63,7 +63,7 @@ describe('upload faults (§10 item 15)', () => {
 
   it('delays the visibility of new files in listings (eventual consistency)', async () => {
     const f = await sim.addFolder({ name: 'slowlist' });
-    sim.setFaults({ listingDelayMs: 10_000 });
+    sim.setFaults({ listingDelayMs: 600_000 });
     const out = await upload(sim, 'later.txt', 'l', { did: f });
     const url = (out.endPl!.json.links as Array<{ download: string }>)[0]!.download;
     expect(await names(f)).toEqual([]);
@@ -71,19 +71,19 @@ describe('upload faults (§10 item 15)', () => {
     // The file exists (file/info works, the folder cannot be removed); listings catch up later.
     expect((await api(sim, 'file/info.cgi', { url })).status).toBe(200);
     expect((await api(sim, 'folder/rm.cgi', { folder_id: f })).json.status).toBe('KO');
-    sim.advanceClock(10_000 * SCALE + 1);
+    sim.advanceClock(600_000 * SCALE + 1);
     expect(await names(f)).toEqual(['later.txt']);
   });
 
   it('keeps deleted files in listings for a while, and counts them in folder/rm', async () => {
     const f = await sim.addFolder({ name: 'linger' });
     const url = await sim.addFile({ folderId: f, name: 'ghost.txt', content: 'g' });
-    sim.setFaults({ deleteLingerMs: 10_000 });
+    sim.setFaults({ deleteLingerMs: 600_000 });
     expect((await api(sim, 'file/rm.cgi', { files: [{ url }] })).json.removed).toBe(1);
     expect(await names(f)).toEqual(['ghost.txt']);
     expect((await api(sim, 'file/info.cgi', { url })).status).toBe(404);
     expect((await api(sim, 'folder/rm.cgi', { folder_id: f })).json.status).toBe('KO');
-    sim.advanceClock(10_000 * SCALE + 1);
+    sim.advanceClock(600_000 * SCALE + 1);
     expect(await names(f)).toEqual([]);
     expect((await api(sim, 'folder/rm.cgi', { folder_id: f })).json.status).toBe('OK');
   });
@@ -99,6 +99,15 @@ describe('transport faults on any host', () => {
     expect((await api(sim, 'folder/ls.cgi', {})).status).toBe(502);
     expect((await api(sim, 'folder/ls.cgi', {})).status).toBe(200);
     expect(sim.stats().outcomes['folder/ls.cgi']).toEqual({ fault: 2, OK: 1 });
+  });
+
+  it('answers a forced flood refusal for the next N requests to one endpoint', async () => {
+    sim.setFaults({ failures: [{ host: 'api', endpoint: 'file/rename.cgi', count: 1, flood: true }] });
+    const flooded = await api(sim, 'file/rename.cgi', { urls: [] });
+    expect(flooded.status).toBe(403);
+    expect(flooded.json).toMatchObject({ status: 'KO', message: 'Flood detected: IP Locked #374' });
+    expect(sim.stats().floods).toBe(1);
+    expect((await api(sim, 'file/rename.cgi', { urls: [] })).status).not.toBe(403);
   });
 
   it('drops connections on the upload node and the download host', async () => {

@@ -83,6 +83,14 @@ describe('listings (§4.2, §4.3, §10 items 5, 6, 9, 10)', () => {
     expect(items(before).map((i) => i.filename)).toEqual(['summer.txt']);
     const after = await api(sim, 'file/ls.cgi', { folder_id: f, sent_after: '2022-01-10 09:00:00' });
     expect(items(after).map((i) => i.filename)).toEqual(['winter.txt']);
+    // Across the spring DST change (2024-03-31 01:00 UTC): 01:59:59 CET is followed by 03:00:00 CEST.
+    const g = await fresh('dst');
+    await sim.addFile({ folderId: g, name: 'before-dst', content: 'b', date: Date.UTC(2024, 2, 31, 0, 59, 59) });
+    await sim.addFile({ folderId: g, name: 'after-dst', content: 'a', date: Date.UTC(2024, 2, 31, 1, 0, 0) });
+    const dst = Object.fromEntries(items(await api(sim, 'file/ls.cgi', { folder_id: g })).map((i) => [i.filename, i.date]));
+    expect(dst).toEqual({ 'before-dst': '2024-03-31 01:59:59', 'after-dst': '2024-03-31 03:00:00' });
+    const afterDst = await api(sim, 'file/ls.cgi', { folder_id: g, sent_after: '2024-03-31 03:00:00' });
+    expect(items(afterDst).map((i) => i.filename)).toEqual(['after-dst']);
     const bad = await api(sim, 'file/ls.cgi', { folder_id: f, sent_after: 'yesterday' });
     expect(bad.json.status).toBe('KO');
   });

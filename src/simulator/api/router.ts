@@ -68,6 +68,14 @@ function readBody(x: Exchange): Promise<Buffer> {
   });
 }
 
+/** The body as the request log keeps it: file passwords are replaced, their presence kept. */
+function redacted(body: Record<string, unknown>): Record<string, unknown> {
+  if (!('pass' in body) && !('dpass' in body)) return body;
+  const copy: Record<string, unknown> = { ...body };
+  for (const k of ['pass', 'dpass']) if (k in copy && copy[k] !== '') copy[k] = '<redacted>';
+  return copy;
+}
+
 function sameKey(given: string, expected: string | undefined): boolean {
   if (!expected) return false;
   const a = Buffer.from(given);
@@ -87,9 +95,21 @@ function authenticate(ctx: SimContext, header: string | undefined): Auth {
 }
 
 export async function handleApi(x: Exchange): Promise<void> {
+  const ip = x.req.socket.remoteAddress ?? '?';
+  x.res.once('finish', () => x.ctx.limits.noteAnswer(ip, x.res.statusCode));
+  await answerApi(x, ip);
+}
+
+async function answerApi(x: Exchange, ip: string): Promise<void> {
   const { ctx } = x;
   let pretty = false;
   try {
+    const ban = ctx.limits.banned(ip);
+    if (ban) {
+      x.req.resume();
+      answerJson(x, ban.status, { status: 'KO', message: ban.message }, false, 'flood');
+      return;
+    }
     const ep = x.url.pathname.replace(/^\/v1\//, '');
     const route = ROUTES[ep];
     if (!x.url.pathname.startsWith('/v1/') || !route) throw new ApiError(404, MSG.unknownEndpoint);
@@ -115,7 +135,7 @@ export async function handleApi(x: Exchange): Promise<void> {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, MSG.badJson);
       body = parsed as Record<string, unknown>;
     }
-    x.body = body;
+    x.body = redacted(body);
     pretty = body.pretty === 1 || body.pretty === '1';
 
     const auth = authenticate(ctx, x.req.headers.authorization);
@@ -126,7 +146,7 @@ export async function handleApi(x: Exchange): Promise<void> {
     if (auth.kind === 'free') throw new ApiError(ctx.opts.freeKeyStatus, MSG.notCustomer);
 
     const authenticated = auth.kind === 'premium';
-    const who = authenticated ? `key:${ctx.opts.apiKey}` : `ip:${x.req.socket.remoteAddress ?? '?'}`;
+    const who = authenticated ? `key:${ctx.opts.apiKey}` : `ip:${ip}`;
     const flood = ctx.limits.check(who, ep, body);
     if (flood) {
       answerJson(x, flood.status, { status: 'KO', message: flood.message }, pretty, 'flood');
