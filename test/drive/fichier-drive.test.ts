@@ -41,7 +41,9 @@ async function open(driveOptions: Partial<ConstructorParameters<typeof FichierDr
 }
 
 beforeEach(async () => {
-  setup = await open();
+  // These tests count the direct read path's upstream calls (one GET per range); the read cache
+  // has its own tests in block-cache*.test.ts.
+  setup = await open({ readCache: false });
 });
 
 afterEach(async () => {
@@ -215,7 +217,7 @@ describe('FichierDrive writes', () => {
 
   it.each([
     ['an upload refusal', { uploadRefusals: 5 }],
-    ['end.pl without links', { endPlNoLinks: 50 }],
+    ['end.pl without links while the listing lags', { endPlNoLinks: 50, listingDelayMs: 3_600_000 }],
   ])('keeps the old file untouched when the replacement fails (%s)', async (_label, faults) => {
     const { sim, drive } = setup;
     const oldUrl = await sim.addFile({ name: 'keep.txt', content: 'precious' });
