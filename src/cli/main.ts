@@ -3,6 +3,7 @@
  * The `fichier-dav` command. Each sub-command lives in its own file and registers itself here.
  */
 import { Command } from 'commander';
+import { registerAccountCommands } from './commands/index.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
@@ -16,5 +17,6 @@ program
 registerDemo(program);
 registerServe(program);
 registerSimulate(program);
+registerAccountCommands(program);
 
 await program.parseAsync(process.argv);
