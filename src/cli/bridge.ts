@@ -3,7 +3,8 @@
  * integration tests all start the bridge through here, so they run the same wiring.
  */
 import { createHash } from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,14 @@ import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.j
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
+import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type BackoffOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
+import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
-import { createWebDavServer } from '../webdav/server.js';
+import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
+import { createWebDavHandler } from '../webdav/server.js';
+import { assertSafeExposure } from './exposure.js';
+import { redactingLogger } from './redacting-logger.js';
 
 export interface BridgeOptions {
   apiKey: string;
@@ -30,6 +36,30 @@ export interface BridgeOptions {
   /** Client and scheduler settings (rate, concurrency, time scale...). */
   client?: Omit<FichierClientOptions, 'apiKey' | 'apiUrl'>;
   drive?: Omit<FichierDriveOptions, 'upstream' | 'state' | 'spoolDir'>;
+  /** HTTP Basic users; absent or empty = anonymous access (refused off loopback without allowAnonymous). */
+  auth?: AuthOptions;
+  /** Serve a non-loopback host without authentication anyway. */
+  allowAnonymous?: boolean;
+  /** Refuse every method that could change the account (403). */
+  readOnly?: boolean;
+  /** HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Slow-client timeouts and the connection cap. */
+  limits?: ServerLimits;
+  /** Real ms an API call made for a waiting client may take before it gets 503 (default 20 000). */
+  upstreamDeadlineMs?: number;
+}
+
+export interface AuthOptions {
+  users?: PlainUser[];
+  htpasswdFile?: string;
+  realm?: string;
+  backoff?: BackoffOptions;
+}
+
+export interface CloseOptions {
+  /** How long in-flight writes (uploads, moves...) may take to finish; reads are cut at once. Default 0. */
+  graceMs?: number;
 }
 
 export interface RunningBridge {
@@ -39,7 +69,8 @@ export interface RunningBridge {
   client: FichierClient;
   drive: FichierDrive;
   state: LocalState;
-  close(): Promise<void>;
+  /** Stops accepting, lets writes finish within `graceMs`, cuts the rest, persists local state. */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -52,7 +83,11 @@ export function defaultStateDir(apiUrl: string, apiKey: string): string {
 }
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const logger = options.logger ?? silentLogger;
+  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
+  const host = options.host ?? '127.0.0.1';
+  const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
+  const users = new UserStore({ users: options.auth?.users, htpasswd });
+  assertSafeExposure(host, users.size > 0, options.allowAnonymous ?? false);
   const apiUrl = options.apiUrl ?? 'https://api.1fichier.com/v1';
   const stateDir = options.stateDir ?? defaultStateDir(apiUrl, options.apiKey);
   const state = await LocalState.open(stateDir);
@@ -64,19 +99,37 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   const drive = new FichierDrive({
     ...options.drive,
-    upstream: new FichierUpstream(client),
+    upstream: new FichierUpstream(client, {
+      interactiveDeadlineMs: options.upstreamDeadlineMs,
+      onKeyRejected: (message) => logger.error(message),
+    }),
     state,
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
-  // Large uploads and long streams outlast Node's default 300 s request timeout.
-  const server = createWebDavServer({
+  const handler = createWebDavHandler({
     drive,
     locks: new LockManager(),
     logger,
     downloads: options.downloads ?? 'stream',
+    authorize:
+      users.size > 0 || options.readOnly
+        ? createAccessGuard({
+            users: users.size > 0 ? users : undefined,
+            realm: options.auth?.realm,
+            readOnly: options.readOnly,
+            backoff: options.auth?.backoff,
+            logger,
+          })
+        : undefined,
   });
-  const host = options.host ?? '127.0.0.1';
+  // Large uploads and long streams outlast Node's default 300 s request timeout (requestTimeout 0);
+  // slow heads and idle sockets are cut by the limits instead.
+  const server: http.Server = options.tls
+    ? https.createServer({ ...serverOptions(options.limits), cert: options.tls.cert, key: options.tls.key }, handler)
+    : http.createServer(serverOptions(options.limits), handler);
+  applyConnectionLimits(server, options.limits, { tls: options.tls !== undefined, logger });
+  const inFlight = trackInFlight(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -86,25 +139,36 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${port}/`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`,
     port,
     server,
     client,
     drive,
     state,
-    async close() {
-      await new Promise<void>((resolve) => {
+    close(closeOptions: CloseOptions = {}) {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const graceMs = closeOptions.graceMs ?? 0;
+        const unfinished = await inFlight.drain(graceMs, (method) => graceMs > 0 && WRITE_METHODS.has(method));
+        if (unfinished > 0) logger.warn('shutdown: writes still running after the grace period were cut', { count: unfinished });
         server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      await state.flush();
-      await client.close();
+        await closed;
+        // The read cache stops its read-ahead and saves its index before the state is flushed.
+        await drive.closeReadCache();
+        await state.flush();
+        await client.close();
+      })();
+      return closing;
     },
   };
 }
 
 function logUpstream(logger: Logger, event: FichierLogEvent): void {
+  // A refused key is reported once, clearly, by the upstream adapter; one line per call would drown it.
+  if (event.errorName === 'AuthError' || event.errorName === 'NotPremiumError') return;
   const fields = { ...event } as Record<string, unknown>;
   if (event.outcome === 'ok') logger.info('upstream', fields);
   else logger.warn('upstream', fields);

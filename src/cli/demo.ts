@@ -37,6 +37,8 @@ export function registerDemo(program: Command): void {
         host: flags.host,
         port: flags.port,
         stateDir,
+        // The demo account is a throw-away simulator: no secret to protect, on any interface.
+        allowAnonymous: true,
         logger: consoleLogger(parseLogLevel(flags.logLevel)),
       }).catch(async (error: NodeJS.ErrnoException) => {
         await sim.close();
@@ -44,6 +46,12 @@ export function registerDemo(program: Command): void {
           program.error(`error: port ${flags.port} is in use; run with PORT=8081 npm start (or --port)`, { exitCode: 2 });
         }
         throw error;
+      });
+      // Handlers first: a supervisor may signal as soon as it reads the banner.
+      onShutdown(async () => {
+        await bridge.close();
+        await sim.close();
+        await rm(stateDir, { recursive: true, force: true });
       });
       process.stdout.write(
         [
@@ -55,10 +63,5 @@ export function registerDemo(program: Command): void {
           '',
         ].join('\n'),
       );
-      onShutdown(async () => {
-        await bridge.close();
-        await sim.close();
-        await rm(stateDir, { recursive: true, force: true });
-      });
     });
 }

@@ -10,10 +10,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { BlockCache } from './block-cache/block-cache.js';
+import { cacheSettingsFrom, type ReadCacheOptions } from './block-cache/drive-options.js';
+import { checkSettings } from './block-cache/options.js';
+import type { FetchPriority } from './block-cache/span-fetch.js';
+import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
 import { FolderCache, type UpstreamFile } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import type { LocalState } from './local-state.js';
+import { assertFileSize, assertNameLength } from './account-limits.js';
 import { leafOf, parentOf, splitPath } from './paths.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableRead } from './resumable-read.js';
@@ -35,7 +41,7 @@ import {
 } from './types.js';
 import { LinkRefusedError, type Upstream } from './upstream.js';
 
-export interface FichierDriveOptions {
+export interface FichierDriveOptions extends ReadCacheOptions {
   upstream: Upstream;
   state: LocalState;
   /** Directory for spooling uploads of unknown length. */
@@ -70,7 +76,9 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'now'>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'now' | keyof ReadCacheOptions>>;
+  /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
+  private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
   private quotaCache: { value: Quota; at: number } | undefined;
   private quotaRequest: Promise<Quota> | undefined;
@@ -98,12 +106,13 @@ export class FichierDrive implements Drive {
       staleMs: this.options.folderStaleMs,
       overlayMs: this.options.overlayMs,
       maxEntries: this.options.maxCachedFolders,
-      load: (folderId, priority) => this.upstream.listFolder(folderId, priority),
+      load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(content, options)),
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
+    this.readCache = this.openReadCache(options);
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -153,6 +162,8 @@ export class FichierDrive implements Drive {
     const file = (resolved as Extract<Resolved, { kind: 'file' }>).file;
     const range = options.range ?? { start: 0, end: file.size - 1 };
     if (range.end < range.start) return Readable.from([]);
+    const cache = await this.readCache;
+    if (cache) return cache.readWhenReady(file, range, options.signal);
     return resumableRead({
       start: range.start,
       end: range.end,
@@ -160,6 +171,21 @@ export class FichierDrive implements Drive {
       signal: options.signal,
       open: (part, context) => this.openUpstreamRange(file, part, context.signal, context.attempt > 0),
     });
+  }
+
+  /** Counters of the read cache (all zero when it is off). */
+  cacheStats(): CacheStats {
+    return this.openedCache?.stats() ?? emptyStats();
+  }
+
+  /** Waits until the read cache has no transfer or disk write in progress and its index is saved. */
+  async settleReadCache(): Promise<void> {
+    await (await this.readCache)?.settle();
+  }
+
+  /** Stops read-ahead and warming, and saves the cache index (call on shutdown). */
+  async closeReadCache(): Promise<void> {
+    await (await this.readCache)?.close();
   }
 
   async directUrl(path: string, signal?: AbortSignal): Promise<string> {
@@ -193,6 +219,8 @@ export class FichierDrive implements Drive {
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     const name = leafOf(path);
     if (name === '') throw new DriveError('is-a-folder', 'the root is a folder');
+    assertNameLength(name);
+    assertFileSize(options.size);
     if (this.options.keepSystemFilesLocal && isSystemFileName(name)) {
       const existed = this.state.file(path) !== undefined;
       const file = await this.state.putSystem(path, body);
@@ -240,6 +268,7 @@ export class FichierDrive implements Drive {
   async mkdir(path: string): Promise<DriveEntry> {
     const name = leafOf(path);
     if (name === '') throw new DriveError('exists', 'the root exists');
+    assertNameLength(name);
     const parentId = await this.resolver.parentFolderId(parentOf(path));
     const existing = await this.resolver.resolve(path);
     if (existing.kind !== 'missing' || this.state.file(path)) throw new DriveError('exists', `${path} already exists`);
@@ -259,6 +288,7 @@ export class FichierDrive implements Drive {
   }
 
   async move(from: string, to: string, options: TransferOptions): Promise<TransferResult> {
+    assertNameLength(leafOf(to));
     const plan = await this.planTransfer(from, to, options);
     if (plan.source.kind === 'local') {
       await this.clearDestination(plan, to);
@@ -288,6 +318,7 @@ export class FichierDrive implements Drive {
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<TransferResult> {
+    assertNameLength(leafOf(to));
     const plan = await this.planTransfer(from, to, options);
     if (plan.source.kind === 'local') {
       await this.clearDestination(plan, to);
@@ -355,13 +386,45 @@ export class FichierDrive implements Drive {
     }
   }
 
+  private openedCache: BlockCache | undefined;
+
+  private openReadCache(options: FichierDriveOptions): Promise<BlockCache | undefined> {
+    const settings = cacheSettingsFrom({ ...options, maxResumes: this.options.maxResumes });
+    if (!settings) return Promise.resolve(undefined);
+    checkSettings(settings);
+    return BlockCache.open(settings, {
+      open: (file, range, context) =>
+        this.openUpstreamRange(file as UpstreamFile, range, context.signal, context.attempt > 0, context.priority),
+      now: this.now,
+      onError: (error) => options.onBackgroundError?.(error),
+    }).then(
+      (cache) => (this.openedCache = cache),
+      (error: unknown) => {
+        // A cache that cannot open (unwritable directory...) must not take reads down: go direct.
+        options.onBackgroundError?.(error);
+        return undefined;
+      },
+    );
+  }
+
+  /** With prefetchProbes, each fresh listing warms the head and tail of its new media files. */
+  private warmListing<T extends { files: UpstreamFile[] }>(content: T, options: FichierDriveOptions): T {
+    if (options.prefetchProbes && content.files.length > 0) {
+      void this.readCache
+        .then((cache) => cache?.warmProbes(content.files.filter((file) => !file.protected)))
+        .catch((error: unknown) => options.onBackgroundError?.(error));
+    }
+    return content;
+  }
+
   private async openUpstreamRange(
     file: UpstreamFile,
     range: { start: number; end: number },
     signal: AbortSignal,
     isResume: boolean,
+    priority: FetchPriority = 'interactive',
   ): Promise<Readable> {
-    const fetchLink = () => this.upstream.downloadLink(file.url, signal);
+    const fetchLink = () => this.upstream.downloadLink(file.url, signal, priority);
     const link = await this.links.get(file.url, fetchLink);
     try {
       return await this.upstream.openRange(link, range, signal);
@@ -463,6 +526,19 @@ export class FichierDrive implements Drive {
     } else if (destination.kind === 'local') {
       await this.state.removeTree(to);
     }
+  }
+
+  /**
+   * What a path is upstream, without any write: a file's public 1fichier URL, or a folder's id.
+   * Local-only files (empty, housekeeping) have neither. For tools (the CLI's `link`, `remote-upload`).
+   */
+  async upstreamRef(path: string): Promise<{ kind: 'file'; url: string; size: number } | { kind: 'folder'; id: number } | { kind: 'local' }> {
+    if (this.localFileAt(path)) return { kind: 'local' };
+    const resolved = await this.resolveForRead(path);
+    if (resolved.kind === 'file') return { kind: 'file', url: resolved.file.url, size: resolved.file.size };
+    if (resolved.kind === 'folder') return { kind: 'folder', id: resolved.id };
+    if (this.state.file(path)) return { kind: 'local' };
+    throw new DriveError('not-found', `${path} does not exist`);
   }
 }
 

@@ -24,25 +24,46 @@ import {
   type Priority,
 } from '../fichier/index.js';
 import type { FolderContent, LoadPriority, UpstreamFile, UpstreamFolder } from './folder-cache.js';
+import { MAX_NAME_CHARACTERS } from './account-limits.js';
 import { DriveError, type Quota } from './types.js';
 import { LinkRefusedError, type UploadRequest, type Upstream } from './upstream.js';
 
 export interface FichierUpstreamOptions {
   /** Ask for single-use download links (get_token single:1). Default false: links are reused. */
   singleUseLinks?: boolean;
-  /** Seconds a client is told to wait when 1fichier floods or is unreachable. */
+  /** Seconds a client is told to wait when 1fichier floods or is unreachable (when the cool-down is unknown). */
   retryAfterSeconds?: number;
+  /**
+   * Real milliseconds an API call made for a waiting WebDAV client may take, queueing, cool-downs
+   * and retries included. Past it the call is abandoned and the client gets 503 + Retry-After
+   * instead of hanging for minutes behind a flood cool-down. Default 20 000. Background work and
+   * upload transfers have no deadline.
+   */
+  interactiveDeadlineMs?: number;
+  /**
+   * Called once when 1fichier refuses the API key (again only after a call succeeded in between),
+   * so the log says it clearly once instead of on every request.
+   */
+  onKeyRejected?: (message: string) => void;
 }
 
+const KEY_FIX =
+  'check FICHIER_API_KEY or the file given to --api-key-file (a premium account\'s key, from https://1fichier.com/console/params.pl), then restart fichier-dav';
+
+type CallMode = 'interactive' | 'background' | 'transfer';
+
 export class FichierUpstream implements Upstream {
+  private keyRejectionReported = false;
+
   constructor(
     private readonly client: FichierClient,
     private readonly options: FichierUpstreamOptions = {},
   ) {}
 
   listFolder(folderId: number, priority: LoadPriority): Promise<FolderContent> {
-    return this.call('list a folder', async () => {
-      const listing = await this.client.listFolder(folderId, { files: true, priority: toPriority(priority) });
+    const mode: CallMode = priority === 'background' ? 'background' : 'interactive';
+    return this.call('list a folder', mode, async (signal) => {
+      const listing = await this.client.listFolder(folderId, { files: true, priority: toPriority(priority), signal });
       return {
         id: listing.folderId,
         name: folderId === 0 ? '' : decodeName(listing.name),
@@ -55,8 +76,8 @@ export class FichierUpstream implements Upstream {
   }
 
   quota(): Promise<Quota> {
-    return this.call('read the account quota', async () => {
-      const info = await this.client.userInfo({ priority: 'background' });
+    return this.call('read the account quota', 'interactive', async (signal) => {
+      const info = await this.client.userInfo({ priority: 'background', signal });
       // As rclone's `about`: used = cold_storage, total = available_cold_storage.
       const used = info.coldStorage ?? info.hotStorage ?? 0;
       const total = info.availableColdStorage ?? info.allowedColdStorage ?? 0;
@@ -64,14 +85,23 @@ export class FichierUpstream implements Upstream {
     });
   }
 
-  downloadLink(fileUrl: string, signal?: AbortSignal): Promise<string> {
-    return this.call('get a download link', () =>
-      this.client.getDownloadToken(fileUrl, { single: this.options.singleUseLinks ?? false, signal }),
+  downloadLink(fileUrl: string, signal?: AbortSignal, priority: LoadPriority = 'interactive'): Promise<string> {
+    return this.call(
+      'get a download link',
+      priority === 'background' ? 'background' : 'interactive',
+      (callSignal) =>
+        this.client.getDownloadToken(fileUrl, {
+          single: this.options.singleUseLinks ?? false,
+          signal: callSignal,
+          priority: toPriority(priority),
+        }),
+      signal,
     );
   }
 
   async openRange(directUrl: string, range: { start: number; end: number }, signal: AbortSignal): Promise<Readable> {
-    const response = await this.call('download', () => this.client.openDownload(directUrl, { range, signal }), true);
+    // No deadline here: the signal also governs the body, which may stream for hours.
+    const response = await this.call('download', 'transfer', () => this.client.openDownload(directUrl, { range, signal }), undefined, true);
     const expectedLength = range.end - range.start + 1;
     if (response.status === 206) {
       const contentRange = String(response.headers['content-range'] ?? '');
@@ -88,11 +118,13 @@ export class FichierUpstream implements Upstream {
     );
   }
 
-  upload(body: Readable, request: UploadRequest): Promise<UpstreamFile> {
-    return this.call('upload', async () => {
+  async upload(body: Readable, request: UploadRequest): Promise<UpstreamFile> {
+    const name = checkedName(request.name);
+    this.failFastDuringCooldown('upload');
+    return this.call('upload', 'transfer', async () => {
       const result = await this.client.upload(body, {
         size: request.size,
-        name: encodeName(request.name),
+        name,
         folderId: request.folderId,
         signal: request.signal,
       });
@@ -107,58 +139,98 @@ export class FichierUpstream implements Upstream {
   }
 
   async removeFiles(urls: string[]): Promise<void> {
-    await this.call('remove files', () => this.client.removeFiles(urls));
+    await this.call('remove files', 'interactive', (signal) => this.client.removeFiles(urls, { signal }));
   }
 
   async renameFile(url: string, newName: string): Promise<void> {
-    await this.call('rename a file', () => this.client.renameFile(url, encodeName(newName)));
+    const name = checkedName(newName);
+    await this.call('rename a file', 'interactive', (signal) => this.client.renameFile(url, name, { signal }));
   }
 
-  moveFile(url: string, destinationFolderId: number, newName?: string): Promise<string> {
-    return this.call('move a file', async () => {
-      const moved = await this.client.moveFiles([url], destinationFolderId, {
-        rename: newName === undefined ? undefined : encodeName(newName),
-      });
+  async moveFile(url: string, destinationFolderId: number, newName?: string): Promise<string> {
+    const rename = newName === undefined ? undefined : checkedName(newName);
+    return this.call('move a file', 'interactive', async (signal) => {
+      const moved = await this.client.moveFiles([url], destinationFolderId, { rename, signal });
       return moved.urls[0] ?? url;
     });
   }
 
-  copyFiles(urls: string[], destinationFolderId: number, newName?: string): Promise<string[]> {
-    return this.call('copy files', async () => {
-      const copied = await this.client.copyFiles(urls, destinationFolderId, {
-        rename: newName === undefined ? undefined : encodeName(newName),
-      });
+  async copyFiles(urls: string[], destinationFolderId: number, newName?: string): Promise<string[]> {
+    const rename = newName === undefined ? undefined : checkedName(newName);
+    return this.call('copy files', 'interactive', async (signal) => {
+      const copied = await this.client.copyFiles(urls, destinationFolderId, { rename, signal });
       const bySource = new Map(copied.urls.map((pair) => [pair.from, pair.to]));
       return urls.map((url, index) => bySource.get(url) ?? copied.urls[index]?.to ?? '');
     });
   }
 
-  mkdir(parentId: number, name: string): Promise<UpstreamFolder> {
-    return this.call('create a folder', async () => {
-      const created = await this.client.mkdir(encodeName(name), parentId);
+  async mkdir(parentId: number, name: string): Promise<UpstreamFolder> {
+    const encoded = checkedName(name);
+    return this.call('create a folder', 'interactive', async (signal) => {
+      const created = await this.client.mkdir(encoded, parentId, { signal });
       return { id: created.folderId, name, created: new Date() };
     });
   }
 
   async removeFolder(folderId: number): Promise<void> {
-    await this.call('remove a folder', () => this.client.removeFolder(folderId));
+    await this.call('remove a folder', 'interactive', (signal) => this.client.removeFolder(folderId, { signal }));
   }
 
   async moveFolder(folderId: number, destinationFolderId: number): Promise<void> {
-    await this.call('move a folder', () => this.client.moveFolder(folderId, { destinationFolderId }));
+    await this.call('move a folder', 'interactive', (signal) => this.client.moveFolder(folderId, { destinationFolderId, signal }));
   }
 
   async renameFolder(folderId: number, newName: string): Promise<void> {
-    await this.call('rename a folder', () => this.client.moveFolder(folderId, { rename: encodeName(newName) }));
+    const rename = checkedName(newName);
+    await this.call('rename a folder', 'interactive', (signal) => this.client.moveFolder(folderId, { rename, signal }));
   }
 
-  /** Runs one client call and translates its failure into a DriveError. */
-  private async call<T>(what: string, run: () => Promise<T>, download = false): Promise<T> {
+  /**
+   * Runs one client call and translates its failure into a DriveError. Interactive calls run
+   * under the deadline: when it passes, the call is abandoned and 'unavailable' is thrown with the
+   * scheduler's remaining cool-down as the retry hint.
+   */
+  private async call<T>(
+    what: string,
+    mode: CallMode,
+    run: (signal: AbortSignal | undefined) => Promise<T>,
+    callerSignal?: AbortSignal,
+    download = false,
+  ): Promise<T> {
+    const deadlineMs = this.options.interactiveDeadlineMs ?? 20_000;
+    if (mode === 'interactive') this.failFastDuringCooldown(what);
+    const deadline = mode === 'interactive' && deadlineMs > 0 ? AbortSignal.timeout(deadlineMs) : undefined;
+    const signal = deadline && callerSignal ? AbortSignal.any([deadline, callerSignal]) : (deadline ?? callerSignal);
     try {
-      return await run();
+      const value = await run(signal);
+      this.keyRejectionReported = false;
+      return value;
     } catch (error) {
+      if (deadline?.aborted && !callerSignal?.aborted) {
+        throw new DriveError(
+          'unavailable',
+          `1fichier did not answer within ${Math.round(deadlineMs / 1000)} s (cannot ${what}); try again later`,
+          this.retryAfterSeconds(),
+        );
+      }
       throw this.translate(what, error, download);
     }
+  }
+
+  /** Starting an upload inside a long cool-down would hold the client's body for minutes: refuse at once. */
+  private failFastDuringCooldown(what: string): void {
+    const remaining = this.client.scheduler.cooldownRemainingMs();
+    const deadlineMs = this.options.interactiveDeadlineMs ?? 20_000;
+    if (remaining > 0 && deadlineMs > 0 && remaining > deadlineMs) {
+      throw new DriveError('unavailable', `1fichier asked us to slow down (cannot ${what} for now); try again later`, this.retryAfterSeconds());
+    }
+  }
+
+  /** The scheduler's remaining cool-down when there is one, else the configured default. */
+  private retryAfterSeconds(): number {
+    const remaining = this.client.scheduler.cooldownRemainingMs();
+    if (remaining > 0) return Math.max(1, Math.ceil(remaining / 1000));
+    return this.options.retryAfterSeconds ?? 30;
   }
 
   private translate(what: string, error: unknown, download: boolean): Error {
@@ -168,7 +240,7 @@ export class FichierUpstream implements Upstream {
       if (error instanceof RangeError || error instanceof TypeError) return new DriveError('bad-request', error.message);
       return error instanceof Error ? error : new Error(String(error));
     }
-    const retryAfter = this.options.retryAfterSeconds ?? 30;
+    const retryAfter = this.retryAfterSeconds();
     const detail = `cannot ${what}: ${error.serverMessage ?? error.message}`;
     if (error instanceof NotFoundError) return new DriveError('not-found', detail);
     if (error instanceof ForbiddenError) return new DriveError('forbidden', detail);
@@ -176,7 +248,13 @@ export class FichierUpstream implements Upstream {
       return new DriveError('unavailable', `1fichier is not answering for now (${detail})`, retryAfter);
     }
     if (error instanceof AuthError || error instanceof NotPremiumError) {
-      return new DriveError('upstream', `1fichier refused the account's API key (${detail})`);
+      const reason = error instanceof NotPremiumError ? 'the key is not a premium account\'s' : 'the key is wrong or was revoked';
+      const message = `1fichier refused the API key (${error.serverMessage ?? error.message}): ${reason}; ${KEY_FIX}`;
+      if (!this.keyRejectionReported) {
+        this.keyRejectionReported = true;
+        this.options.onKeyRejected?.(message);
+      }
+      return new DriveError('upstream', message);
     }
     if (error instanceof UploadRefusedError || error instanceof IntegrityError) {
       return new DriveError('upstream', `the upload failed and nothing was replaced (${detail})`);
@@ -184,6 +262,19 @@ export class FichierUpstream implements Upstream {
     if (/not empty|non vide|contient/i.test(error.serverMessage ?? '')) return new DriveError('not-empty', detail);
     return new DriveError('upstream', detail);
   }
+}
+
+/** The stored form of a name, refused when 1fichier would refuse (or silently cut) it; the codec may lengthen a name. */
+function checkedName(name: string): string {
+  const encoded = encodeName(name);
+  const length = [...encoded].length;
+  if (length > MAX_NAME_CHARACTERS) {
+    throw new DriveError(
+      'bad-request',
+      `name too long: ${length} characters, and 1fichier allows at most ${MAX_NAME_CHARACTERS} characters per file or folder name`,
+    );
+  }
+  return encoded;
 }
 
 function toPriority(priority: LoadPriority): Priority {

@@ -4,7 +4,8 @@
  * cost no API call at all.
  *
  * - Fresh for `ttlMs`; then served stale for up to `staleMs` more while one background refresh
- *   (low priority) runs; older than that, a read waits for a new listing.
+ *   (low priority) runs; older than that, a read waits for a new listing, and still gets the old
+ *   one when 1fichier is unavailable (flood cool-down, outage).
  * - Concurrent loads of one folder share a single call.
  * - Write-through: our own writes patch the entry from the API's answer instead of re-listing.
  *   Because 1fichier's listings lag (a new file can be missing, a deleted one can linger for a
@@ -12,6 +13,7 @@
  *   next listings, so a file we just uploaded never vanishes and a deleted one never comes back.
  */
 import { LRUCache } from 'lru-cache';
+import { DriveError } from './types.js';
 
 export interface UpstreamFolder {
   id: number;
@@ -84,6 +86,13 @@ export class FolderCache {
       if (age <= this.options.ttlMs + this.options.staleMs) {
         this.refreshInBackground(folderId);
         return cached;
+      }
+      try {
+        return await this.load(folderId, 'interactive');
+      } catch (error) {
+        // 1fichier flooding or down: an old listing beats no listing for a read.
+        if (error instanceof DriveError && error.code === 'unavailable') return cached;
+        throw error;
       }
     }
     return this.load(folderId, 'interactive');

@@ -22,8 +22,8 @@ export interface Upstream {
   /** One folder listing with its sub-folders and files (folder/ls.cgi + files:1). */
   listFolder(folderId: number, priority: LoadPriority): Promise<FolderContent>;
   quota(): Promise<Quota>;
-  /** A fresh direct download link (get_token). */
-  downloadLink(fileUrl: string, signal?: AbortSignal): Promise<string>;
+  /** A fresh direct download link (get_token); background ones (cache warming) queue behind interactive calls. */
+  downloadLink(fileUrl: string, signal?: AbortSignal, priority?: LoadPriority): Promise<string>;
   /**
    * One ranged GET on a direct link. Rejects with LinkRefusedError when the direct host refuses
    * the link (HTML page, expired or spent token), so the caller can fetch a new one.

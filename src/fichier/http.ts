@@ -7,6 +7,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
+import { inspect } from 'node:util';
 import {
   classifyApiError,
   networkError,
@@ -68,6 +69,15 @@ export class Transport {
 
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** Debug dumps (console.log, util.inspect, JSON) of a client never show the key. */
+  [inspect.custom](): string {
+    return `Transport { apiUrl: ${JSON.stringify(this.apiUrl)}, apiKey: '[redacted]' }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { apiUrl: this.apiUrl, apiKey: '[redacted]' };
   }
 
   authHeaders(): Record<string, string> {

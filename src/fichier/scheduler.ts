@@ -178,7 +178,10 @@ export class Scheduler {
   onReport?: (r: JobReport) => void;
 
   constructor(opts: SchedulerOptions = {}) {
-    const o = { ...SCHEDULER_DEFAULTS, ...stripUndefined(opts) } as Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
+    // Only the scheduler's own settings: callers pass whole client options, API key included,
+    // and these are kept on a public field that debug dumps would show.
+    const known = Object.fromEntries(Object.keys(SCHEDULER_DEFAULTS).map((key) => [key, (opts as Record<string, unknown>)[key]]));
+    const o = { ...SCHEDULER_DEFAULTS, ...stripUndefined(known) } as Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
     if (!(o.timeScale > 0)) throw new RangeError('timeScale must be > 0');
     if (!(o.ratePerSecond > 0) || o.ratePerSecond > MAX_RATE_PER_SECOND) {
       throw new RangeError(`ratePerSecond must be in (0, ${MAX_RATE_PER_SECOND}] (1fichier allows about 3 calls/s)`);
@@ -207,6 +210,11 @@ export class Scheduler {
   /** Current cool-down end (monotonic ms), -Infinity when none. */
   cooldownEndsAt(): number {
     return this.coolUntil;
+  }
+
+  /** Milliseconds (as applied, i.e. scaled) until the current flood cool-down ends; 0 when none. */
+  cooldownRemainingMs(): number {
+    return Math.max(0, this.coolUntil - this.clock.now());
   }
 
   floodCount(): number {

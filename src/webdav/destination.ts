@@ -3,7 +3,7 @@
  * A URI naming another authority is a cross-server copy we cannot do: 502 (§9.8.5 / §9.9.4).
  */
 import { HttpError } from './errors.js';
-import { decodePath, type DecodedPath } from './paths.js';
+import { decodePath, MAX_PATH_BYTES, type DecodedPath } from './paths.js';
 
 export function parseDestination(header: string | undefined, requestHost: string | undefined, mountPrefix = ''): DecodedPath {
   if (header === undefined || header.trim() === '') throw new HttpError(400, 'Missing Destination header');
@@ -29,6 +29,7 @@ export function parseDestination(header: string | undefined, requestHost: string
   if (q !== -1) rawPath = rawPath.slice(0, q);
   const inside = stripPrefix(decodePath(rawPath), mountPrefix);
   if (!inside) throw new HttpError(502, 'Destination is outside this server');
+  if (Buffer.byteLength(inside.path) > MAX_PATH_BYTES) throw new HttpError(400, `Destination path longer than ${MAX_PATH_BYTES} bytes`);
   return inside;
 }
 

@@ -12,9 +12,14 @@ export interface DecodedPath {
   trailingSlash: boolean;
 }
 
+/** Longest decoded path accepted, in UTF-8 bytes (as PATH_MAX on Linux). */
+export const MAX_PATH_BYTES = 4096;
+
 /** Decodes the path part of a request target (origin-form or absolute-form). */
 export function decodeRequestTarget(target: string | undefined): DecodedPath {
   if (!target) throw new HttpError(400, 'Missing request target');
+  // Percent-encoding at most triples a path, so a longer target cannot decode to a valid one.
+  if (target.length > MAX_PATH_BYTES * 3 + 1024) throw new HttpError(414, `Path longer than ${MAX_PATH_BYTES} bytes`);
   // A fragment never belongs in a request-target (RFC 9112 §3.2); acting on the URL without it
   // would e.g. DELETE `/dir/` for `DELETE /dir/#frag` (litmus flags that as unsafe).
   if (target.includes('#')) throw new HttpError(400, 'Request target must not contain a fragment');
@@ -27,7 +32,9 @@ export function decodeRequestTarget(target: string | undefined): DecodedPath {
   }
   const cut = pathPart.indexOf('?');
   if (cut !== -1) pathPart = pathPart.slice(0, cut);
-  return decodePath(pathPart);
+  const decoded = decodePath(pathPart);
+  if (Buffer.byteLength(decoded.path) > MAX_PATH_BYTES) throw new HttpError(414, `Path longer than ${MAX_PATH_BYTES} bytes`);
+  return decoded;
 }
 
 /** Decodes a raw, percent-encoded absolute path. */

@@ -90,7 +90,9 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
         readBody: () => readBody(req, settings.maxXmlBodyBytes),
         readXml: () => readXmlBody(req, settings.maxXmlBodyBytes),
       });
-      if (READ_METHODS.has(method) && ctx.header('if') !== undefined) await ctx.checkPreconditions([]);
+      // An unauthenticated OPTIONS must not reach the drive, not even to evaluate an If header.
+      const evaluateIf = READ_METHODS.has(method) && !(method === 'OPTIONS' && options.authorize);
+      if (evaluateIf && ctx.header('if') !== undefined) await ctx.checkPreconditions([]);
       await handler(ctx);
     } catch (error) {
       answerError(req, res, method, error, logger);

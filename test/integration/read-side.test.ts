@@ -18,7 +18,8 @@ function propfind(url: string, depth = '1'): Promise<Response> {
 
 describe('bridge read side', () => {
   beforeEach(async () => {
-    stack = await startStack();
+    // The direct path's costs (one upstream GET per range); media-cache.test.ts has the cache-on variants.
+    stack = await startStack({}, { drive: { readCache: false } });
   });
 
   it('answers a cold PROPFIND Depth 1 with one folder listing and a repeat with none', async () => {

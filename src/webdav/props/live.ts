@@ -80,9 +80,14 @@ export async function livePropertyValue(
     case 'lockdiscovery':
       return env.locking ? lockDiscovery(env.activeLocks(path), env) : undefined;
     case 'quota-available-bytes':
-      return folder ? String(Math.max(0, (await env.quota()).availableBytes)) : undefined;
-    case 'quota-used-bytes':
-      return folder ? String(Math.max(0, (await env.quota()).usedBytes)) : undefined;
+    case 'quota-used-bytes': {
+      if (!folder) return undefined;
+      // Quota is informational: when the storage cannot tell now (e.g. 1fichier flooding), the
+      // property is reported missing rather than failing a listing that is otherwise at hand.
+      const quota = await env.quota().catch(() => undefined);
+      if (!quota) return undefined;
+      return String(Math.max(0, name === 'quota-used-bytes' ? quota.usedBytes : quota.availableBytes));
+    }
     default:
       return undefined;
   }

@@ -1,0 +1,386 @@
+/**
+ * The cache on disk: one file per block under `files/<file key>/<block index>`, a `meta.json` per
+ * upstream file (its size, URL group and block size), and `index.json` with each block's last use.
+ *
+ * A block is written to a `.part` file, flushed, then renamed: a block file that exists is always
+ * complete, so a crash can lose blocks but never serve a torn one. At start the directory itself is
+ * the truth (blocks are validated against their file's size); the index only restores LRU order,
+ * so losing it costs recency, not bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BlockIndex, type BlockRecord } from './block-index.js';
+import type { BlockCacheSettings } from './options.js';
+
+interface FileMeta {
+  size: number;
+  urlHash: string;
+  blockSize: number;
+}
+
+interface IndexFile {
+  version: 1;
+  blockSize: number;
+  /** [file key, block index, last use (ms)] in LRU order. */
+  blocks: Array<[string, number, number]>;
+}
+
+const INDEX_VERSION = 1;
+const SAVE_DELAY_MS = 1000;
+/** One file may hold at most this share of the cache (a long stream must not evict every probe). */
+const FILE_SHARE = 0.5;
+
+export class BlockStore {
+  readonly index = new BlockIndex();
+  private readonly readyDirs = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Blocks a live reader is about to read: eviction skips them (the bound may be exceeded meanwhile). */
+  private readonly pins = new Map<string, number>();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+  private dirty = false;
+  /** Called with each batch of evicted blocks (for stats). */
+  onEvict: (blocks: BlockRecord[]) => void = () => {};
+
+  private constructor(
+    private readonly settings: BlockCacheSettings,
+    private readonly now: () => number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  static async open(settings: BlockCacheSettings, now: () => number, onError: (error: unknown) => void): Promise<BlockStore> {
+    const store = new BlockStore(settings, now, onError);
+    await store.load();
+    return store;
+  }
+
+  get blockSize(): number {
+    return this.settings.blockSize;
+  }
+
+  blockPath(key: string, index: number): string {
+    return join(this.fileDir(key), String(index));
+  }
+
+  /** Opens a stored block for reading, or undefined when it is not (or no longer) on disk. */
+  async openBlock(key: string, index: number): Promise<FileHandle | undefined> {
+    if (!this.index.has(key, index)) return undefined;
+    try {
+      const handle = await open(this.blockPath(key, index), 'r');
+      this.index.touch(key, index, this.now());
+      this.scheduleSave();
+      return handle;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(error);
+      this.index.remove(key, index);
+      return undefined;
+    }
+  }
+
+  /** A writer for one block; `commit` makes it visible atomically, `abort` throws it away. */
+  createWriter(key: string, index: number, meta: { size: number; urlHash: string }, onWritten: (bytes: number) => void): BlockWriter {
+    const ready = this.prepareFile(key, meta);
+    const temp = `${this.blockPath(key, index)}.${randomBytes(4).toString('hex')}.part`;
+    return new BlockWriter(this, key, index, meta, temp, ready, onWritten);
+  }
+
+  /** Called by a writer whose block is complete on disk under its final name. */
+  registerBlock(key: string, index: number, bytes: number, meta: { size: number; urlHash: string }): void {
+    const file = this.index.ensureFile(key, meta.size, meta.urlHash);
+    this.index.add({ key, index, bytes, lastUsed: this.now() });
+    if (file.bytes > this.settings.maxBytes * FILE_SHARE) {
+      const last = Math.floor((meta.size - 1) / this.settings.blockSize);
+      const protect = (block: number) => block === 0 || block === last || block === index || this.isPinned(key, block);
+      this.dropBlocks(this.index.evictWithinFile(key, this.settings.maxBytes * FILE_SHARE, protect));
+    }
+    this.enforceBounds();
+    this.scheduleSave();
+  }
+
+  /** Drops blocks beyond the size and age bounds. */
+  enforceBounds(): void {
+    this.dropBlocks(this.index.evict(this.settings.maxBytes, this.settings.maxAgeMs, this.now(), this.isPinned));
+  }
+
+  pin(key: string, index: number): void {
+    const id = `${key}:${index}`;
+    this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+  }
+
+  unpin(key: string, index: number): void {
+    const id = `${key}:${index}`;
+    const count = (this.pins.get(id) ?? 0) - 1;
+    if (count > 0) {
+      this.pins.set(id, count);
+      return;
+    }
+    this.pins.delete(id);
+    // Pins may have held the cache above its bound: catch up now that one is gone.
+    if (this.index.bytes > this.settings.maxBytes) this.enforceBounds();
+  }
+
+  private readonly isPinned = (key: string, index: number): boolean => this.pins.has(`${key}:${index}`);
+
+  private dropBlocks(evicted: BlockRecord[]): void {
+    if (evicted.length === 0) return;
+    this.onEvict(evicted);
+    for (const block of evicted) this.track(unlink(this.blockPath(block.key, block.index)).catch(ignoreMissing(this.onError)));
+    this.scheduleSave();
+  }
+
+  /** A disk failure while storing a block: the block is just not cached, but the log should say why. */
+  report(error: unknown): void {
+    this.onError(error);
+  }
+
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise)).catch(() => {});
+    return promise;
+  }
+
+  /** Waits for every disk operation in progress, then writes the index. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    while (this.saving) await this.saving;
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.saving = this.writeIndex()
+      .catch((error: unknown) => {
+        this.dirty = true;
+        this.onError(error);
+      })
+      .finally(() => (this.saving = undefined));
+    await this.saving;
+  }
+
+  /** Stops the save timer (the caller flushes first if it wants the index on disk). */
+  close(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+  }
+
+  private scheduleSave(): void {
+    this.dirty = true;
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      // Reads alone never store a block: let the age bound act here too.
+      this.enforceBounds();
+      void this.flush();
+    }, SAVE_DELAY_MS);
+    this.saveTimer.unref();
+  }
+
+  private fileDir(key: string): string {
+    return join(this.settings.dir, 'files', key);
+  }
+
+  /** Creates the file's folder and meta.json once; a new version of a URL drops the old version's blocks. */
+  private prepareFile(key: string, meta: { size: number; urlHash: string }): Promise<void> {
+    let ready = this.readyDirs.get(key);
+    if (!ready) {
+      for (const old of this.index.otherVersions(key, meta.urlHash)) this.dropFile(old);
+      this.index.ensureFile(key, meta.size, meta.urlHash);
+      ready = this.track(this.writeMeta(key, { ...meta, blockSize: this.settings.blockSize }));
+      ready.catch(() => this.readyDirs.delete(key));
+      this.readyDirs.set(key, ready);
+    }
+    return ready;
+  }
+
+  private dropFile(key: string): void {
+    const removed = this.index.removeFile(key);
+    if (removed.length > 0) this.onEvict(removed);
+    this.readyDirs.delete(key);
+    this.track(rm(this.fileDir(key), { recursive: true, force: true }).catch(this.onError));
+    this.scheduleSave();
+  }
+
+  private async writeMeta(key: string, meta: FileMeta): Promise<void> {
+    await mkdir(this.fileDir(key), { recursive: true });
+    await writeAtomically(join(this.fileDir(key), 'meta.json'), JSON.stringify(meta));
+  }
+
+  private async writeIndex(): Promise<void> {
+    const content: IndexFile = {
+      version: INDEX_VERSION,
+      blockSize: this.settings.blockSize,
+      blocks: this.index.records().map((block) => [block.key, block.index, block.lastUsed]),
+    };
+    await writeAtomically(join(this.settings.dir, 'index.json'), JSON.stringify(content));
+  }
+
+  private async load(): Promise<void> {
+    const filesDir = join(this.settings.dir, 'files');
+    await mkdir(filesDir, { recursive: true });
+    const lastUsed = await this.readIndex();
+    const found: Array<BlockRecord & { urlHash: string; size: number }> = [];
+    for (const key of await readdir(filesDir)) {
+      const dir = join(filesDir, key);
+      const meta = await readMeta(join(dir, 'meta.json'));
+      if (!meta || meta.blockSize !== this.settings.blockSize) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      let kept = 0;
+      for (const name of await readdir(dir)) {
+        if (name === 'meta.json') continue;
+        const path = join(dir, name);
+        const index = /^\d+$/.test(name) ? Number(name) : -1;
+        const info = index >= 0 ? await stat(path).catch(() => undefined) : undefined;
+        const expected = Math.min(this.settings.blockSize, meta.size - index * this.settings.blockSize);
+        if (!info || expected <= 0 || info.size !== expected) {
+          // Temporary .part files of an interrupted run, or anything that is not a whole block.
+          await rm(path, { force: true });
+          continue;
+        }
+        kept += 1;
+        found.push({ key, index, bytes: info.size, lastUsed: lastUsed.get(`${key}:${index}`) ?? info.mtimeMs, urlHash: meta.urlHash, size: meta.size });
+      }
+      if (kept === 0) await rm(dir, { recursive: true, force: true });
+    }
+    found.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const block of found) {
+      this.index.ensureFile(block.key, block.size, block.urlHash);
+      this.readyDirs.set(block.key, Promise.resolve());
+      this.index.add({ key: block.key, index: block.index, bytes: block.bytes, lastUsed: block.lastUsed });
+    }
+    this.enforceBounds();
+  }
+
+  private async readIndex(): Promise<Map<string, number>> {
+    const lastUsed = new Map<string, number>();
+    try {
+      const parsed = JSON.parse(await readFile(join(this.settings.dir, 'index.json'), 'utf8')) as Partial<IndexFile>;
+      if (parsed.version !== INDEX_VERSION || parsed.blockSize !== this.settings.blockSize || !Array.isArray(parsed.blocks)) return lastUsed;
+      for (const entry of parsed.blocks) {
+        if (Array.isArray(entry) && typeof entry[0] === 'string' && Number.isFinite(entry[1]) && Number.isFinite(entry[2])) {
+          lastUsed.set(`${entry[0]}:${entry[1]}`, entry[2]);
+        }
+      }
+    } catch (error) {
+      // No index yet, or a damaged one: the scan still finds every block, only recency is lost.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) this.onError(error);
+    }
+    return lastUsed;
+  }
+}
+
+/**
+ * Streams one block to its temporary file while the bytes also go to readers; writes are chained
+ * (in order) and the block appears under its final name only once complete and flushed.
+ */
+export class BlockWriter {
+  private chain: Promise<void>;
+  private handle: FileHandle | undefined;
+  private failed = false;
+  private written = 0;
+
+  constructor(
+    private readonly store: BlockStore,
+    private readonly key: string,
+    private readonly index: number,
+    private readonly meta: { size: number; urlHash: string },
+    private readonly temp: string,
+    ready: Promise<void>,
+    private readonly onWritten: (bytes: number) => void,
+  ) {
+    this.chain = ready.then(async () => {
+      this.handle = await open(this.temp, 'w');
+    });
+    this.chain.catch((error: unknown) => {
+      this.failed = true;
+      store.report(error);
+    });
+  }
+
+  write(chunk: Buffer): void {
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.failed && this.handle) {
+          await this.handle.write(chunk, 0, chunk.length, this.written);
+          this.written += chunk.length;
+        }
+      } catch (error) {
+        if (!this.failed) this.store.report(error);
+        this.failed = true;
+      } finally {
+        this.onWritten(chunk.length);
+      }
+    }, () => {
+      this.failed = true;
+      this.onWritten(chunk.length);
+    });
+  }
+
+  /** Resolves true when the block is on disk and indexed. */
+  commit(): Promise<boolean> {
+    return this.store.track(
+      this.chain.then(
+        async () => {
+          if (this.failed || !this.handle) return this.discard();
+          try {
+            await this.handle.datasync();
+            await this.handle.close();
+            this.handle = undefined;
+            await rename(this.temp, this.store.blockPath(this.key, this.index));
+          } catch {
+            return this.discard();
+          }
+          this.store.registerBlock(this.key, this.index, this.written, this.meta);
+          return true;
+        },
+        () => this.discard(),
+      ),
+    );
+  }
+
+  abort(): void {
+    this.failed = true;
+    void this.store.track(this.chain.then(() => this.discard(), () => this.discard()));
+  }
+
+  private async discard(): Promise<false> {
+    this.failed = true;
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    await rm(this.temp, { force: true }).catch(() => {});
+    return false;
+  }
+}
+
+async function readMeta(path: string): Promise<FileMeta | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(path, 'utf8')) as Partial<FileMeta>;
+    if (typeof meta.size === 'number' && typeof meta.urlHash === 'string' && typeof meta.blockSize === 'number') return meta as FileMeta;
+  } catch {
+    // unreadable meta: the folder is dropped
+  }
+  return undefined;
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(content);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+function ignoreMissing(onError: (error: unknown) => void) {
+  return (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') onError(error);
+  };
+}

@@ -1,0 +1,292 @@
+/**
+ * The stream a client gets for one range: block by block, each from the first source that has it:
+ * a transfer in flight (its bytes in memory as they arrive, shared with other readers), the disk,
+ * or else a new upstream transfer over every missing block up to the range's end (plus read-ahead)
+ * in one GET. Bytes go out as soon as they exist: a miss never waits for a whole block.
+ *
+ * Destroying the stream before its end (client disconnect) cancels the transfers it started.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { BlockFill, FillState } from './block-fill.js';
+import type { BlockStore } from './block-store.js';
+import type { FillRegistry, SpanFetch } from './span-fetch.js';
+import type { CacheStats } from './stats.js';
+
+const PIECE = 256 * 1024;
+/**
+ * Transfers a reader may start without getting a single byte further: more means the blocks keep
+ * vanishing or failing before it can read them (a loop, not progress): give up loudly.
+ */
+const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
+
+export interface CachedReadContext {
+  key: string;
+  size: number;
+  blockSize: number;
+  store: BlockStore;
+  registry: FillRegistry;
+  stats: CacheStats;
+  /** Pacing window at the start, and how far it may grow for a sustained reader. */
+  window: number;
+  maxWindow: number;
+  /** Starts a transfer from block `from` over the missing blocks up to byte `through` (inclusive). */
+  startFetch(from: number, through: number, limit: number): SpanFetch;
+  /** Last block any transfer of this read should reach (range end plus read-ahead). */
+  extentEnd: number;
+  onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
+}
+
+export class CachedRangeStream extends Readable {
+  private position: number;
+  private readonly controller = new AbortController();
+  private readonly fetches: SpanFetch[] = [];
+  private handle: { index: number; file: FileHandle } | undefined;
+  private countedBlock = -1;
+  private pumping = false;
+  private complete = false;
+  private window: number;
+  private grownAt: number;
+  /** Blocks from the current one to a window ahead, kept from eviction until this reader passes them. */
+  private readonly pinned = new Set<number>();
+  private pinnedFrom = -1;
+  private pinnedWindow = 0;
+  private stalledTransfers = 0;
+  private stalledAt = -1;
+  /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
+  readonly prepared: Promise<void>;
+  private settlePrepared!: (error?: Error | null) => void;
+
+  constructor(
+    start: number,
+    private readonly end: number,
+    private readonly context: CachedReadContext,
+    signal?: AbortSignal,
+  ) {
+    super({ highWaterMark: PIECE });
+    this.prepared = new Promise<void>((resolve, reject) => {
+      this.settlePrepared = (error) => (error ? reject(error) : resolve());
+    });
+    this.prepared.catch(() => {});
+    // Whoever reads this stream attaches its own listeners; this one only keeps an error raised
+    // before that (a refused first transfer) from becoming an uncaught exception.
+    this.on('error', () => {});
+    this.position = start;
+    this.window = context.window;
+    this.grownAt = start;
+    if (signal) {
+      if (signal.aborted) this.controller.abort();
+      else {
+        signal.addEventListener(
+          'abort',
+          () => {
+            // destroy() waits for _construct: abort first so a pending first transfer lets go at once.
+            this.controller.abort();
+            this.destroy();
+          },
+          { once: true },
+        );
+      }
+    }
+  }
+
+  /** Finds the first byte's source before any byte is promised, so upstream failures still get their status. */
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.prepareFirst().then(
+      () => {
+        this.settlePrepared();
+        callback();
+      },
+      (error: Error) => {
+        this.settlePrepared(error);
+        callback(error);
+      },
+    );
+  }
+
+  override _read(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    this.pump().catch((error: Error) => {
+      this.pumping = false;
+      if (!this.destroyed) this.destroy(this.controller.signal.aborted ? undefined : error);
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.controller.abort();
+    for (const index of this.pinned) this.context.store.unpin(this.context.key, index);
+    this.pinned.clear();
+    if (!this.complete) for (const fetch of this.fetches) fetch.abandon();
+    this.context.onEnd({ complete: this.complete, position: this.position, fetches: this.fetches });
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) handle.file.close().then(() => callback(error), () => callback(error));
+    else callback(error);
+  }
+
+  private async prepareFirst(): Promise<void> {
+    const { blockSize } = this.context;
+    const index = Math.floor(this.position / blockSize);
+    if (this.context.registry.get(this.context.key, index)) return;
+    if (this.context.store.index.has(this.context.key, index)) return;
+    const fetch = this.startFetch(index);
+    const signal = this.controller.signal;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        fetch.abandon();
+        reject(new Error('read aborted before its first byte'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      fetch.opened.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.destroyed) {
+      if (this.position > this.end) {
+        this.complete = true;
+        await this.closeHandle();
+        for (const fetch of this.fetches) fetch.release();
+        this.push(null);
+        return;
+      }
+      const piece = await this.nextPiece();
+      if (this.destroyed) return;
+      this.position += piece.length;
+      this.growWindow();
+      if (!this.push(piece)) {
+        this.pumping = false;
+        return;
+      }
+    }
+  }
+
+  private async nextPiece(): Promise<Buffer> {
+    const { key, blockSize, size, registry, store, stats } = this.context;
+    for (;;) {
+      if (this.controller.signal.aborted) throw new Error('read aborted');
+      const index = Math.floor(this.position / blockSize);
+      const blockStart = index * blockSize;
+      const blockEnd = Math.min(size, blockStart + blockSize) - 1;
+      const max = Math.min(PIECE, Math.min(this.end, blockEnd) - this.position + 1);
+      this.pinAhead(index);
+
+      const fill = registry.get(key, index);
+      if (fill && fill.state !== 'failed') {
+        const piece = fill.read(this.position - blockStart, max);
+        if (piece) {
+          this.count(index, 'fill', fill);
+          this.keepFetching();
+          return piece;
+        }
+        if (fill.state === 'filling') {
+          fill.source.want(blockEnd + 1, !this.isOwn(fill));
+          this.keepFetching();
+          await fill.changed(this.controller.signal);
+          if ((fill.state as FillState) === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
+          continue;
+        }
+      }
+      if (fill?.state === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
+
+      const piece = await this.readDisk(index, this.position - blockStart, max);
+      if (piece) {
+        this.count(index, 'disk');
+        stats.bytesFromCache += piece.length;
+        return piece;
+      }
+      // Another transfer may have claimed (or stored) the block while the disk was asked: look again.
+      const claimed = registry.get(key, index);
+      if ((claimed && claimed.state !== 'failed') || store.index.has(key, index)) continue;
+      // Neither in flight nor on disk (or it vanished): one transfer over what is missing ahead.
+      if (this.stalledAt !== this.position) {
+        this.stalledAt = this.position;
+        this.stalledTransfers = 0;
+      }
+      if (++this.stalledTransfers > MAX_TRANSFERS_WITHOUT_PROGRESS) {
+        throw new Error(`the read cache could not keep block ${index} of a file long enough to serve it`);
+      }
+      this.startFetch(index);
+    }
+  }
+
+  private pinAhead(index: number): void {
+    if (index === this.pinnedFrom && this.window === this.pinnedWindow) return;
+    this.pinnedFrom = index;
+    this.pinnedWindow = this.window;
+    const { blockSize, store, key } = this.context;
+    const last = Math.min(Math.floor(this.end / blockSize), index + Math.ceil(this.window / blockSize));
+    for (const pinned of [...this.pinned]) {
+      if (pinned < index || pinned > last) {
+        this.pinned.delete(pinned);
+        store.unpin(key, pinned);
+      }
+    }
+    for (let block = index; block <= last; block += 1) {
+      if (this.pinned.has(block)) continue;
+      this.pinned.add(block);
+      store.pin(key, block);
+    }
+  }
+
+  private startFetch(index: number): SpanFetch {
+    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.window);
+    this.fetches.push(fetch);
+    return fetch;
+  }
+
+  private isOwn(fill: BlockFill): boolean {
+    return this.fetches.some((fetch) => fetch === fill.source);
+  }
+
+  private keepFetching(): void {
+    const last = this.fetches[this.fetches.length - 1];
+    last?.want(this.position + this.window);
+  }
+
+  /** Sustained reading doubles how far ahead the transfer may run, up to the read-ahead limit. */
+  private growWindow(): void {
+    if (this.position - this.grownAt < this.window || this.window >= this.context.maxWindow) return;
+    this.grownAt = this.position;
+    this.window = Math.min(this.context.maxWindow, this.window * 2);
+  }
+
+  private count(index: number, source: 'disk' | 'fill', fill?: BlockFill): void {
+    if (this.countedBlock === index) return;
+    this.countedBlock = index;
+    const { stats } = this.context;
+    if (source === 'disk') stats.hits += 1;
+    else {
+      stats.misses += 1;
+      if (fill && !this.isOwn(fill)) stats.coalesced += 1;
+    }
+  }
+
+  private async readDisk(index: number, offset: number, max: number): Promise<Buffer | undefined> {
+    if (this.handle?.index !== index) {
+      await this.closeHandle();
+      const file = await this.context.store.openBlock(this.context.key, index);
+      if (!file) return undefined;
+      if (this.destroyed) {
+        await file.close().catch(() => {});
+        return undefined;
+      }
+      this.handle = { index, file };
+    }
+    const buffer = Buffer.allocUnsafe(max);
+    const { bytesRead } = await this.handle.file.read(buffer, 0, max, offset);
+    if (bytesRead === max) return buffer;
+    // A block shorter than it should be: forget it and fetch it again.
+    await this.closeHandle();
+    this.context.store.index.remove(this.context.key, index);
+    return undefined;
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.file.close().catch(() => {});
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Settings of the read cache, with their defaults. Sizes are bytes, durations milliseconds.
+ */
+export interface BlockCacheSettings {
+  /** Where blocks and the index live. */
+  dir: string;
+  /** Total bytes of cached blocks; least recently used blocks go first beyond it. */
+  maxBytes: number;
+  /** A block not used for this long is dropped. */
+  maxAgeMs: number;
+  /** Bytes per block (the unit of fetching, storing and evicting). */
+  blockSize: number;
+  /** How far ahead of a sequential reader the cache may fetch; 0 turns read-ahead off. */
+  readAheadMaxBytes: number;
+  /** Background fetches (tail warming, probe prefetch) running at once; they share the client's download cap. */
+  backgroundFetches: number;
+  /** On a read of a media file's first block, also fetch its last block in the background. */
+  warmTail: boolean;
+  /** How many times one upstream transfer resumes after a break. */
+  maxResumes: number;
+}
+
+export const MIB = 1024 * 1024;
+
+export const CACHE_DEFAULTS = {
+  maxBytes: 10 * 1024 * MIB,
+  maxAgeMs: 7 * 24 * 3600_000,
+  blockSize: 4 * MIB,
+  readAheadMaxBytes: 64 * MIB,
+  backgroundFetches: 2,
+  warmTail: true,
+  maxResumes: 5,
+} as const;
+
+/** Blocks below 64 KiB make the index and the request count explode; above 64 MiB a miss costs too much. */
+export const MIN_BLOCK_SIZE = 64 * 1024;
+export const MAX_BLOCK_SIZE = 64 * MIB;
+
+export function checkSettings(settings: BlockCacheSettings): BlockCacheSettings {
+  const { blockSize, maxBytes, maxAgeMs, readAheadMaxBytes, backgroundFetches } = settings;
+  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw new RangeError(`the cache block size must be an integer between ${MIN_BLOCK_SIZE} and ${MAX_BLOCK_SIZE} bytes`);
+  }
+  if (!Number.isFinite(maxBytes) || maxBytes < blockSize) throw new RangeError('the cache size must hold at least one block');
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('the cache max age must be positive');
+  if (!Number.isFinite(readAheadMaxBytes) || readAheadMaxBytes < 0) throw new RangeError('the read-ahead limit cannot be negative');
+  if (!Number.isSafeInteger(backgroundFetches) || backgroundFetches < 1) throw new RangeError('background fetches must be at least 1');
+  if (settings.dir === '') throw new RangeError('the cache directory cannot be empty');
+  return settings;
+}

@@ -1,0 +1,43 @@
+/**
+ * Counters of the read cache (exported to Prometheus by a later issue). Block counts are per block
+ * a reader touched; byte counts are exact.
+ */
+export interface CacheStats {
+  /** Blocks a reader found on disk. */
+  hits: number;
+  /** Blocks a reader had to wait for from upstream (its own fetch or another one's). */
+  misses: number;
+  /** Of the misses, blocks that another request was already fetching (coalesced, no extra GET). */
+  coalesced: number;
+  /** Blocks dropped for size or age. */
+  evictions: number;
+  /** Bytes served from disk instead of upstream ("bytes saved"). */
+  bytesFromCache: number;
+  /** Bytes received from upstream by the cache. */
+  bytesFetched: number;
+  /** Upstream ranged GETs the cache started (client misses, read-ahead, warming). */
+  upstreamRequests: number;
+  /** Of those, background ones (tail warming, probe prefetch). */
+  backgroundRequests: number;
+  /** Read-ahead transfers stopped because the reader left or seeked elsewhere. */
+  readAheadCancelled: number;
+  /** Blocks and bytes on disk now. */
+  storedBlocks: number;
+  storedBytes: number;
+}
+
+export function emptyStats(): CacheStats {
+  return {
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    evictions: 0,
+    bytesFromCache: 0,
+    bytesFetched: 0,
+    upstreamRequests: 0,
+    backgroundRequests: 0,
+    readAheadCancelled: 0,
+    storedBlocks: 0,
+    storedBytes: 0,
+  };
+}
