@@ -92,6 +92,9 @@ describe('fichier-dav info', () => {
 
   it('a second info inside the user/info window costs no API call', async () => {
     // At time scale 1 the CLI keeps 1fichier's real 60 s window (process start-up alone outlasts a scaled one).
+    // The previous test's user/info may still be inside the simulator's (scaled) window: start clean,
+    // or its flood answer would send a scale-1 CLI into a real 30 s cool-down.
+    sim.reset();
     expect((await fc(['info'], {}, '1')).code).toBe(0);
     const before = sim.stats().calls['user/info.cgi'] ?? 0;
     const again = await fc(['info', '--json'], {}, '1');
