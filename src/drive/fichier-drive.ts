@@ -22,7 +22,7 @@ import type { LocalState } from './local-state.js';
 import { assertFileSize, assertNameLength } from './account-limits.js';
 import { leafOf, parentOf, splitPath } from './paths.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
-import { resumableRead } from './resumable-read.js';
+import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea } from './spool.js';
 import { isSystemFileName } from './system-files.js';
 import {
@@ -164,7 +164,7 @@ export class FichierDrive implements Drive {
     if (range.end < range.start) return Readable.from([]);
     const cache = await this.readCache;
     if (cache) return cache.readWhenReady(file, range, options.signal);
-    return resumableRead({
+    return resumableReadWhenOpen({
       start: range.start,
       end: range.end,
       maxResumes: this.options.maxResumes,

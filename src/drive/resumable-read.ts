@@ -40,11 +40,19 @@ class ResumableRangeStream extends Readable {
   private resumes = 0;
   private readonly controller = new AbortController();
   private finished = false;
+  /** Settles once the first upstream request answered (or failed). */
+  readonly opened: Promise<void>;
+  private settleOpened!: (error?: Error | null) => void;
 
   constructor(private readonly options: ResumableReadOptions) {
     super({ highWaterMark: options.highWaterMark ?? 256 * 1024 });
     this.position = options.start;
     this.end = options.end;
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.settleOpened = (error) => (error ? reject(error) : resolve());
+    });
+    // Observed by resumableReadWhenOpen; a stream used directly reports failures as 'error'.
+    this.opened.catch(() => {});
     if (options.signal) {
       if (options.signal.aborted) this.controller.abort();
       else options.signal.addEventListener('abort', () => this.destroy(), { once: true });
@@ -53,10 +61,20 @@ class ResumableRangeStream extends Readable {
 
   override _construct(callback: (error?: Error | null) => void): void {
     if (this.position > this.end) {
+      this.settleOpened();
       callback();
       return;
     }
-    this.openFrom(undefined).then(() => callback(), (error: Error) => callback(error));
+    this.openFrom(undefined).then(
+      () => {
+        this.settleOpened();
+        callback();
+      },
+      (error: Error) => {
+        this.settleOpened(error);
+        callback(error);
+      },
+    );
   }
 
   override _read(): void {
@@ -149,4 +167,20 @@ class ResumableRangeStream extends Readable {
 
 export function resumableRead(options: ResumableReadOptions): Readable {
   return new ResumableRangeStream(options);
+}
+
+/**
+ * Like resumableRead, but resolves only once the first upstream request has answered, so a
+ * failure to start (no download link, flood, file gone) rejects here, before the caller has sent
+ * a status line, instead of surfacing as a broken stream.
+ */
+export async function resumableReadWhenOpen(options: ResumableReadOptions): Promise<Readable> {
+  const stream = new ResumableRangeStream(options);
+  try {
+    await stream.opened;
+  } catch (error) {
+    stream.destroy();
+    throw error;
+  }
+  return stream;
 }

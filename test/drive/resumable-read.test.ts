@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { resumableRead, type OpenUpstream } from '../../src/drive/resumable-read.js';
+import { resumableRead, resumableReadWhenOpen, type OpenUpstream } from '../../src/drive/resumable-read.js';
 
 const FILE = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
 
@@ -99,5 +99,14 @@ describe('resumableRead', () => {
     const bytes = await collect(resumableRead({ start: 0, end: -1, open, maxResumes: 0 }));
     expect(bytes.length).toBe(0);
     expect(opened).toBe(0);
+  });
+
+  it('resumableReadWhenOpen rejects when the first upstream request fails, before any byte', async () => {
+    const open: OpenUpstream = async () => {
+      throw new Error('no download link');
+    };
+    await expect(resumableReadWhenOpen({ start: 0, end: 10, open, maxResumes: 3 })).rejects.toThrow('no download link');
+    const ok = await resumableReadWhenOpen({ start: 5, end: 9, open: async ({ start, end }) => upstreamOf(start, end), maxResumes: 0 });
+    expect((await collect(ok)).equals(FILE.subarray(5, 10))).toBe(true);
   });
 });

@@ -170,3 +170,30 @@ describe('bridge redirect mode', () => {
     expect((await readBody(direct)).equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 4)))).toBe(true);
   });
 });
+
+describe.each([
+  ['with the block cache', {}],
+  ['without the block cache', { readCache: false }],
+])('a GET whose download link cannot be had (%s)', (_label, drive) => {
+  beforeEach(async () => {
+    stack = await startStack({}, { drive, upstreamDeadlineMs: 2_000 });
+  });
+
+  it('answers 503 with Retry-After before any byte, then serves once 1fichier recovers', async () => {
+    const { sim, url } = stack;
+    const fileUrl = await sim.addFile({ name: 'blocked.bin', content: Buffer.alloc(10_000, 6) });
+    await propfind(`${url}/`);
+    sim.setFaults({ failures: [{ host: 'api', endpoint: 'download/get_token.cgi', flood: true, count: 1000 }] });
+    const refused = await fetch(`${url}/blocked.bin`, { headers: { Range: 'bytes=0-99' } });
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    await refused.text();
+    sim.clearFaults();
+    sim.reset();
+    // The scheduler's flood cool-down (scaled) must run out before it sends anything again.
+    while (stack.bridge.client.scheduler.cooldownRemainingMs() > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const served = await fetch(`${url}/blocked.bin`, { headers: { Range: 'bytes=0-99' } });
+    expect(served.status).toBe(206);
+    expect((await readBody(served)).equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 99)))).toBe(true);
+  }, 60_000);
+});
