@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compiles the CLI once for every test that spawns it.
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests start real listeners on ephemeral ports; two cores do not like many forks.
     pool: 'forks',
     maxWorkers: 2,

@@ -19,7 +19,9 @@ import { LockManager } from '../webdav/lock-manager.js';
 import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
 import { createWebDavHandler } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
+import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
+import { observeRequests } from './request-observer.js';
 
 export interface BridgeOptions {
   apiKey: string;
@@ -48,6 +50,10 @@ export interface BridgeOptions {
   limits?: ServerLimits;
   /** Real ms an API call made for a waiting client may take before it gets 503 (default 20 000). */
   upstreamDeadlineMs?: number;
+  /** Counters fed by every request and upstream call (served by `--metrics-port`). */
+  metrics?: BridgeMetrics;
+  /** Log one line per WebDAV request (method, path, status, bytes, ms) at info level. Default true. */
+  logRequests?: boolean;
 }
 
 export interface AuthOptions {
@@ -71,6 +77,8 @@ export interface RunningBridge {
   state: LocalState;
   /** Stops accepting, lets writes finish within `graceMs`, cuts the rest, persists local state. */
   close(options?: CloseOptions): Promise<void>;
+  /** false once 1fichier refused the API key (until a call succeeds again): for /healthz. */
+  keyAccepted(): boolean;
 }
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -89,25 +97,35 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const users = new UserStore({ users: options.auth?.users, htpasswd });
   assertSafeExposure(host, users.size > 0, options.allowAnonymous ?? false);
   const apiUrl = options.apiUrl ?? 'https://api.1fichier.com/v1';
+  let keyRefused = false;
   const stateDir = options.stateDir ?? defaultStateDir(apiUrl, options.apiKey);
   const state = await LocalState.open(stateDir);
   const client = new FichierClient({
     ...options.client,
     apiKey: options.apiKey,
     apiUrl,
-    logger: options.client?.logger ?? ((event: FichierLogEvent) => logUpstream(logger, event)),
+    logger:
+      options.client?.logger ??
+      ((event: FichierLogEvent) => {
+        if (event.outcome !== 'error') keyRefused = false;
+        options.metrics?.upstream(event);
+        logUpstream(logger, event);
+      }),
   });
   const drive = new FichierDrive({
     ...options.drive,
     upstream: new FichierUpstream(client, {
       interactiveDeadlineMs: options.upstreamDeadlineMs,
-      onKeyRejected: (message) => logger.error(message),
+      onKeyRejected: (message) => {
+        keyRefused = true;
+        logger.error(message);
+      },
     }),
     state,
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
-  const handler = createWebDavHandler({
+  const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(),
     logger,
@@ -123,6 +141,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           })
         : undefined,
   });
+  const handler = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
   // Large uploads and long streams outlast Node's default 300 s request timeout (requestTimeout 0);
   // slow heads and idle sockets are cut by the limits instead.
   const server: http.Server = options.tls
@@ -147,6 +166,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     client,
     drive,
     state,
+    keyAccepted: () => !keyRefused,
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startSimulator } from '../simulator/index.js';
 import { startBridge } from './bridge.js';
-import { consoleLogger, parseLogLevel } from './console-logger.js';
+import { createLogger, parseLogLevel } from './logging.js';
 import { mountInstructions } from './mount-instructions.js';
 import { portNumber } from './serve.js';
 import { onShutdown } from './shutdown.js';
@@ -26,7 +26,7 @@ export function registerDemo(program: Command): void {
     .description('run a local 1fichier simulator with sample content and serve it over WebDAV')
     .option('--port <port>', 'WebDAV port (PORT also works)', portNumber, Number(process.env.PORT ?? 8080))
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--log-level <level>', 'error | warn | info', 'warn')
+    .option('--log-level <level>', 'error | warn | info | debug', 'warn')
     .action(async (flags: DemoFlags) => {
       const apiKey = randomBytes(16).toString('hex');
       const sim = await startSimulator({ apiKey, fixture: 'demo' });
@@ -39,7 +39,7 @@ export function registerDemo(program: Command): void {
         stateDir,
         // The demo account is a throw-away simulator: no secret to protect, on any interface.
         allowAnonymous: true,
-        logger: consoleLogger(parseLogLevel(flags.logLevel)),
+        logger: createLogger({ level: parseLogLevel(flags.logLevel), secrets: [apiKey] }),
       }).catch(async (error: NodeJS.ErrnoException) => {
         await sim.close();
         if (error.code === 'EADDRINUSE') {

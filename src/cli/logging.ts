@@ -1,12 +1,12 @@
 /**
  * Structured logs: JSON lines when stderr is not a terminal (for journald, Docker, log shippers),
- * human-readable lines on a terminal. One place redacts secrets, so no caller has to remember:
- * known secret values (the API key, passwords) are replaced wherever they appear in a message or
- * field, and fields named like credentials are censored outright.
+ * human-readable lines on a terminal. Secrets are scrubbed by the same redactor as the bridge's
+ * (redacting-logger.ts), so no caller has to remember.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Logger } from '../webdav/handler.js';
+import { redactor } from './redacting-logger.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'json' | 'pretty' | 'auto';
@@ -35,28 +35,6 @@ export function parseLogLevel(value: string): LogLevel {
 export function parseLogFormat(value: string): LogFormat {
   if (value === 'json' || value === 'pretty' || value === 'auto') return value;
   throw new Error(`log format must be json, pretty or auto (got "${value}")`);
-}
-
-/** Replaces every occurrence of each secret (longest first) in strings, recursively. */
-export function redactor(secrets: Array<string | undefined>): (value: unknown) => unknown {
-  const list = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
-  list.sort((a, b) => b.length - a.length);
-  const scrub = (value: unknown, depth: number): unknown => {
-    if (typeof value === 'string') {
-      let out = value;
-      for (const secret of list) out = out.split(secret).join('[redacted]');
-      return out;
-    }
-    if (depth > 5 || value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
-    if (value instanceof Error) return scrub({ name: value.name, message: value.message, stack: value.stack }, depth + 1);
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      out[key] = /^(authorization|password|pass|apikey|api_key|apiKey|cookie)$/i.test(key) ? '[redacted]' : scrub(item, depth + 1);
-    }
-    return out;
-  };
-  return (value) => scrub(value, 0);
 }
 
 export function createLogger(options: LoggingOptions = {}): AppLogger {

@@ -78,7 +78,11 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  /** Read at scrape time; may be filled in after construction (the bridge starts later). */
+  readonly sources: GaugeSources;
+
   constructor(sources: GaugeSources = {}) {
+    this.sources = sources;
     collectDefaultMetrics({ register: this.registry, prefix: 'fichier_dav_' });
     new Gauge({
       name: 'fichier_scheduler_queue_depth',

@@ -6,20 +6,19 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { HtpasswdError } from '../webdav/auth/index.js';
 import { ApiKeyError, loadApiKey } from './api-key.js';
 import { startBridge, type AuthOptions } from './bridge.js';
-import { consoleLogger, parseLogLevel } from './console-logger.js';
+import { addCacheOptions, cacheOptionsFrom, type CacheFlags } from './cache-options.js';
+import { addSettingOptions, apiKeyFileToRead, loadSettings, SERVE_SETTING_KEYS } from './config.js';
+import { CliError } from './exit-codes.js';
 import { ExposureError } from './exposure.js';
+import { createLogger, parseLogFormat } from './logging.js';
+import { BridgeMetrics, startMetricsServer } from './metrics.js';
 import { onShutdown } from './shutdown.js';
 
-interface ServeFlags {
-  apiUrl: string;
-  apiKeyFile?: string;
-  host: string;
-  port: number;
-  stateDir?: string;
-  downloads: 'stream' | 'redirect';
-  rate: number;
-  timeScale: number;
-  logLevel: string;
+interface ServeFlags extends CacheFlags {
+  config?: string;
+  logFormat: string;
+  metricsPort?: number;
+  metricsHost: string;
   user?: string;
   pass?: string;
   htpasswd?: string;
@@ -73,36 +72,25 @@ export function portNumber(value: string): number {
   return Number(value);
 }
 
-function downloadsMode(value: string): 'stream' | 'redirect' {
-  if (value !== 'stream' && value !== 'redirect') throw new InvalidArgumentError('must be "stream" or "redirect"');
-  return value;
-}
-
-function rate(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 3) throw new InvalidArgumentError('must be a number in (0, 3]: 1fichier allows about 3 calls/s');
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
+function logFormat(value: string): string {
+  try {
+    return parseLogFormat(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
-    .description('serve a 1fichier account over WebDAV (API key from FICHIER_API_KEY or --api-key-file)')
-    .option('--api-url <url>', '1fichier API base URL (a simulator\'s apiUrl for testing)', 'https://api.1fichier.com/v1')
-    .option('--api-key-file <file>', 'read the API key from this file instead of FICHIER_API_KEY')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on', portNumber, Number(process.env.PORT ?? 8080))
-    .option('--state-dir <dir>', 'local state: empty files, properties, housekeeping files (default: under ~/.cache/fichier-dav)')
-    .option('--downloads <mode>', 'stream (through the bridge) or redirect (302 to the direct link)', downloadsMode, 'stream')
-    .option('--rate <calls>', 'API calls per second (at most 3)', rate, 2)
-    .option('--time-scale <s>', 'multiply every API-limit duration (only for simulators run with the same scale)', positive, 1)
-    .option('--log-level <level>', 'error | warn | info', 'info')
+    .description('serve a 1fichier account over WebDAV (API key from FICHIER_API_KEY or --api-key-file)');
+  // Shared settings: flag > environment > config file > default (see config.ts).
+  addSettingOptions(command, SERVE_SETTING_KEYS);
+  addCacheOptions(command);
+  command
+    .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal, JSON otherwise)', logFormat, 'auto')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (off when absent)', portNumber)
+    .option('--metrics-host <host>', 'interface for --metrics-port', '127.0.0.1')
     .option('--user <name>', 'require HTTP Basic authentication as this user (or FICHIER_DAV_USER)')
     .option('--pass <password>', 'the password for --user (prefer FICHIER_DAV_PASS: a command line shows in ps)')
     .option('--htpasswd <file>', 'users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)')
@@ -116,14 +104,17 @@ export function registerServe(program: Command): void {
     .option('--max-connections <n>', 'connections open at once; more are refused with 503', count, 1024)
     .option('--upstream-deadline <s>', 'seconds a request waits for 1fichier (flood cool-down, retries) before 503', seconds, 20)
     .option('--shutdown-grace <s>', 'on SIGTERM/SIGINT, seconds in-flight uploads and moves may take to finish', seconds, 30)
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: ServeFlags & Record<string, unknown>) => {
+      let settings: Awaited<ReturnType<typeof loadSettings<(typeof SERVE_SETTING_KEYS)[number]>>>;
       let apiKey: string;
       try {
-        apiKey = await loadApiKey(flags.apiKeyFile);
+        settings = await loadSettings(SERVE_SETTING_KEYS, flags);
+        apiKey = await loadApiKey(apiKeyFileToRead(settings.values, settings.origins.apiKeyFile));
       } catch (error) {
-        if (error instanceof ApiKeyError) program.error(`error: ${error.message}`, { exitCode: 2 });
+        if (error instanceof ApiKeyError || error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: 2 });
         throw error;
       }
+      const values = settings.values;
       const auth = authFromFlags(flags);
       if (typeof auth === 'string') program.error(`error: ${auth}`, { exitCode: 2 });
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
@@ -137,16 +128,29 @@ export function registerServe(program: Command): void {
           program.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`, { exitCode: 2 });
         }
       }
-      const logger = consoleLogger(parseLogLevel(flags.logLevel));
+      const logger = createLogger({
+        level: values.logLevel,
+        format: parseLogFormat(flags.logFormat),
+        secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password)],
+      });
+      let drive;
+      try {
+        drive = cacheOptionsFrom(flags);
+      } catch (error) {
+        program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
+      }
+      const metrics = flags.metricsPort !== undefined ? new BridgeMetrics() : undefined;
       const bridge = await startBridge({
         apiKey,
-        apiUrl: flags.apiUrl,
-        host: flags.host,
-        port: flags.port,
-        stateDir: flags.stateDir,
-        downloads: flags.downloads,
+        apiUrl: values.apiUrl,
+        host: values.host,
+        port: values.port,
+        stateDir: values.stateDir,
+        downloads: values.downloads,
         logger,
-        client: { ratePerSecond: flags.rate, timeScale: flags.timeScale },
+        metrics,
+        drive,
+        client: { ratePerSecond: values.rate, timeScale: values.timeScale },
         auth,
         allowAnonymous: flags.allowAnonymous,
         readOnly: flags.readOnly,
@@ -158,18 +162,41 @@ export function registerServe(program: Command): void {
         },
         upstreamDeadlineMs: flags.upstreamDeadline * 1000,
       }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'EADDRINUSE') program.error(`error: port ${flags.port} is in use; choose another with --port`, { exitCode: 2 });
+        if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
         if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
         if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
           program.error(`error: the TLS certificate or key is not usable: ${error.message}`, { exitCode: 2 });
         }
         throw error;
       });
-      logger.info('serving', { url: bridge.url, api: flags.apiUrl, auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none', readOnly: flags.readOnly === true });
+      const metricsServer =
+        metrics && flags.metricsPort !== undefined
+          ? await startMetricsServer(metrics, {
+              host: flags.metricsHost,
+              port: flags.metricsPort,
+              health: () => (bridge.keyAccepted() ? { ok: true } : { ok: false, reason: '1fichier refused the API key' }),
+            })
+          : undefined;
+      if (metrics) {
+        metrics.sources.queueDepth = () => bridge.client.scheduler.queueDepth();
+        metrics.sources.coolDownMs = () => bridge.client.scheduler.cooldownRemainingMs();
+        metrics.sources.cache = () => {
+          const blocks = bridge.drive.cacheStats();
+          return { blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache } };
+        };
+      }
+      logger.info('serving', {
+        url: bridge.url,
+        api: values.apiUrl,
+        auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none',
+        readOnly: flags.readOnly === true,
+        ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
+      });
       // Handlers first: a supervisor may signal as soon as it reads the line below.
       onShutdown(async () => {
         await bridge.close({ graceMs: flags.shutdownGrace * 1000 });
+        await metricsServer?.close();
       }, { graceMs: flags.shutdownGrace * 1000 });
-      process.stdout.write(`fichier-dav: serving ${flags.apiUrl} at ${bridge.url}\n`);
+      process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${bridge.url}\n`);
     });
 }

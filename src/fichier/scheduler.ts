@@ -213,6 +213,11 @@ export class Scheduler {
   }
 
   /** Milliseconds (as applied, i.e. scaled) until the current flood cool-down ends; 0 when none. */
+  /** Calls waiting for their turn, by priority (for metrics). */
+  queueDepth(): Record<Priority, number> {
+    return { interactive: this.queues.interactive.length, background: this.queues.background.length };
+  }
+
   cooldownRemainingMs(): number {
     return Math.max(0, this.coolUntil - this.clock.now());
   }

@@ -3,27 +3,17 @@
  * (others may be rebuilding dist/ at the same time) and gives every CLI run a clean environment:
  * its own XDG cache/config dirs, no inherited FICHIER_* variables.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { CLI_MAIN } from '../support/built-cli.js';
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 
 export const root = resolve(import.meta.dirname, '../..');
 
-export async function buildCli(name: string): Promise<{ mainJs: string; cleanup(): Promise<void> }> {
-  const outDir = join(root, '.tmp', `${name}-${process.pid}`);
-  const mainJs = join(outDir, 'cli', 'main.js');
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Type errors in other folders must not block these tests: tsc still emits the JS we need.
-  await promisify(execFile)(
-    process.execPath,
-    [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'],
-    { cwd: root },
-  ).catch(() => undefined);
-  if (!existsSync(mainJs)) throw new Error('the CLI did not build');
-  return { mainJs, cleanup: () => rm(outDir, { recursive: true, force: true }) };
+/** The CLI compiled once for the whole run (test/global-setup.ts); `name` is kept for call sites. */
+export async function buildCli(_name: string): Promise<{ mainJs: string; cleanup(): Promise<void> }> {
+  return { mainJs: CLI_MAIN, cleanup: async () => {} };
 }
 
 export interface CliResult {

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactor } from '../../src/cli/logging.js';
+import { createLogger } from '../../src/cli/logging.js';
+import { redactor } from '../../src/cli/redacting-logger.js';
 
 function capture(isTTY = false) {
   const stream = new PassThrough() as PassThrough & { isTTY?: boolean };

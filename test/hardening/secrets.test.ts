@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyError, loadApiKey } from '../../src/cli/api-key.js';
-import { consoleLogger } from '../../src/cli/console-logger.js';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/cli/logging.js';
 import { FichierClient } from '../../src/fichier/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { KEY, basic, startHardStack, type HardStack } from './helpers.js';
@@ -64,8 +65,10 @@ describe('the key never leaks', () => {
   const bodies: string[] = [];
 
   beforeAll(async () => {
-    // The real console logger at its most verbose, writing into `lines`.
-    const logger = consoleLogger('info', (line) => lines.push(line));
+    // The real structured logger at its most verbose, writing into `lines`.
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const logger = createLogger({ level: 'debug', format: 'json', destination: sink });
     s = await startHardStack(
       {},
       { logger, upstreamDeadlineMs: 1_000, auth: { users: [{ user: 'u', password: 'pw' }] }, client: { floodCooldownMs: 1_000 } },

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { streamToBuffer } from '../integration/helpers.js';
-import { BUILD_DIR, buildCli } from './cli-build.js';
+import { buildCli } from './cli-build.js';
 import { TEST_CERT, TEST_KEY } from '../simulator/tls-fixture.js';
 import { rawRequest } from './helpers.js';
 
@@ -31,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-  await rm(BUILD_DIR, { recursive: true, force: true });
 });
 
 interface Served {

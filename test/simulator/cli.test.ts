@@ -1,25 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CLI_MAIN, ROOT as root } from '../support/built-cli.js';
 
-const root = resolve(import.meta.dirname, '../..');
-// Our own output dir (.tmp is git-ignored), so parallel builds of dist/ by others are not disturbed.
-const outDir = join(root, '.tmp', `sim-cli-${process.pid}`);
-const mainJs = join(outDir, 'cli', 'main.js');
-
-beforeAll(async () => {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // Type errors elsewhere must not block this test: tsc still emits, and we only need the JS.
-  await promisify(execFile)(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root }).catch(() => undefined);
-  if (!existsSync(mainJs)) throw new Error('the CLI did not build');
-}, 120_000);
-
-afterAll(async () => {
-  await rm(outDir, { recursive: true, force: true });
-});
+// The CLI compiled once for the whole run by test/global-setup.ts.
+const mainJs = CLI_MAIN;
 
 interface Started {
   child: ChildProcess;
