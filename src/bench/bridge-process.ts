@@ -42,8 +42,14 @@ export class BridgeProcess {
       '--log-level', 'error',
       ...(options.flags ?? []),
     ];
+    // The bridge runs with its defaults plus our flags only: no FICHIER_* variable and no user
+    // config file (~/.config/fichier-dav/config.json) may change what is measured.
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('FICHIER_')) env[key] = value;
+    env.XDG_CONFIG_HOME = stateDir;
+    env.FICHIER_API_KEY = options.apiKey;
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, FICHIER_API_KEY: options.apiKey },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

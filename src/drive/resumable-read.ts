@@ -176,11 +176,15 @@ export function resumableRead(options: ResumableReadOptions): Readable {
  */
 export async function resumableReadWhenOpen(options: ResumableReadOptions): Promise<Readable> {
   const stream = new ResumableRangeStream(options);
+  // The failed start also surfaces as an 'error' event, which nobody else listens to yet.
+  const swallow = () => {};
+  stream.on('error', swallow);
   try {
     await stream.opened;
   } catch (error) {
     stream.destroy();
     throw error;
   }
+  stream.off('error', swallow);
   return stream;
 }

@@ -25,6 +25,9 @@ export interface ContextInput {
 export function createContext(input: ContextInput): RequestContext {
   const { req, res, drive, locks, settings } = input;
   const abort = new AbortController();
+  // Several parties watch one response's 'close' (this context, the request observer, the
+  // shutdown tracker, each pipeline()): more than Node's default 10 is normal here, not a leak.
+  res.setMaxListeners(Math.max(res.getMaxListeners(), 32));
   res.on('close', () => {
     if (!res.writableFinished) abort.abort(new Error('client disconnected'));
   });

@@ -35,13 +35,13 @@ interface Pass {
   calls: Counters;
 }
 
-async function measured(stack: Stack, fn: () => Promise<void>): Promise<Pass> {
+async function measured(stack: Stack, fn: () => Promise<void>, settleMs: number): Promise<Pass> {
   const before = await stack.counters();
   const started = now();
   await fn();
   const ms = elapsedMs(started);
   // Let background work (read-ahead, tail warming) land before the counters are read.
-  await sleep(500);
+  await sleep(settleMs);
   return { ms, calls: diff(await stack.counters(), before) };
 }
 
@@ -78,19 +78,20 @@ export async function runCache(config: BenchConfig): Promise<Row[]> {
       const cached = await stack.bridge(['--cache-dir', cacheDir]);
       const plain = await stack.bridge(['--no-read-cache']);
       const results = new Map<string, { cold: Pass; warm: Pass; seekCold: number[]; seekWarm: number[]; seekCalls: Counters[]; seq: Drained; seqCalls: Counters }>();
+      const settle = config.quick ? 200 : 500;
       for (const [label, bridge] of [['cache', cached], ['nocache', plain]] as const) {
         await propfind(bridge.url, '/cprobe/', '1');
         await expectStatus(`${bridge.url}/seek.bin`, { headers: rangeHeader(0, 0) }, [206]);
         await sleep(600);
-        const cold = await measured(stack, () => probeAll(bridge.url, targets, config.probeBytes).then(() => undefined));
-        const warm = await measured(stack, () => probeAll(bridge.url, targets, config.probeBytes).then(() => undefined));
+        const cold = await measured(stack, () => probeAll(bridge.url, targets, config.probeBytes).then(() => undefined), settle);
+        const warm = await measured(stack, () => probeAll(bridge.url, targets, config.probeBytes).then(() => undefined), settle);
         let seekCold: number[] = [];
         let seekWarm: number[] = [];
-        const sc = await measured(stack, async () => void (seekCold = await seekPass(bridge, ranges)));
-        const sw = await measured(stack, async () => void (seekWarm = await seekPass(bridge, ranges)));
+        const sc = await measured(stack, async () => void (seekCold = await seekPass(bridge, ranges)), settle);
+        const sw = await measured(stack, async () => void (seekWarm = await seekPass(bridge, ranges)), settle);
         await expectStatus(`${bridge.url}/seq.bin`, { headers: rangeHeader(0, 0) }, [206]);
         let seq: Drained | undefined;
-        const sq = await measured(stack, async () => void (seq = await drainFor(`${bridge.url}/seq.bin`, {}, config.quick ? 15_000 : 60_000)));
+        const sq = await measured(stack, async () => void (seq = await drainFor(`${bridge.url}/seq.bin`, {}, config.quick ? 15_000 : 60_000)), settle);
         if (seq!.status !== 200) throw new Error(`sequential GET through the ${label} bridge answered ${seq!.status}`);
         results.set(label, { cold, warm, seekCold, seekWarm, seekCalls: [sc.calls, sw.calls], seq: seq!, seqCalls: sq.calls });
       }

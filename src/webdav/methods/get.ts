@@ -105,6 +105,8 @@ async function multipart(
     'Content-Length': length,
   });
   if (ctx.method === 'HEAD') return void ctx.res.end();
+  // Each part is piped into the same response; up to 64 parts would trip the listener-leak warning.
+  ctx.res.setMaxListeners(ctx.res.getMaxListeners() + ranges.length * 2);
   for (let i = 0; i < ranges.length; i++) {
     const stream = i === 0 ? first : await openRead(ctx, ranges[i]);
     if (!ctx.res.write(heads[i])) await waitDrain(ctx);
