@@ -15,19 +15,24 @@ import { portNumber } from './serve.js';
 import { onShutdown } from './shutdown.js';
 
 interface DemoFlags {
-  port: number;
+  port?: number;
   host: string;
   logLevel: string;
 }
 
 export function registerDemo(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description('run a local 1fichier simulator with sample content and serve it over WebDAV')
-    .option('--port <port>', 'WebDAV port (PORT also works)', portNumber, Number(process.env.PORT ?? 8080))
+    .option('--port <port>', 'WebDAV port (without the flag: PORT, else 8080)', portNumber)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--log-level <level>', 'error | warn | info | debug', 'warn')
     .action(async (flags: DemoFlags) => {
+      try {
+        flags.port ??= process.env.PORT ? portNumber(process.env.PORT) : 8080;
+      } catch {
+        command.error(`error: PORT=${process.env.PORT} is not a port number (0-65535)`, { exitCode: 2 });
+      }
       const apiKey = randomBytes(16).toString('hex');
       const sim = await startSimulator({ apiKey, fixture: 'demo' });
       const stateDir = await mkdtemp(join(tmpdir(), 'fichier-dav-demo-'));

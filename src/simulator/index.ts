@@ -1,5 +1,5 @@
 /**
- * startSimulator(): a faithful local fake of 1fichier (see docs/simulator.md and
+ * startSimulator(): a faithful local fake of 1fichier (see the README section "The simulator" and
  * brief/simulator-contract.md). Imports nothing from the client code on purpose.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
