@@ -1,7 +1,7 @@
 /**
  * The litmus WebDAV compliance suites (basic, copymove, props, locks, http) against the server over
  * the in-memory drive, one fresh server per suite. Any FAIL, SKIPPED or WARNING fails the test,
- * with the offending test names in the message (docs/litmus.md explains the expected results).
+ * with the offending test names in the message (the README, "WebDAV conformance", explains the expected results).
  *
  * `TESTS="locks props"` picks suites (litmus' own variable). Without the litmus binary the tests
  * skip locally, and fail when CI is set: CI must install it (`apt-get install -y litmus`).
