@@ -31,6 +31,8 @@ export interface SlowRule {
 export interface Faults {
   /** The next N end.pl JSON answers carry `links: []` (RI-5152). */
   endPlNoLinks?: number;
+  /** The next N end.pl JSON answers report a Whirlpool that is not the stored file's (a corrupted transfer). */
+  endPlWrongWhirlpool?: number;
   /** end.pl answers HTML (200) instead of JSON for files with these extensions, e.g. ['.exe', '.jar']. */
   endPlHtmlExtensions?: string[];
   /** Each upload finished while this is set answers "please wait" HTML to its first N end.pl polls. */
@@ -73,6 +75,7 @@ export function validateFaults(patch: unknown): Record<string, unknown> {
     }
     switch (k) {
       case 'endPlNoLinks':
+      case 'endPlWrongWhirlpool':
       case 'endPlPleaseWait':
       case 'uploadRefusals':
       case 'listingDelayMs':
@@ -165,7 +168,7 @@ export class FaultState {
   }
 
   /** Decrements a counter fault; true if it fired. */
-  take(key: 'endPlNoLinks' | 'uploadRefusals'): boolean {
+  take(key: 'endPlNoLinks' | 'endPlWrongWhirlpool' | 'uploadRefusals'): boolean {
     const n = this.current[key] ?? 0;
     if (n <= 0) return false;
     this.current[key] = n - 1;

@@ -238,9 +238,11 @@ function handleEndPl(x: Exchange, nodeIndex: number): void {
     answerHtml(x, 200, reportTable(session), 'html instead of JSON (fault)');
     return;
   }
+  const corrupt = (whirlpool: string) =>
+    ctx.faults.take('endPlWrongWhirlpool') ? whirlpool.replace(/^./, (c) => (c === '0' ? '1' : '0')) : whirlpool;
   const links = ctx.faults.take('endPlNoLinks')
     ? []
-    : session.links.map((l) => ({ download: l.download, filename: l.filename, size: String(l.size), whirlpool: l.whirlpool, remove: l.remove }));
+    : session.links.map((l) => ({ download: l.download, filename: l.filename, size: String(l.size), whirlpool: corrupt(l.whirlpool), remove: l.remove }));
   answerJson(x, 200, { incoming: session.incoming, links });
 }
 

@@ -152,6 +152,7 @@ describe('nothing is lost when a replacement fails', () => {
   it.each([
     ['the upload node refuses it', { uploadRefusals: 3 }],
     ['the upload connection is cut', { failures: [{ host: 'upload', endpoint: 'upload.cgi', drop: true, count: 3 }] }],
+    ['its checksum does not match', { endPlWrongWhirlpool: 1 }],
   ])('keeps the old content when %s', async (_label, faults) => {
     const { url, sim } = stack;
     const first = await fetch(`${url}/keep.txt`, { method: 'PUT', body: 'the original' });

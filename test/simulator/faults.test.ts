@@ -29,6 +29,16 @@ describe('upload faults (§10 item 15)', () => {
     expect((again.json.links as unknown[]).length).toBe(1);
   });
 
+  it('end.pl reports a wrong Whirlpool for the next N answers', async () => {
+    sim.setFaults({ endPlWrongWhirlpool: 1 });
+    const out = await upload(sim, 'corrupt.txt', 'x');
+    const wrong = (out.endPl!.json.links as Array<{ whirlpool: string }>)[0].whirlpool;
+    const right = ((await endPlJson(sim, out.node)).json.links as Array<{ whirlpool: string }>)[0].whirlpool;
+    expect(wrong).toMatch(/^[0-9a-f]{128}$/);
+    expect(wrong).not.toBe(right);
+    expect(wrong.slice(1)).toBe(right.slice(1));
+  });
+
   it('end.pl answers HTML instead of JSON for configured extensions', async () => {
     sim.setFaults({ endPlHtmlExtensions: ['exe', '.JAR'] });
     const exe = await upload(sim, 'setup.exe', 'MZ');
