@@ -16,6 +16,7 @@ import { onShutdown } from './shutdown.js';
 
 interface ServeFlags extends CacheFlags {
   config?: string;
+  uploadHousekeepingFiles?: boolean;
   logFormat: string;
   metricsPort?: number;
   metricsHost: string;
@@ -88,6 +89,7 @@ export function registerServe(program: Command): void {
   addSettingOptions(command, SERVE_SETTING_KEYS);
   addCacheOptions(command);
   command
+    .option('--upload-housekeeping-files', 'upload ._*, .DS_Store, Thumbs.db and desktop.ini like other files (default: keep them local)')
     .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal, JSON otherwise)', logFormat, 'auto')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (off when absent)', portNumber)
     .option('--metrics-host <host>', 'interface for --metrics-port', '127.0.0.1')
@@ -135,7 +137,7 @@ export function registerServe(program: Command): void {
       });
       let drive;
       try {
-        drive = cacheOptionsFrom(flags);
+        drive = { ...cacheOptionsFrom(flags), keepSystemFilesLocal: flags.uploadHousekeepingFiles !== true };
       } catch (error) {
         program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
       }

@@ -206,3 +206,15 @@ describe('a move whose API call floods', () => {
     expect(await (await fetch(`${url}/Archive/final.txt`)).text()).toBe('text');
   }, 60_000);
 });
+
+describe('with housekeeping files uploaded (--upload-housekeeping-files)', () => {
+  it('sends .DS_Store to the account like any file', async () => {
+    await stack.close();
+    stack = await startStack({}, { drive: { keepSystemFilesLocal: false } });
+    const response = await fetch(`${stack.url}/.DS_Store`, { method: 'PUT', body: Buffer.alloc(6148, 2) });
+    expect(response.status).toBe(201);
+    expect(stack.sim.stats().calls['upload.cgi']).toBe(1);
+    const files = await accountFiles(stack);
+    expect([...files.keys()]).toEqual(['.DS_Store']);
+  });
+});
