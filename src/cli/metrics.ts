@@ -49,6 +49,13 @@ export class BridgeMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
+  private readonly schedulerWait = new Histogram({
+    name: 'fichier_scheduler_wait_seconds',
+    help: 'Time upstream calls waited in the scheduler (rate, listing windows, cool-downs) before being sent.',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 15, 30, 60, 300],
+    registers: [this.registry],
+  });
   private readonly requests = new Counter({
     name: 'webdav_requests_total',
     help: 'WebDAV requests by method and status.',
@@ -149,6 +156,7 @@ export class BridgeMetrics {
     if (event.floods > 0) this.floods.inc(event.floods);
     if (event.endpoint === 'upload.cgi' && event.outcome === 'error') this.uploadFailures.inc();
     this.upstreamDuration.observe({ endpoint: event.endpoint }, event.ms / 1000);
+    if (event.waitMs !== undefined) this.schedulerWait.observe({ endpoint: event.endpoint }, event.waitMs / 1000);
   }
 
   /** Feeds one finished WebDAV request. */

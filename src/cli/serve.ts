@@ -184,7 +184,10 @@ export function registerServe(program: Command): void {
         metrics.sources.coolDownMs = () => bridge.client.scheduler.cooldownRemainingMs();
         metrics.sources.cache = () => {
           const blocks = bridge.drive.cacheStats();
-          return { blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache } };
+          return {
+            blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache },
+            folders: bridge.drive.folders.stats(),
+          };
         };
       }
       logger.info('serving', {

@@ -71,6 +71,7 @@ export class FolderCache {
   private readonly loading = new Map<number, Promise<CachedFolder>>();
   private readonly overlays = new Map<number, Overlay>();
   private readonly now: () => number;
+  private readonly counters = { hits: 0, misses: 0 };
 
   constructor(private readonly options: FolderCacheOptions) {
     this.entries = new LRUCache({ max: options.maxEntries });
@@ -82,11 +83,16 @@ export class FolderCache {
     const cached = this.entries.get(folderId);
     if (cached) {
       const age = this.now() - cached.fetchedAt;
-      if (age <= this.options.ttlMs) return cached;
+      if (age <= this.options.ttlMs) {
+        this.counters.hits += 1;
+        return cached;
+      }
       if (age <= this.options.ttlMs + this.options.staleMs) {
+        this.counters.hits += 1;
         this.refreshInBackground(folderId);
         return cached;
       }
+      this.counters.misses += 1;
       try {
         return await this.load(folderId, 'interactive');
       } catch (error) {
@@ -95,7 +101,13 @@ export class FolderCache {
         throw error;
       }
     }
+    this.counters.misses += 1;
     return this.load(folderId, 'interactive');
+  }
+
+  /** Lookups answered from the cache (fresh or stale) and lookups that had to wait for a listing. */
+  stats(): { hits: number; misses: number } {
+    return { ...this.counters };
   }
 
   /** The cached entry, without any upstream call (undefined when not cached). */

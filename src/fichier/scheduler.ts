@@ -123,6 +123,8 @@ export interface JobReport {
   ms: number;
   retries: number;
   floods: number;
+  /** Time spent queued (rate, listing window, cool-down, concurrency) before the first send. */
+  waitMs?: number;
   errorName?: string;
   code?: number;
   httpStatus?: number;
@@ -360,6 +362,8 @@ export class Scheduler {
   private async execute<T>(job: Job<T>, started: number): Promise<T> {
     let retries = 0;
     let floods = 0;
+    let firstSentAt: number | undefined;
+    const onSent = (at: number) => (firstSentAt ??= at);
     const report = (outcome: JobReport['outcome'], err?: unknown) => {
       const e = err instanceof FichierError ? err : undefined;
       this.onReport?.({
@@ -368,6 +372,7 @@ export class Scheduler {
         ms: Math.round(this.clock.now() - started),
         retries,
         floods,
+        waitMs: Math.round((firstSentAt ?? this.clock.now()) - started),
         errorName: err ? (err instanceof Error ? err.name : 'Error') : undefined,
         code: e?.code,
         httpStatus: e?.httpStatus,
@@ -379,7 +384,7 @@ export class Scheduler {
       let releaseWindow: (() => void) | undefined;
       try {
         if (job.window) releaseWindow = await this.enterWindow(job.window.key, job.signal);
-        const value = await this.attemptOnce(job, attempt);
+        const value = await this.attemptOnce(job, attempt, onSent);
         if (job.window) this.closeWindow(job.window);
         if (job.shareKey && job.window) {
           this.shared.set(job.shareKey, {
@@ -426,10 +431,11 @@ export class Scheduler {
     }
   }
 
-  private async attemptOnce<T>(job: Job<T>, attempt: number): Promise<T> {
+  private async attemptOnce<T>(job: Job<T>, attempt: number, onSent: (at: number) => void): Promise<T> {
     if (job.usesApiBudget === false) {
       await this.waitForCooldown(job.signal);
       const sentAt = this.clock.now();
+      onSent(sentAt);
       try {
         return await job.run({ attempt, signal: job.signal });
       } catch (err) {
@@ -439,6 +445,7 @@ export class Scheduler {
     }
     const release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
     const sentAt = this.clock.now();
+    onSent(sentAt);
     try {
       return await job.run({ attempt, signal: job.signal });
     } catch (err) {

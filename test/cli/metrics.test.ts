@@ -15,7 +15,7 @@ describe('metrics', () => {
       cache: () => ({ folders: { hits: 10, misses: 3 }, blocks: { hits: 7, misses: 1, evictions: 2, bytesSaved: 4096 } }),
     });
     metrics.upstream({ endpoint: 'folder/ls.cgi', outcome: 'ok', ms: 120, retries: 0, floods: 0 });
-    metrics.upstream({ endpoint: 'file/mv.cgi', outcome: 'ok', ms: 30_400, retries: 1, floods: 1 });
+    metrics.upstream({ endpoint: 'file/mv.cgi', outcome: 'ok', ms: 30_400, retries: 1, floods: 1, waitMs: 400 });
     metrics.upstream({ endpoint: 'upload.cgi', outcome: 'error', ms: 50, retries: 0, floods: 0 });
     metrics.request('GET', 206, 0.02, 65_536, 200);
     metrics.request('PUT', 201, 1.2, 300, 1_000_000);
@@ -27,6 +27,7 @@ describe('metrics', () => {
     expect(text).toContain('fichier_api_calls_total{endpoint="folder/ls.cgi",outcome="ok"} 1');
     expect(text).toContain('fichier_api_retries_total{endpoint="file/mv.cgi"} 1');
     expect(text).toContain('fichier_flood_answers_total 1');
+    expect(text).toContain('fichier_scheduler_wait_seconds_bucket{le="0.5",endpoint="file/mv.cgi"} 1');
     expect(text).toContain('fichier_upload_failures_total 1');
     expect(text).toContain('webdav_requests_total{method="GET",status="206"} 1');
     expect(text).toContain('webdav_bytes_sent_total 65836');

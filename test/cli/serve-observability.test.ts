@@ -96,6 +96,7 @@ describe('serve observability', () => {
     expect(metrics).toContain('webdav_requests_total{method="PROPFIND",status="207"} 1');
     expect(metrics).toMatch(/fichier_scheduler_queue_depth\{priority="interactive"\} 0/);
     expect(metrics).toMatch(/fichier_dav_cache_misses\{cache="blocks"\} \d+/);
+    expect(metrics).toMatch(/fichier_dav_cache_hits\{cache="folders"\} [1-9]/);
     const health = await fetch(metricsUrl.replace('/metrics', '/healthz'));
     expect(health.status).toBe(200);
 

@@ -51,6 +51,7 @@ describe('FolderCache', () => {
     h.tick(999);
     await h.cache.get(5);
     expect(h.loads).toEqual([{ id: 5, priority: 'interactive' }]);
+    expect(h.cache.stats()).toEqual({ hits: 2, misses: 1 });
   });
 
   it('shares one load between concurrent readers', async () => {
