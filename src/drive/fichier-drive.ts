@@ -80,10 +80,12 @@ export class FichierDrive implements Drive {
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
+  private readonly onBackgroundError: (error: unknown) => void;
   private quotaCache: { value: Quota; at: number } | undefined;
   private quotaRequest: Promise<Quota> | undefined;
 
   constructor(options: FichierDriveOptions) {
+    this.onBackgroundError = options.onBackgroundError ?? (() => {});
     this.options = {
       spoolMaxBytes: 64 * 1024 ** 3,
       folderTtlMs: 60_000,
@@ -256,8 +258,12 @@ export class FichierDrive implements Drive {
       const realName = before.kind === 'file' ? before.file.name : name;
       const stored = await this.upstream.upload(source, { name: realName, folderId: parentId, size, signal: options.signal });
       this.folders.addFile(parentId, stored);
-      // Only now that the new file is stored and verified does the old one go.
-      if (before.kind === 'file') await this.removeUpstreamFile(before.parentId, before.file);
+      // Only now that the new file is stored and verified does the old one go. If that removal
+      // fails (a flood, say), the write still succeeded: the new file is the newest, so it holds the
+      // plain name, and the old one stays visible as `name [id].ext` rather than being lost.
+      if (before.kind === 'file') {
+        await this.removeUpstreamFile(before.parentId, before.file).catch(this.onBackgroundError);
+      }
       if (previousLocal) await this.state.removeFile(path);
       return { created, entry: fileEntry(name, { ...stored, name: realName }) };
     } finally {

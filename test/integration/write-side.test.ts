@@ -218,3 +218,21 @@ describe('with housekeeping files uploaded (--upload-housekeeping-files)', () =>
     expect([...files.keys()]).toEqual(['.DS_Store']);
   });
 });
+
+describe('an overwrite whose removal of the old file fails', () => {
+  it('still succeeds: the new content holds the name, the old file stays reachable under its alias', async () => {
+    await stack.close();
+    stack = await startStack({}, { upstreamDeadlineMs: 1_500 });
+    const { url, sim } = stack;
+    expect((await fetch(`${url}/notes.txt`, { method: 'PUT', body: 'old notes' })).status).toBe(201);
+    sim.setFaults({ failures: [{ host: 'api', endpoint: 'file/rm.cgi', flood: true, count: 1000 }] });
+    const replace = await fetch(`${url}/notes.txt`, { method: 'PUT', body: 'new notes' });
+    expect(replace.status).toBe(204);
+    sim.clearFaults();
+    expect(await (await fetch(`${url}/notes.txt`)).text()).toBe('new notes');
+    const listing = await (await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).text();
+    const alias = /<D:href>(\/notes%20%5B[a-z0-9]+%5D\.txt)<\/D:href>/.exec(listing);
+    expect(alias).not.toBeNull();
+    expect(await (await fetch(`${url}${alias![1]}`)).text()).toBe('old notes');
+  }, 60_000);
+});
