@@ -54,13 +54,13 @@ describe('read cache flags', () => {
     expect(() => parse(['--cache-max-age', 'forever'])).toThrow(/duration/);
   });
 
-  it('defaults: on, 10 GiB, 7 days, 4 MiB blocks, 64 MiB read-ahead, blocks/ beside the spool', () => {
+  it('defaults: on, 10 GiB, 7 days, 1 MiB blocks, 64 MiB read-ahead, blocks/ beside the spool', () => {
     const settings = cacheSettingsFrom({ spoolDir: '/state/account/spool' })!;
     expect(settings).toMatchObject({
       dir: '/state/account/blocks',
       maxBytes: 10 * 1024 ** 3,
       maxAgeMs: 7 * 86_400_000,
-      blockSize: 4 * 1024 ** 2,
+      blockSize: 1024 ** 2,
       readAheadMaxBytes: 64 * 1024 ** 2,
     });
     expect(checkSettings(settings)).toBe(settings);

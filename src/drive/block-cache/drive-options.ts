@@ -13,7 +13,7 @@ export interface ReadCacheOptions {
   cacheMaxBytes?: number;
   /** A block unused this long is dropped (ms). Default 7 days. */
   cacheMaxAgeMs?: number;
-  /** Block size in bytes (64 KiB to 64 MiB). Default 4 MiB. */
+  /** Block size in bytes (64 KiB to 64 MiB). Default 1 MiB. */
   cacheBlockSize?: number;
   /** How far ahead of a sequential reader to fetch (bytes); 0 = no read-ahead. Default 64 MiB. */
   readAheadMaxBytes?: number;

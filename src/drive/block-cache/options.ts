@@ -25,7 +25,9 @@ export const MIB = 1024 * 1024;
 export const CACHE_DEFAULTS = {
   maxBytes: 10 * 1024 * MIB,
   maxAgeMs: 7 * 24 * 3600_000,
-  blockSize: 4 * MIB,
+  // 1 MiB: a cold seek into a missing block waits for the bytes from the block start, 0.5 MiB on
+  // average (measured: cold-seek TTFB p50 halved against 4 MiB blocks, sequential speed unchanged).
+  blockSize: MIB,
   readAheadMaxBytes: 64 * MIB,
   backgroundFetches: 2,
   warmTail: true,
