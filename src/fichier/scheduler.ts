@@ -432,18 +432,10 @@ export class Scheduler {
   }
 
   private async attemptOnce<T>(job: Job<T>, attempt: number, onSent: (at: number) => void): Promise<T> {
-    if (job.usesApiBudget === false) {
-      await this.waitForCooldown(job.signal);
-      const sentAt = this.clock.now();
-      onSent(sentAt);
-      try {
-        return await job.run({ attempt, signal: job.signal });
-      } catch (err) {
-        if (err instanceof FloodError) this.noteFlood(sentAt);
-        throw err;
-      }
-    }
-    const release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
+    // Upload-node and CDN requests spend no API budget but still respect a flood cool-down.
+    let release: (() => void) | undefined;
+    if (job.usesApiBudget === false) await this.waitForCooldown(job.signal);
+    else release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
     const sentAt = this.clock.now();
     onSent(sentAt);
     try {
@@ -452,7 +444,7 @@ export class Scheduler {
       if (err instanceof FloodError) this.noteFlood(sentAt);
       throw err;
     } finally {
-      release();
+      release?.();
     }
   }
 
