@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
@@ -17,7 +16,7 @@ import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
 import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
-import { createWebDavHandler } from '../webdav/server.js';
+import { createWebDavHandler, listenOn } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
@@ -149,14 +148,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     : http.createServer(serverOptions(options.limits), handler);
   applyConnectionLimits(server, options.limits, { tls: options.tls !== undefined, logger });
   const inFlight = trackInFlight(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, options.port ?? 0, host);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closing: Promise<void> | undefined;
   return {

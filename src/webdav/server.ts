@@ -172,18 +172,22 @@ export function createWebDavServer(options: WebDavOptions): http.Server {
   return http.createServer({ requestTimeout: 0 }, createWebDavHandler(options));
 }
 
+/** Starts listening; resolves with the bound port, rejects with the listen error (e.g. EADDRINUSE). */
+export function listenOn(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
 /** Listens on 127.0.0.1 (ephemeral port unless given); for tests and the demo. */
 export async function startWebDavServer(options: WebDavOptions & { port?: number; host?: string }): Promise<RunningWebDavServer> {
   const server = createWebDavServer(options);
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, options.port ?? 0, host);
   return {
     server,
     port,

@@ -4,6 +4,7 @@
  * reaches 1fichier not at all where it should not, and is followed by a PROPFIND that proves the
  * server still answers, with no error logged.
  */
+import { BILLION_LAUGHS_PROPPATCH } from '../support/hostile.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertAlive, rawExchange, startHardStack, type HardStack } from './helpers.js';
 
@@ -131,14 +132,7 @@ describe('headers', () => {
 });
 
 describe('hostile XML', () => {
-  const billionLaughs = `<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-]>
-<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:p xmlns:x="urn:x">&lol9;</x:p></D:prop></D:set></D:propertyupdate>`;
+  const billionLaughs = BILLION_LAUGHS_PROPPATCH;
 
   it('billion laughs in PROPPATCH → 400, nothing stored', async () => {
     const r = await s.req({ method: 'PROPPATCH', path: '/dir/file.txt', body: billionLaughs });

@@ -6,6 +6,8 @@
  * PROPFIND works), no promise was left rejected unhandled, no request got a 500, and the heap is
  * back near where it started.
  */
+import { seededRandom } from '../../src/bench/stats.js';
+import { settledHeap } from '../support/hostile.js';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertAlive, startHardStack, type HardStack } from './helpers.js';
@@ -14,17 +16,8 @@ const SEED = 0x5eed_2026;
 const REQUESTS = 3000;
 const CONCURRENCY = 8;
 
-/** mulberry32: a small, fixed-seed PRNG so every run sends the same requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the same fixed-seed PRNG the bench uses: every run sends the same requests. */
+const prng = seededRandom;
 
 const rand = prng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
@@ -164,14 +157,6 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function settledHeap(): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 describe('fuzz', () => {
   it(`${REQUESTS} seeded random requests: alive, no unhandled rejection, no 500, heap back near its start`, async () => {

@@ -4,6 +4,7 @@
  * Every answer is the expected one, every byte is right, and the heap after the second round is
  * where it was after the first (no per-request leak).
  */
+import { settledHeap } from '../support/hostile.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHardStack, type HardStack } from './helpers.js';
 
@@ -59,14 +60,6 @@ async function session(client: number, round: number): Promise<string[]> {
   return problems;
 }
 
-async function settledHeap(): Promise<number> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 describe('soak', () => {
   it('50 concurrent clients of mixed operations, two rounds: zero errors, memory flat', async () => {

@@ -2,6 +2,7 @@
  * The crash list of clients.md: every request that brings weak WebDAV servers down, each followed
  * by a request that proves this one still answers.
  */
+import { BILLION_LAUGHS_PROPPATCH } from '../support/hostile.js';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDrive } from '../../src/drive/memory-drive.js';
@@ -122,15 +123,7 @@ describe('bodies', () => {
 });
 
 describe('hostile XML', () => {
-  const billionLaughs = `<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
-]>
-<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:p xmlns:x="urn:x">&lol9;</x:p></D:prop></D:set></D:propertyupdate>`;
+  const billionLaughs = BILLION_LAUGHS_PROPPATCH;
 
   it('billion laughs in PROPPATCH → 400, nothing stored, nothing expanded', async () => {
     const r = await s.request({ method: 'PROPPATCH', path: '/dir/file.txt', body: billionLaughs });

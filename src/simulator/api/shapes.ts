@@ -2,7 +2,8 @@
 import { formatParis } from '../paris-time.js';
 import type { FileRec, FolderRec, Store } from '../store.js';
 
-export function fileItem(f: FileRec): Record<string, unknown> {
+/** The fields listings and file/info share. */
+function fileCore(f: FileRec): Record<string, unknown> {
   return {
     url: f.url,
     filename: f.name,
@@ -11,10 +12,13 @@ export function fileItem(f: FileRec): Record<string, unknown> {
     checksum: f.content.whirlpool,
     'content-type': f.contentType,
     pass: f.pass ? 1 : 0,
-    // A 0/1 flag in listings, an object in file/info (fichier-api.md §4.3).
-    acl: hasAcl(f) ? 1 : 0,
     cdn: f.cdn,
   };
+}
+
+export function fileItem(f: FileRec): Record<string, unknown> {
+  // `acl` is a 0/1 flag in listings, an object in file/info (fichier-api.md §4.3).
+  return { ...fileCore(f), acl: hasAcl(f) ? 1 : 0 };
 }
 
 export function hasAcl(f: FileRec): boolean {
@@ -23,15 +27,8 @@ export function hasAcl(f: FileRec): boolean {
 
 export function fileInfo(f: FileRec, store: Store): Record<string, unknown> {
   return {
-    url: f.url,
-    filename: f.name,
-    size: f.content.size,
-    date: formatParis(f.createdAt),
-    checksum: f.content.whirlpool,
-    'content-type': f.contentType,
+    ...fileCore(f),
     description: f.description,
-    pass: f.pass ? 1 : 0,
-    cdn: f.cdn,
     inline: f.inline,
     no_ssl: f.noSsl,
     folder_id: f.folderId,
