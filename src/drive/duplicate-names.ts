@@ -11,6 +11,7 @@
  *
  * The rule is deterministic: the same upstream listing always yields the same names.
  */
+import { nameKey } from './paths.js';
 
 export interface NamedUpstreamFile {
   /** Decoded (real) file name. */
@@ -94,4 +95,22 @@ export function resolveVisibleName<T extends NamedUpstreamFile>(
   const alias = parseAlias(name);
   if (!alias) return undefined;
   return files.find((file) => file.name === alias.name && fileIdOf(file.url) === alias.id);
+}
+
+/**
+ * The file a visible name refers to when only its normalised form matches (a macOS client asking
+ * for `Cafe\u0301.txt` when `Caf\u00e9.txt` is listed, or the other way round): the visible names
+ * in listing order, then the aliases. Names compare by `nameKey` (their NFC form).
+ */
+export function resolveNormalisedName<T extends NamedUpstreamFile>(
+  visible: ReadonlyMap<string, T>,
+  files: readonly T[],
+  name: string,
+): T | undefined {
+  const wanted = nameKey(name);
+  for (const [visibleName, file] of visible) if (nameKey(visibleName) === wanted) return file;
+  const alias = parseAlias(name);
+  if (!alias) return undefined;
+  const aliasKey = nameKey(alias.name);
+  return files.find((file) => nameKey(file.name) === aliasKey && fileIdOf(file.url) === alias.id);
 }

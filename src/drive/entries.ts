@@ -3,20 +3,36 @@
  */
 import mime from 'mime-types';
 import { fileIdOf } from './duplicate-names.js';
-import type { UpstreamFile, UpstreamFolder } from './folder-cache.js';
+import type { FolderContent, UpstreamFile, UpstreamFolder } from './folder-cache.js';
 import type { LocalFile } from './local-state.js';
 import type { DriveEntry } from './types.js';
 
-/** 1fichier has no folder modification time; folders show their creation time, or this epoch. */
-const UNKNOWN_TIME = new Date(0);
-
-export function folderEntry(folder: UpstreamFolder): DriveEntry {
-  const created = folder.created ?? UNKNOWN_TIME;
+/**
+ * A folder's entry. 1fichier gives folders a creation date and no modification date, so a folder
+ * shows its creation date. A folder without one (the root always; a sub-folder whose listing had
+ * no `create_date`) shows the newest date of what it holds when its listing is cached, else
+ * `fallback` (the time the drive started): never 1 January 1970, which Explorer and Finder show.
+ */
+export function folderEntry(folder: UpstreamFolder, listing: FolderContent | undefined, fallback: Date): DriveEntry {
+  const created = folder.created ?? newestDateIn(listing) ?? fallback;
   return { name: folder.name, kind: 'folder', size: 0, modified: created, created, etag: `d${folder.id}` };
 }
 
-export function rootEntry(): DriveEntry {
-  return { name: '', kind: 'folder', size: 0, modified: UNKNOWN_TIME, created: UNKNOWN_TIME, etag: 'd0' };
+/** The root's entry: it has no date upstream (see folderEntry). */
+export function rootEntry(listing: FolderContent | undefined, fallback: Date): DriveEntry {
+  return folderEntry({ id: 0, name: '' }, listing, fallback);
+}
+
+/** The newest creation or upload date among a listing's sub-folders and files; undefined when none. */
+export function newestDateIn(listing: FolderContent | undefined): Date | undefined {
+  let newest: number | undefined;
+  const consider = (date: Date | undefined) => {
+    const time = date?.getTime();
+    if (time !== undefined && time > 0 && (newest === undefined || time > newest)) newest = time;
+  };
+  for (const folder of listing?.folders ?? []) consider(folder.created);
+  for (const file of listing?.files ?? []) consider(file.modified);
+  return newest === undefined ? undefined : new Date(newest);
 }
 
 export function fileEntry(name: string, file: UpstreamFile): DriveEntry {

@@ -16,11 +16,12 @@ import { checkSettings } from './block-cache/options.js';
 import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
-import { FolderCache, type UpstreamFile } from './folder-cache.js';
+import { FolderCache, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import type { LocalState } from './local-state.js';
 import { assertFileSize, assertNameLength } from './account-limits.js';
-import { leafOf, parentOf, splitPath } from './paths.js';
+import { leafOf, nameKey, parentOf, splitPath, storedName } from './paths.js';
+import { withNormalisedPaths } from './normalised-state.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea } from './spool.js';
@@ -80,6 +81,8 @@ export class FichierDrive implements Drive {
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
+  /** The date of folders that have none and no cached content to date them by. */
+  private readonly startedAt: Date;
   private readonly onBackgroundError: (error: unknown) => void;
   private quotaCache: { value: Quota; at: number } | undefined;
   private quotaRequest: Promise<Quota> | undefined;
@@ -100,8 +103,9 @@ export class FichierDrive implements Drive {
       ...options,
     };
     this.now = options.now ?? Date.now;
+    this.startedAt = new Date(this.now());
     this.upstream = options.upstream;
-    this.state = options.state;
+    this.state = withNormalisedPaths(options.state);
     this.spool = new SpoolArea(options.spoolDir, this.options.spoolMaxBytes);
     this.folders = new FolderCache({
       ttlMs: this.options.folderTtlMs,
@@ -124,7 +128,7 @@ export class FichierDrive implements Drive {
     if (local) return local;
     const resolved = await this.resolveForRead(path);
     const name = leafOf(path);
-    if (resolved.kind === 'folder') return resolved.id === ROOT_ID ? rootEntry() : folderEntry(resolved.folder);
+    if (resolved.kind === 'folder') return this.folderEntryOf(resolved.folder);
     if (resolved.kind === 'file') return fileEntry(name, resolved.file);
     const localFile = this.state.file(path);
     if (localFile) return localEntry(name, localFile);
@@ -139,7 +143,7 @@ export class FichierDrive implements Drive {
       throw new DriveError('not-found', `${path} does not exist`);
     }
     const listing = await this.folders.get(resolved.id);
-    const entries: DriveEntry[] = listing.folders.map(folderEntry);
+    const entries: DriveEntry[] = listing.folders.map((folder) => this.folderEntryOf(folder));
     const taken = new Set(listing.folders.map((folder) => folder.name));
     for (const [name, file] of this.resolver.visibleFiles(listing)) {
       entries.push(fileEntry(name, file));
@@ -255,7 +259,7 @@ export class FichierDrive implements Drive {
       source = createReadStream(spooled.path);
     }
     try {
-      const realName = before.kind === 'file' ? before.file.name : name;
+      const realName = before.kind === 'file' ? before.file.name : storedName(name);
       const stored = await this.upstream.upload(source, { name: realName, folderId: parentId, size, signal: options.signal });
       this.folders.addFile(parentId, stored);
       // Only now that the new file is stored and verified does the old one go. If that removal
@@ -278,9 +282,9 @@ export class FichierDrive implements Drive {
     const parentId = await this.resolver.parentFolderId(parentOf(path));
     const existing = await this.resolver.resolve(path);
     if (existing.kind !== 'missing' || this.state.file(path)) throw new DriveError('exists', `${path} already exists`);
-    const folder = await this.upstream.mkdir(parentId, name);
+    const folder = await this.upstream.mkdir(parentId, storedName(name));
     this.folders.addFolder(parentId, folder);
-    return folderEntry(folder);
+    return this.folderEntryOf(folder);
   }
 
   async remove(path: string): Promise<void> {
@@ -301,7 +305,7 @@ export class FichierDrive implements Drive {
       await this.state.moveTree(from, to);
       return { created: plan.created };
     }
-    const destinationName = leafOf(to);
+    const destinationName = storedName(leafOf(to));
     if (plan.source.kind === 'file') {
       if (plan.destination.kind !== 'file') await this.clearDestination(plan, to);
       const { file, parentId } = plan.source;
@@ -331,7 +335,7 @@ export class FichierDrive implements Drive {
       await this.state.copyTree(from, to, options.depth);
       return { created: plan.created };
     }
-    const destinationName = leafOf(to);
+    const destinationName = storedName(leafOf(to));
     if (plan.source.kind === 'file') {
       if (plan.destination.kind !== 'file') await this.clearDestination(plan, to);
       const { file } = plan.source;
@@ -363,6 +367,12 @@ export class FichierDrive implements Drive {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /** Dates from the cached listings only: stat never lists a folder just to date it. */
+  private folderEntryOf(folder: UpstreamFolder): DriveEntry {
+    const listing = this.folders.peek(folder.id);
+    return folder.id === ROOT_ID ? rootEntry(listing, this.startedAt) : folderEntry(folder, listing, this.startedAt);
+  }
 
   /** Housekeeping files are answered from local state alone: looking them up never calls the API. */
   private localOnly(path: string): DriveEntry | undefined {
@@ -496,7 +506,7 @@ export class FichierDrive implements Drive {
     if (splitPath(from).length === 0) throw new DriveError('forbidden', 'the root cannot be moved or copied');
     if (splitPath(to).length === 0) throw new DriveError('forbidden', 'nothing can replace the root');
     if (to === from) throw new DriveError('forbidden', 'source and destination are the same');
-    if (to.startsWith(from + '/')) throw new DriveError('conflict', 'a folder cannot go inside itself');
+    if (nameKey(to).startsWith(nameKey(from) + '/')) throw new DriveError('conflict', 'a folder cannot go inside itself');
     const localSource = this.localFileAt(from) ?? undefined;
     let source: TransferSource;
     if (localSource) source = { kind: 'local' };
@@ -517,6 +527,9 @@ export class FichierDrive implements Drive {
       destination = { kind: 'folder', id: resolvedDestination.id, parentId: resolvedDestination.parentId ?? ROOT_ID };
     } else if (this.state.file(to)) destination = { kind: 'local' };
     else destination = { kind: 'none' };
+    // `to` differs from `from` only in its Unicode form (NFD ↔ NFC) and so resolves to the source
+    // itself: that is a rename of the source, never "replace the destination" (which would remove it).
+    if (sameObject(source, destination, from, to)) destination = { kind: 'none' };
     if (destination.kind !== 'none' && !options.overwrite) throw new DriveError('exists', `${to} already exists`);
     return { source, destination, destinationParentId, created: destination.kind === 'none' };
   }
@@ -546,6 +559,14 @@ export class FichierDrive implements Drive {
     if (this.state.file(path)) return { kind: 'local' };
     throw new DriveError('not-found', `${path} does not exist`);
   }
+}
+
+function sameObject(source: TransferSource, destination: TransferDestination, from: string, to: string): boolean {
+  // Local files are keyed by their NFC path (normalised-state.ts).
+  if (source.kind === 'local' && destination.kind === 'local') return nameKey(from) === nameKey(to);
+  if (source.kind === 'file' && destination.kind === 'file') return source.file.url === destination.file.url;
+  if (source.kind === 'folder' && destination.kind === 'folder') return source.id === destination.id;
+  return false;
 }
 
 type TransferSource =

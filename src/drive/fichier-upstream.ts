@@ -17,7 +17,7 @@ import {
   NotPremiumError,
   TransientError,
   UploadRefusedError,
-  decodeName,
+  decodePathName,
   encodeName,
   type FichierClient,
   type FileItem,
@@ -66,9 +66,9 @@ export class FichierUpstream implements Upstream {
       const listing = await this.client.listFolder(folderId, { files: true, priority: toPriority(priority), signal });
       return {
         id: listing.folderId,
-        name: folderId === 0 ? '' : decodeName(listing.name),
+        name: folderId === 0 ? '' : decodePathName(listing.name),
         folders: listing.subFolders.map(
-          (folder): UpstreamFolder => ({ id: folder.id, name: decodeName(folder.name), created: folder.createDate }),
+          (folder): UpstreamFolder => ({ id: folder.id, name: decodePathName(folder.name), created: folder.createDate }),
         ),
         files: listing.files.map(toUpstreamFile),
       };
@@ -130,7 +130,7 @@ export class FichierUpstream implements Upstream {
       });
       return {
         url: result.url,
-        name: decodeName(result.filename),
+        name: decodePathName(result.filename),
         size: result.size,
         modified: new Date(),
         checksum: result.whirlpool,
@@ -284,7 +284,7 @@ function toPriority(priority: LoadPriority): Priority {
 function toUpstreamFile(item: FileItem): UpstreamFile {
   return {
     url: item.url,
-    name: decodeName(item.filename),
+    name: decodePathName(item.filename),
     size: item.size,
     modified: item.date ?? new Date(0),
     checksum: item.checksum,

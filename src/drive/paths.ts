@@ -37,3 +37,18 @@ export function isWithin(path: string, ancestor: string): boolean {
   if (ancestor === '/') return true;
   return path === ancestor || path.startsWith(ancestor + '/');
 }
+
+/**
+ * The form a name is stored in upstream when the drive creates or renames something: Unicode NFC.
+ * macOS sends names decomposed (NFD, `e` + U+0301), Windows and Linux composed (NFC); storing one
+ * form means a file Finder writes is listed to Windows as Windows spells it. Names already stored
+ * upstream (by rclone, the web UI) keep whatever form they have.
+ */
+export function storedName(name: string): string {
+  return name.normalize('NFC');
+}
+
+/** The key two names are compared by when they are not equal as strings: their NFC form. */
+export function nameKey(name: string): string {
+  return name.normalize('NFC');
+}

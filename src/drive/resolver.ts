@@ -2,9 +2,9 @@
  * Maps drive paths to upstream objects (folder ids, file URLs) through the folder cache: walking a
  * path costs at most one listing per folder on it, and nothing once those listings are cached.
  */
-import { assignVisibleNames, resolveVisibleName } from './duplicate-names.js';
+import { assignVisibleNames, resolveNormalisedName, resolveVisibleName } from './duplicate-names.js';
 import type { CachedFolder, FolderCache, UpstreamFile, UpstreamFolder } from './folder-cache.js';
-import { splitPath } from './paths.js';
+import { nameKey, splitPath } from './paths.js';
 import { DriveError } from './types.js';
 
 export type Resolved =
@@ -33,8 +33,13 @@ export class Resolver {
     for (let index = 0; index < parts.length; index += 1) {
       const name = parts[index];
       const listing = await this.folders.get(folder.id);
-      const sub = listing.folders.find((candidate) => candidate.name === name);
       const last = index === parts.length - 1;
+      // The exact name first (a folder, then on the last segment a file); only then the
+      // normalised one, so of two names that differ only in NFC/NFD each keeps its own path.
+      const visible = last ? this.visibleFiles(listing) : undefined;
+      const exactFile = visible && !hasFolder(listing, name) ? resolveVisibleName(visible, listing.files, name) : undefined;
+      if (exactFile) return { kind: 'file', parentId: folder.id, file: exactFile };
+      const sub = findFolder(listing, name);
       if (sub) {
         parentId = folder.id;
         folder = sub;
@@ -43,7 +48,7 @@ export class Resolver {
       if (!last) {
         throw new DriveError('conflict', `"${parts.slice(0, index + 1).join('/')}" is not a folder`);
       }
-      const file = resolveVisibleName(this.visibleFiles(listing), listing.files, name);
+      const file = visible && resolveNormalisedName(visible, listing.files, name);
       if (file) return { kind: 'file', parentId: folder.id, file };
       return { kind: 'missing', parentId: folder.id, name };
     }
@@ -61,4 +66,16 @@ export class Resolver {
     if (resolved.kind !== 'folder') throw new DriveError('conflict', `the parent folder ${parentPath} does not exist`);
     return resolved.id;
   }
+}
+
+function hasFolder(listing: CachedFolder, name: string): boolean {
+  return listing.folders.some((candidate) => candidate.name === name);
+}
+
+/** The sub-folder called `name`: exactly, else under Unicode normalisation (NFD ↔ NFC). */
+function findFolder(listing: CachedFolder, name: string): UpstreamFolder | undefined {
+  const exact = listing.folders.find((candidate) => candidate.name === name);
+  if (exact) return exact;
+  const key = nameKey(name);
+  return listing.folders.find((candidate) => nameKey(candidate.name) === key);
 }

@@ -28,7 +28,7 @@ export type {
   EndLink,
   RemoteRequestInfo,
 } from './wire.js';
-export { encodeName, decodeName, decodeNameBytes, NameCodec, Enc, FICHIER_ENCODING, QUOTE_RUNE } from './names.js';
+export { encodeName, decodeName, decodePathName, decodeNameBytes, NameCodec, Enc, FICHIER_ENCODING, QUOTE_RUNE } from './names.js';
 export { parseParisTime, tryParseParisTime, formatParisTime } from './paris-time.js';
 export { whirlpoolHex, createWhirlpoolHasher, WhirlpoolPassThrough } from './whirlpool.js';
 export { buildMultipart, quoteParam } from './multipart.js';

@@ -346,8 +346,16 @@ export class NameCodec {
     return out + suffix;
   }
 
-  /** Stored name → the original bytes. Exact inverse of `encode` for every byte sequence. */
-  decodeBytes(stored: string): Uint8Array {
+  /**
+   * Stored name → the original bytes. Exact inverse of `encode` for every byte sequence.
+   *
+   * With `pathSafe`, look-alikes whose original cannot stand in a path segment stay as stored:
+   * an unquoted `／` stays `／` (never `/`), `␀` stays `␀` (never NUL), the whole names `．` and
+   * `．．` stay themselves (never `.`/`..`), and `‛XX` invalid-byte escapes stay text. Their
+   * quoted forms (`‛／`, `‛␀`, `‛．`) decode to the same look-alike, so `encode` followed by this
+   * decode still gives back every name a path can hold.
+   */
+  decodeBytes(stored: string, pathSafe = false): Uint8Array {
     const cps = Array.from(stored, (c) => c.codePointAt(0)!);
     const out: number[] = [];
     if (this.mask === Enc.Raw) {
@@ -357,8 +365,8 @@ export class NameCodec {
     const Q = QUOTE_RUNE;
 
     if (this.has(Enc.Dot)) {
-      if (stored === '．') return Uint8Array.of(0x2e);
-      if (stored === '．．') return Uint8Array.of(0x2e, 0x2e);
+      if (stored === '．') return pathSafe ? toWtf8(stored) : Uint8Array.of(0x2e);
+      if (stored === '．．') return pathSafe ? toWtf8(stored) : Uint8Array.of(0x2e, 0x2e);
       if (stored === '‛．') return toWtf8('．');
       if (stored === '‛．‛．') return toWtf8('．．');
     }
@@ -423,7 +431,7 @@ export class NameCodec {
       const unquote = unquoteNext;
       unquoteNext = false;
       if (r === SYMBOL_OFFSET) {
-        if (unquote) pushUtf8(out, r);
+        if (unquote || pathSafe) pushUtf8(out, r);
         else out.push(0);
         continue;
       }
@@ -434,11 +442,11 @@ export class NameCodec {
       }
       const original = this.decodeTable.get(r);
       if (original !== undefined) {
-        pushUtf8(out, unquote ? r : original);
+        pushUtf8(out, unquote || (pathSafe && original === 0x2f) ? r : original);
         continue;
       }
       if (unquote) {
-        if (this.has(Enc.InvalidUtf8) && i + 1 < end && isHex(cps[i]) && isHex(cps[i + 1])) {
+        if (!pathSafe && this.has(Enc.InvalidUtf8) && i + 1 < end && isHex(cps[i]) && isHex(cps[i + 1])) {
           out.push(parseInt(String.fromCharCode(cps[i], cps[i + 1]), 16));
           i += 1;
           continue;
@@ -464,6 +472,8 @@ function isHex(cp: number): boolean {
 
 const fichierCodec = new NameCodec(FICHIER_ENCODING);
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /** Raw name → the name stored on 1fichier (rclone-compatible). */
 export function encodeName(name: string | Uint8Array): string {
   return fichierCodec.encode(name);
@@ -472,6 +482,25 @@ export function encodeName(name: string | Uint8Array): string {
 /** Stored 1fichier name → the raw name as text. */
 export function decodeName(stored: string): string {
   return fichierCodec.decode(stored);
+}
+
+/**
+ * Stored 1fichier name → the name a path segment can carry: the rclone decoding, except that
+ * nothing becomes `/`, NUL, `.`, `..`, an invalid UTF-8 byte or a lone surrogate (see
+ * `NameCodec.decodeBytes` with `pathSafe`). This is the name the drive lists and looks up, so a
+ * listed name always works as a URL segment: `a／b.txt` (rclone's `/`, or typed in 1fichier's web
+ * UI) is listed as `a／b.txt`, not split into a folder `a` and a file `b.txt`.
+ *
+ * For every segment-safe name `n` (no `/`, no NUL, not `.`/`..`, well-formed UTF-16),
+ * `decodePathName(encodeName(n)) === n`: what the bridge writes lists back unchanged.
+ */
+export function decodePathName(stored: string): string {
+  const name = fromWtf8(fichierCodec.decodeBytes(stored, true)).replace(LONE_SURROGATE, '\uFFFD');
+  // Upstream forbids these raw; if one ever comes back, it still must not split a path.
+  const safe = name.replace(/\//g, '／').replace(/\0/g, '␀');
+  if (safe === '' ) return '\uFFFD';
+  if (safe === '.' || safe === '..') return safe.replace(/\./g, '．');
+  return safe;
 }
 
 /** Stored 1fichier name → the raw name's exact bytes (for names that were not valid UTF-8). */

@@ -69,9 +69,17 @@ export function encodeHref(path: string, collection: boolean, prefix = ''): stri
   return `${prefix}${encoded}`;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * One path segment, percent-encoded so that nothing in a name is read as syntax: `/`, `%`, `#`,
+ * `?`, `;`, `+`, spaces, and every non-ASCII character as its UTF-8 bytes (RFC 3986 §2.1, §3.3).
+ * So `decodePath(encodeHref(p))` gives back `p` for every Drive path. A lone surrogate (which no
+ * URL can carry) becomes U+FFFD instead of throwing.
+ */
 function encodeSegment(segment: string): string {
-  // encodeURIComponent leaves !'()* alone; they are legal in paths, so that is fine.
-  return encodeURIComponent(segment);
+  // encodeURIComponent leaves !'()*~ alone; they are legal in paths, so that is fine.
+  return encodeURIComponent(segment.replace(LONE_SURROGATE, '\uFFFD'));
 }
 
 export function parentPath(path: string): string {

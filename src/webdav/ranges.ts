@@ -1,5 +1,6 @@
 /**
- * Range header handling (RFC 9110 §14). Parsing is delegated to range-parser with `combine`, which
+ * Range header handling (RFC 9110 §14). The decision: no header or a malformed one → the whole file
+ * (200); no satisfiable range → 416; otherwise 206 with the ranges clipped to the size. Parsing is delegated to range-parser with `combine`, which
  * merges overlapping and adjacent ranges (so a client cannot make us read the same bytes twice).
  */
 import parseRange from 'range-parser';
@@ -21,10 +22,11 @@ export function decideRanges(header: string | undefined, size: number): RangeDec
   if (parsed.type !== 'bytes') return { kind: 'full' };
   if (parsed.length === 0) return { kind: 'unsatisfiable' };
   if (parsed.length > MAX_RANGES) return { kind: 'full' };
-  const ranges = parsed.map((r) => ({ start: r.start, end: r.end }));
-  // One range covering the whole file is just a 200.
-  if (ranges.length === 1 && ranges[0].start === 0 && ranges[0].end === size - 1) return { kind: 'full' };
-  return { kind: 'partial', ranges };
+  // Every satisfiable range answers 206, `bytes=0-` and ranges past the end (clipped to the size by
+  // range-parser) included. RFC 9110 §14.2 would allow a 200 for a range covering the whole file,
+  // but AVFoundation/Safari and several players read a 200 to a Range request as "no range
+  // support"; Apache and nginx answer 206 too.
+  return { kind: 'partial', ranges: parsed.map((r) => ({ start: r.start, end: r.end })) };
 }
 
 export function contentRange(range: ByteRange, total: number): string {
