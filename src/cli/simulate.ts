@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { startSimulator, type StartOptions } from '../simulator/index.js';
+import { FIXTURE_NAMES, startSimulator, type FixtureName, type StartOptions } from '../simulator/index.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -16,7 +16,9 @@ function int(name: string, min: number, max: number) {
 }
 
 function fixture(value: string): string {
-  if (value !== 'empty' && value !== 'demo') throw new InvalidArgumentError('must be "empty" or "demo"');
+  if (!(FIXTURE_NAMES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${FIXTURE_NAMES.map((name) => `"${name}"`).join(', ')}`);
+  }
   return value;
 }
 
@@ -53,7 +55,7 @@ export function registerSimulate(program: Command): void {
     .option('--public-host <host>', 'host name written in handed-out URLs (default: --host)')
     .option('--api-key <key>', 'premium API key to accept (generated when absent; FICHIER_API_KEY is also read)')
     .option('--free-api-key <key>', 'a key that authenticates as a free account (#200)')
-    .option('--fixture <name>', 'start-up content: empty | demo', fixture, 'empty')
+    .option('--fixture <name>', `start-up content: ${FIXTURE_NAMES.join(' | ')}`, fixture, 'empty')
     .option('--time-scale <s>', 'multiply every duration (windows, locks, token lifetime) by this', positive, 1)
     .option('--upload-nodes <n>', 'number of upload node listeners', int('--upload-nodes', 1, 16), 2)
     .option('--tls-cert <file>', 'PEM certificate: serve every listener over HTTPS')
@@ -80,7 +82,7 @@ export function registerSimulate(program: Command): void {
         apiKey,
         port: flags.port,
         host: flags.host,
-        fixture: flags.fixture as 'empty' | 'demo',
+        fixture: flags.fixture as FixtureName,
         timeScale: flags.timeScale,
         uploadNodes: flags.uploadNodes,
         limitsEnabled: flags.limits,

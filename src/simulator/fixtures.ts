@@ -2,10 +2,12 @@
  * Start-up content. `demo` is what `npm start` and hand testing browse: a few folders with
  * documents and images, a multi-GiB synthetic video, names with accents, names already stored in
  * rclone's full-width encoding (＂＇＄＜＞＼｀／ and ␠ for outer spaces), and a duplicate file name.
+ * `names` (fixture-names.ts) holds the names that break WebDAV servers.
  */
 import { deflateSync } from 'node:zlib';
 import { MemoryContent, SyntheticContent, type ContentSource } from './content.js';
 import { contentTypeOf, type SimContext } from './context.js';
+import { loadNamesFixture } from './fixture-names.js';
 import type { FixtureName } from './options.js';
 
 export interface FixtureFile {
@@ -57,6 +59,7 @@ const text = (s: string): Promise<MemoryContent> => MemoryContent.of(Buffer.from
 
 export async function loadFixture(ctx: SimContext, name: FixtureName): Promise<void> {
   if (name === 'empty') return;
+  if (name === 'names') return loadNamesFixture(ctx);
   const now = ctx.clock.now();
   const { store } = ctx;
   const at = (minutes: number): number => now - minutes * 60_000;

@@ -27,7 +27,7 @@ import { handleUploadNode, uploadEndpointOf } from './upload-node.js';
 export type { SimOptions } from './options.js';
 export type { Faults, FailureRule, SlowRule } from './faults.js';
 export type { LogEntry, StatsSnapshot } from './stats.js';
-export { DEFAULT_OPTIONS } from './options.js';
+export { DEFAULT_OPTIONS, FIXTURE_NAMES, type FixtureName } from './options.js';
 
 export interface StartOptions extends Partial<SimOptions> {
   /** Faults active from the start. */

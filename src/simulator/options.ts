@@ -5,7 +5,8 @@
  * them by `timeScale`.
  */
 
-export type FixtureName = 'empty' | 'demo';
+export type FixtureName = 'empty' | 'demo' | 'names';
+export const FIXTURE_NAMES: readonly FixtureName[] = ['empty', 'demo', 'names'];
 export type FloodScope = 'key' | 'category';
 export type NameMode = 'reject' | 'accept';
 export type UploadNameMode = 'sanitise' | 'keep' | 'reject';
@@ -174,7 +175,7 @@ const STARTUP_ONLY = new Set<keyof SimOptions>([
 ]);
 
 const ENUMS: Partial<Record<keyof SimOptions, readonly (string | number)[]>> = {
-  fixture: ['empty', 'demo'],
+  fixture: FIXTURE_NAMES,
   badKeyMessage: ['not-authenticated', 'no-such-user'],
   listingOrder: ['hashed', 'newest-first', 'oldest-first', 'name'],
   nameMode: ['reject', 'accept'],

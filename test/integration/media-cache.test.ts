@@ -174,7 +174,7 @@ describe('media reads through the block cache', () => {
       expect(got.end).toBe(size - 1);
       expect(got.body.equals(whole.subarray(start))).toBe(true);
     }
-    // bytes=0- is the whole file: 200.
+    // bytes=0- is the whole file, answered 206.
     const fromZero = await fetch(`${url}/stream.mp4`, { headers: { Range: 'bytes=0-' } });
     expect((await readBody(fromZero)).equals(whole)).toBe(true);
     await stack.bridge.drive.settleReadCache();

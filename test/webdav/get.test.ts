@@ -77,6 +77,12 @@ describe('single ranges', () => {
     ['bytes=-500', SIZE - 500, SIZE - 1],
     ['bytes=1234-1234', 1234, 1234],
     ['bytes=9990-20000', 9990, SIZE - 1],
+    // Ranges covering the whole file are 206 too (AVFoundation reads a 200 as "no range support").
+    ['bytes=0-', 0, SIZE - 1],
+    [`bytes=0-${SIZE - 1}`, 0, SIZE - 1],
+    ['bytes=0-99999', 0, SIZE - 1],
+    [`bytes=-${SIZE * 4}`, 0, SIZE - 1],
+    ['bytes=0-4999,5000-', 0, SIZE - 1],
   ])('%s → 206 with exact bytes and real total', async (range, start, end) => {
     const before = counts.read ?? 0;
     const r = await get({ Range: range });
@@ -85,6 +91,13 @@ describe('single ranges', () => {
     expect(r.headers['content-length']).toBe(String(end - start + 1));
     expect(r.body.equals(content.subarray(start, end + 1))).toBe(true);
     expect((counts.read ?? 0) - before).toBe(1);
+  });
+
+  it('HEAD with bytes=0- answers 206 with the whole size as the range', async () => {
+    const r = await get({ Range: 'bytes=0-' }, '/movie.mp4', 'HEAD');
+    expect(r.status).toBe(206);
+    expect(r.headers['content-range']).toBe(`bytes 0-${SIZE - 1}/${SIZE}`);
+    expect(r.headers['content-length']).toBe(String(SIZE));
   });
 
   it('HEAD with a range answers the 206 headers without reading', async () => {
