@@ -260,6 +260,10 @@ export class FichierUpstream implements Upstream {
       return new DriveError('upstream', `the upload failed and nothing was replaced (${detail})`);
     }
     if (/not empty|non vide|contient/i.test(error.serverMessage ?? '')) return new DriveError('not-empty', detail);
+    // A name 1fichier will not store is the client's input to change (400), not a broken upstream.
+    if (/invalid name|#611\b/i.test(error.serverMessage ?? '')) {
+      return new DriveError('bad-request', `${detail}: 1fichier does not accept this name; choose another one`);
+    }
     return new DriveError('upstream', detail);
   }
 }

@@ -16,7 +16,7 @@ export type RangeDecision =
 
 export function decideRanges(header: string | undefined, size: number): RangeDecision {
   if (header === undefined) return { kind: 'full' };
-  const parsed = parseRange(size, header, { combine: true });
+  const parsed = parseRange(size, clipSuffixes(header, size), { combine: true });
   if (parsed === -2) return { kind: 'full' }; // malformed: ignore the header (RFC 9110 §14.2)
   if (parsed === -1) return { kind: 'unsatisfiable' };
   if (parsed.type !== 'bytes') return { kind: 'full' };
@@ -31,4 +31,16 @@ export function decideRanges(header: string | undefined, size: number): RangeDec
 
 export function contentRange(range: ByteRange, total: number): string {
   return `bytes ${range.start}-${range.end}/${total}`;
+}
+
+/**
+ * range-parser drops a suffix range longer than the file (`bytes=-40000` on 10 000 bytes), which
+ * would make it a 416; RFC 9110 §14.1.3 says such a range selects the whole representation. So a
+ * suffix length above the size becomes the size (an empty file keeps its suffix: nothing to select).
+ */
+function clipSuffixes(header: string, size: number): string {
+  if (size === 0) return header;
+  return header.replace(/(=|,)(\s*)-(\d+)/g, (spec, separator: string, space: string, length: string) =>
+    Number(length) > size ? `${separator}${space}-${size}` : spec,
+  );
 }

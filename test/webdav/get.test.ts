@@ -108,7 +108,7 @@ describe('single ranges', () => {
     expect(counts.read ?? 0).toBe(before);
   });
 
-  it.each(['bytes=20000-', 'bytes=10000-10001'])('unsatisfiable %s → 416 with bytes */TOTAL', async (range) => {
+  it.each(['bytes=20000-', 'bytes=10000-10001', 'bytes=-0'])('unsatisfiable %s → 416 with bytes */TOTAL', async (range) => {
     const r = await get({ Range: range });
     expect(r.status).toBe(416);
     expect(r.headers['content-range']).toBe(`bytes */${SIZE}`);
