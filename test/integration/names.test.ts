@@ -206,3 +206,32 @@ describe('folder dates', () => {
     expect(new Date(textOf(prop(root, 200, '{DAV:}creationdate'))).getUTCFullYear()).toBeGreaterThan(2000);
   });
 });
+
+describe('the demo account (the reported cases)', () => {
+  let demo: Stack;
+  let demoPort: number;
+  const demoDav = (method: string, path: string, headers: Record<string, string> = {}) =>
+    request(demoPort, { method, path, headers });
+
+  beforeAll(async () => {
+    demo = await startStack({ fixture: 'demo' });
+    demoPort = Number(new URL(demo.url).port);
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  it('opens the listed Devis … a／b.txt, finds /Vide%CC%81os/ and dates the root', async () => {
+    const listing = await demoDav('PROPFIND', '/Documents/', { Depth: '1' });
+    const devis = parseMultistatus(listing.text).find((response) => decodeURIComponent(response.href).includes('Devis'));
+    expect(devis?.href).toMatch(/a%EF%BC%8Fb\.txt$/);
+    const file = await demoDav('GET', devis!.href);
+    expect(file.status).toBe(200);
+    expect(file.text).toBe('Full-width look-alikes stored as rclone encodes them.\n');
+    expect((await demoDav('PROPFIND', '/Vide%CC%81os/', { Depth: '1' })).status).toBe(207);
+    expect((await demoDav('PROPFIND', '/Vid%C3%A9os/', { Depth: '1' })).status).toBe(207);
+    const [root] = parseMultistatus((await demoDav('PROPFIND', '/', { Depth: '0' })).text);
+    expect(new Date(textOf(prop(root, 200, '{DAV:}getlastmodified'))).getUTCFullYear()).toBeGreaterThan(1970);
+  });
+});
