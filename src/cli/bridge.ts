@@ -11,7 +11,7 @@ import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.j
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
-import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type BackoffOptions, type PlainUser } from '../webdav/auth/index.js';
+import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -59,7 +59,7 @@ export interface AuthOptions {
   users?: PlainUser[];
   htpasswdFile?: string;
   realm?: string;
-  backoff?: BackoffOptions;
+  backoff?: LoginThrottleOptions;
 }
 
 export interface CloseOptions {
