@@ -7,6 +7,7 @@
  * `<D:error><D:{condition}>{conditionXml}</D:{condition}></D:error>`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isDiskFull } from '../drive/disk-full.js';
 import { DriveError, type DriveErrorCode } from '../drive/types.js';
 import type { Logger } from './handler.js';
 import { errorDocument } from './xml/write.js';
@@ -58,19 +59,10 @@ export function statusForDriveError(code: DriveErrorCode, method: string): numbe
   }
 }
 
-/**
- * A full disk or an exhausted quota on the machine running the bridge (ENOSPC, EDQUOT), however it
- * reached us: the drive maps them to DriveError 'insufficient-storage', and this catches any that
- * escaped, so the client always gets 507 (RFC 4918 §11.5), never 500.
- */
-export function isDiskFull(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
 /** Converts anything thrown by a Drive call into an HttpError, leaving HttpErrors untouched. */
 export function toHttpError(error: unknown, method: string): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  // A full disk that reached us without the drive's mapping (drive/disk-full.ts) is still a 507.
   if (isDiskFull(error)) return new HttpError(507, 'The disk of the server is full; nothing was stored');
   if (error instanceof DriveError) {
     const status = statusForDriveError(error.code, method);
