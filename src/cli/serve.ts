@@ -174,7 +174,7 @@ export function registerServe(program: Command): void {
         metrics,
         drive,
         client: { ratePerSecond: values.rate, timeScale: values.timeScale },
-        auth,
+        auth: { ...auth, backoff: { globalLimit: values.loginGuessesPerMinute } },
         allowAnonymous: flags.allowAnonymous,
         readOnly: flags.readOnly,
         tls,
@@ -182,6 +182,7 @@ export function registerServe(program: Command): void {
           headersTimeoutMs: flags.headersTimeout * 1000,
           idleTimeoutMs: flags.idleTimeout * 1000,
           maxConnections: flags.maxConnections,
+          maxConnectionsPerAddress: values.maxConnectionsPerAddress,
         },
         upstreamDeadlineMs: flags.upstreamDeadline * 1000,
       }).catch((error: NodeJS.ErrnoException) => {
