@@ -7,11 +7,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
-import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type BackoffOptions, type PlainUser } from '../webdav/auth/index.js';
+import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -59,7 +60,7 @@ export interface AuthOptions {
   users?: PlainUser[];
   htpasswdFile?: string;
   realm?: string;
-  backoff?: BackoffOptions;
+  backoff?: LoginThrottleOptions;
 }
 
 export interface CloseOptions {
@@ -168,10 +169,25 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         if (unfinished > 0) logger.warn('shutdown: writes still running after the grace period were cut', { count: unfinished });
         server.closeAllConnections();
         await closed;
-        // The read cache stops its read-ahead and saves its index before the state is flushed.
-        await drive.closeReadCache();
-        await state.flush();
+        // The read cache stops its read-ahead and saves its index before the state is flushed. A
+        // step that fails (a full disk) is reported and the others still run: the client is
+        // closed whatever happened, and what was saved before stays as it was (atomic writes).
+        const failures: unknown[] = [];
+        for (const [what, step] of [
+          ['the read cache index', () => drive.closeReadCache()],
+          ['the local state', () => state.flush()],
+        ] as const) {
+          await step().catch((error: unknown) => {
+            if (isDiskFull(error)) {
+              logger.error(`shutdown: cannot save ${what}: the disk is full; the last saved copy is kept`, { error: String(error) });
+            } else {
+              logger.error(`shutdown: cannot save ${what}`, { error: String(error) });
+              failures.push(error);
+            }
+          });
+        }
         await client.close();
+        if (failures.length > 0) throw failures[0];
       })();
       return closing;
     },

@@ -189,6 +189,22 @@ export const SETTINGS = {
     default: 'info',
     parse: oneOf('error', 'warn', 'info', 'debug'),
   } satisfies Setting<'error' | 'warn' | 'info' | 'debug'>,
+  loginGuessesPerMinute: {
+    key: 'loginGuessesPerMinute',
+    flag: '--login-guesses-per-minute <n>',
+    env: ['FICHIER_DAV_LOGIN_GUESSES_PER_MINUTE'],
+    description: 'serve: failed logins per minute in total, whatever the addresses and names; more get 429 (see docs/hardening.md)',
+    default: 60,
+    parse: integerIn(1, 100_000),
+  } satisfies Setting<number>,
+  maxConnectionsPerAddress: {
+    key: 'maxConnectionsPerAddress',
+    flag: '--max-connections-per-address <n>',
+    env: ['FICHIER_DAV_MAX_CONNECTIONS_PER_ADDRESS'],
+    description: 'serve: connections open at once from one client address; more are refused with 503',
+    default: 128,
+    parse: integerIn(1, 1_000_000),
+  } satisfies Setting<number>,
 } as const;
 
 export type Settings = typeof SETTINGS;
@@ -199,7 +215,19 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
 /** What `serve` can take from here (the lead wires it in serve.ts). */
-export const SERVE_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel'] as const satisfies readonly SettingKey[];
+export const SERVE_SETTING_KEYS = [
+  'apiUrl',
+  'apiKeyFile',
+  'stateDir',
+  'rate',
+  'timeScale',
+  'host',
+  'port',
+  'downloads',
+  'logLevel',
+  'loginGuessesPerMinute',
+  'maxConnectionsPerAddress',
+] as const satisfies readonly SettingKey[];
 
 export interface ConfigFile {
   path: string;

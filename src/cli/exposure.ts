@@ -16,6 +16,18 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
+/**
+ * `/metrics` and `/healthz` have no authentication: off loopback they would show anyone the
+ * bridge's traffic, errors and upstream state. Serving them there needs an explicit opt-in.
+ */
+export function assertSafeMetricsExposure(host: string, allowPublic: boolean): void {
+  if (allowPublic || isLoopbackHost(host)) return;
+  throw new ExposureError(
+    `refusing to serve /metrics on ${host}: it has no authentication, so anyone who can reach it would read the bridge's counters. ` +
+      'Keep --metrics-host on 127.0.0.1 and scrape through an SSH tunnel or an authenticating proxy, or pass --metrics-public if the network is trusted.',
+  );
+}
+
 export function assertSafeExposure(host: string, authenticated: boolean, allowAnonymous: boolean): void {
   if (authenticated || allowAnonymous || isLoopbackHost(host)) return;
   throw new ExposureError(

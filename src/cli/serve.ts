@@ -9,7 +9,8 @@ import { startBridge, type AuthOptions } from './bridge.js';
 import { addCacheOptions, cacheOptionsFrom, type CacheFlags } from './cache-options.js';
 import { addSettingOptions, apiKeyFileToRead, loadSettings, SERVE_SETTING_KEYS } from './config.js';
 import { CliError } from './exit-codes.js';
-import { ExposureError } from './exposure.js';
+import { disableCoreDumps } from './core-dumps.js';
+import { assertSafeMetricsExposure, ExposureError, isLoopbackHost } from './exposure.js';
 import { createLogger, parseLogFormat } from './logging.js';
 import { BridgeMetrics, startMetricsServer } from './metrics.js';
 import { onShutdown } from './shutdown.js';
@@ -20,6 +21,7 @@ interface ServeFlags extends CacheFlags {
   logFormat: string;
   metricsPort?: number;
   metricsHost: string;
+  metricsPublic?: boolean;
   user?: string;
   pass?: string;
   htpasswd?: string;
@@ -93,6 +95,7 @@ export function registerServe(program: Command): void {
     .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal, JSON otherwise)', logFormat, 'auto')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (off when absent)', portNumber)
     .option('--metrics-host <host>', 'interface for --metrics-port', '127.0.0.1')
+    .option('--metrics-public', 'allow a non-loopback --metrics-host (/metrics has no authentication)')
     .option('--user <name>', 'require HTTP Basic authentication as this user (or FICHIER_DAV_USER)')
     .option('--pass <password>', 'the password for --user (prefer FICHIER_DAV_PASS: a command line shows in ps)')
     .option('--htpasswd <file>', 'users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)')
@@ -107,6 +110,8 @@ export function registerServe(program: Command): void {
     .option('--upstream-deadline <s>', 'seconds a request waits for 1fichier (flood cool-down, retries) before 503', seconds, 20)
     .option('--shutdown-grace <s>', 'on SIGTERM/SIGINT, seconds in-flight uploads and moves may take to finish', seconds, 30)
     .action(async (flags: ServeFlags & Record<string, unknown>) => {
+      // First, before the key is read: a crash must not write it into a core file.
+      const coreDumps = disableCoreDumps();
       let settings: Awaited<ReturnType<typeof loadSettings<(typeof SERVE_SETTING_KEYS)[number]>>>;
       let apiKey: string;
       try {
@@ -117,6 +122,13 @@ export function registerServe(program: Command): void {
         throw error;
       }
       const values = settings.values;
+      if (flags.metricsPort !== undefined) {
+        try {
+          assertSafeMetricsExposure(flags.metricsHost, flags.metricsPublic === true);
+        } catch (error) {
+          program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
+        }
+      }
       const auth = authFromFlags(flags);
       if (typeof auth === 'string') program.error(`error: ${auth}`, { exitCode: 2 });
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
@@ -135,6 +147,15 @@ export function registerServe(program: Command): void {
         format: parseLogFormat(flags.logFormat),
         secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password)],
       });
+      if (!coreDumps.disabled) {
+        logger.warn('core dumps could not be turned off; a crash could write the API key to disk', {
+          reason: coreDumps.reason,
+          fix: 'set LimitCORE=0 in the systemd unit, ulimit -c 0 in the shell, or --ulimit core=0 for Docker',
+        });
+      }
+      if (flags.metricsPort !== undefined && !isLoopbackHost(flags.metricsHost)) {
+        logger.warn('metrics: /metrics and /healthz are served without authentication', { host: flags.metricsHost });
+      }
       let drive;
       try {
         drive = { ...cacheOptionsFrom(flags), keepSystemFilesLocal: flags.uploadHousekeepingFiles !== true };
@@ -153,7 +174,7 @@ export function registerServe(program: Command): void {
         metrics,
         drive,
         client: { ratePerSecond: values.rate, timeScale: values.timeScale },
-        auth,
+        auth: { ...auth, backoff: { globalLimit: values.loginGuessesPerMinute } },
         allowAnonymous: flags.allowAnonymous,
         readOnly: flags.readOnly,
         tls,
@@ -161,6 +182,7 @@ export function registerServe(program: Command): void {
           headersTimeoutMs: flags.headersTimeout * 1000,
           idleTimeoutMs: flags.idleTimeout * 1000,
           maxConnections: flags.maxConnections,
+          maxConnectionsPerAddress: values.maxConnectionsPerAddress,
         },
         upstreamDeadlineMs: flags.upstreamDeadline * 1000,
       }).catch((error: NodeJS.ErrnoException) => {

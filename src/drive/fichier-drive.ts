@@ -18,6 +18,8 @@ import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
 import { FolderCache, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
+import { checkDeadPropertyPatch, resourceBytes, type DeadPropertyLimits } from './dead-property-limits.js';
+import { asDiskFull } from './disk-full.js';
 import type { LocalState } from './local-state.js';
 import { assertFileSize, assertNameLength } from './account-limits.js';
 import { leafOf, nameKey, parentOf, splitPath, storedName } from './paths.js';
@@ -66,6 +68,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   maxResumes?: number;
   /** Keep OS housekeeping files (._*, .DS_Store, Thumbs.db, desktop.ini) local, never upload them. */
   keepSystemFilesLocal?: boolean;
+  /** Bounds on dead properties (per property, per resource, in total). */
+  deadProperties?: DeadPropertyLimits;
   onBackgroundError?: (error: unknown) => void;
   now?: () => number;
 }
@@ -85,6 +89,8 @@ export class FichierDrive implements Drive {
   private readonly startedAt: Date;
   private readonly onBackgroundError: (error: unknown) => void;
   private quotaCache: { value: Quota; at: number } | undefined;
+  /** Bytes of all dead properties, as last counted; undefined until the first PROPPATCH. */
+  private deadBytes: number | undefined;
   private quotaRequest: Promise<Quota> | undefined;
 
   constructor(options: FichierDriveOptions) {
@@ -100,6 +106,7 @@ export class FichierDrive implements Drive {
       singleUseLinks: false,
       maxResumes: 5,
       keepSystemFilesLocal: true,
+      deadProperties: {},
       ...options,
     };
     this.now = options.now ?? Date.now;
@@ -361,9 +368,27 @@ export class FichierDrive implements Drive {
     return this.state.properties(path);
   }
 
+  /**
+   * Checks the dead-property limits before anything is stored (dead-property-limits.ts), then
+   * stores. The account's total is kept up to date by the sizes patched here and recounted from
+   * the state whenever it would refuse (MOVE, COPY and DELETE change it behind our back).
+   */
   async patchProperties(path: string, patches: PropertyPatch[]): Promise<void> {
     await this.stat(path);
-    await this.state.patchProperties(path, patches);
+    const current = this.state.properties(path);
+    let after: number;
+    try {
+      after = checkDeadPropertyPatch(current, patches, (this.deadBytes ??= this.state.deadPropertyBytes()), this.options.deadProperties);
+    } catch {
+      this.deadBytes = this.state.deadPropertyBytes();
+      after = checkDeadPropertyPatch(current, patches, this.deadBytes, this.options.deadProperties);
+    }
+    try {
+      await this.state.patchProperties(path, patches);
+    } catch (error) {
+      throw asDiskFull(error, 'the local state');
+    }
+    this.deadBytes = (this.deadBytes ?? 0) - resourceBytes(current) + after;
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { mkdir, open, readFile, rename, rm, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { resourceBytes } from './dead-property-limits.js';
 import { isWithin } from './paths.js';
 import { DriveError, type DeadProperty, type PropertyPatch } from './types.js';
 
@@ -138,6 +139,13 @@ export class LocalState {
 
   properties(path: string): DeadProperty[] {
     return this.state.properties[path] ?? [];
+  }
+
+  /** Bytes of every resource's dead properties (as `resourceBytes` counts them), for the account's limit. */
+  deadPropertyBytes(): number {
+    let total = 0;
+    for (const properties of Object.values(this.state.properties)) total += resourceBytes(properties);
+    return total;
   }
 
   /** Applies every patch in order; all or nothing (the state is only replaced at the end). */

@@ -2,7 +2,8 @@
  * Spooling for uploads of unknown length (Finder's chunked PUTs without X-Expected-Entity-Length):
  * 1fichier needs the exact size before the upload starts, so such a body goes to a temporary file
  * first. The spool directory has a byte budget shared by all uploads in progress; a body that
- * would exceed it is refused with 507 instead of filling the disk.
+ * would exceed it is refused with 507 instead of filling the disk, and so is one the disk itself
+ * has no room for (ENOSPC, EDQUOT).
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -10,6 +11,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { asDiskFull } from './disk-full.js';
 import { DriveError } from './types.js';
 
 export interface SpooledBody {
@@ -64,7 +66,7 @@ export class SpoolArea {
       );
     } catch (error) {
       await release();
-      throw error;
+      throw asDiskFull(error, 'the upload spool');
     }
     return { path, size, release };
   }

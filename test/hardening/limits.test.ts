@@ -82,11 +82,14 @@ describe('slow and greedy clients', () => {
   });
 
   it('connections beyond the cap get a plain 503 at once; the server serves again when they go', async () => {
+    // Connections that got past authentication (here: answered a request) hold their slots;
+    // idle connections that never did are closed to make room instead (connection-exhaustion.test.ts).
     const held: net.Socket[] = [];
     for (let i = 0; i < 6; i++) {
       held.push(
         await new Promise<net.Socket>((resolve, reject) => {
-          const socket = net.connect(s.port, '127.0.0.1', () => resolve(socket));
+          const socket = net.connect(s.port, '127.0.0.1', () => socket.write('PROPFIND / HTTP/1.1\r\nHost: x\r\nDepth: 0\r\n\r\n'));
+          socket.once('data', () => resolve(socket));
           socket.on('error', reject);
         }),
       );
