@@ -332,6 +332,19 @@ export class Scheduler {
     if (this.coolUntil > this.clock.now()) this.schedulePump(this.coolUntil);
   }
 
+  /**
+   * Records a call made outside this scheduler (another client identified the account with
+   * user/info, say) so the window `key` stays closed for the usual span from now.
+   */
+  async recordWindowUse(key: string, intervalMs: number): Promise<void> {
+    await this.closeWindow({ key, intervalMs });
+  }
+
+  /** When the window `key` opens again, in ms from now (0 when open): from the store. */
+  async windowWaitMs(key: string): Promise<number> {
+    return Math.max(0, this.local(await this.budget.windowOpensAt(key)) - this.clock.now());
+  }
+
   /** Loads the account's cool-down from the store (a restarted process resumes a running lock). */
   async syncCooldown(): Promise<void> {
     this.adoptCooldown(await this.budget.cooldown());
