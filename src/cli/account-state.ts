@@ -7,7 +7,7 @@
  */
 import type { LocalState as LocalStateType } from '../drive/local-state.js';
 import { LocalState } from '../drive/local-state.js';
-import { FichierClient, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
+import { FichierClient, FloodError, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
 import { AcceptedKeys } from '../state/accepted-keys.js';
 import { openAccountDb, type AccountDb } from '../state/account-db.js';
 import { SqliteBudgetStore } from '../state/budget-db.js';
@@ -59,6 +59,7 @@ export function windowWithMargin(nominalMs: number, timeScale: number): number {
  */
 export async function openAccountState(o: OpenAccountOptions): Promise<AccountState> {
   let identified: AccountInfo | undefined;
+  let probeCooldownMs = 0;
   const location = await locateAccountState({
     apiUrl: o.apiUrl,
     apiKey: o.apiKey,
@@ -71,10 +72,12 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
       try {
         identified = await probe.userInfo();
       } finally {
+        probeCooldownMs = probe.scheduler.cooldownRemainingMs();
         await probe.close();
       }
       return identified;
     },
+    cooldownAfter: (error) => (error instanceof FloodError ? Math.max(probeCooldownMs, 30_000 * (o.client?.timeScale ?? 1)) : undefined),
   });
   let db: AccountDb;
   try {

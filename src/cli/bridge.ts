@@ -9,7 +9,8 @@ import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.j
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
-import { ApiUrlError, AuthError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
+import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
+import { IdentifyCooldownError } from '../state/location.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
@@ -245,6 +246,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 function startupError(error: unknown, apiUrl: string): unknown {
   if (error instanceof AuthError || error instanceof NotPremiumError) return new CliError(describeKeyRefusal(error), ExitCode.auth);
   if (error instanceof ApiUrlError) return new CliError(error.message, ExitCode.usage);
+  if (error instanceof IdentifyCooldownError || error instanceof FloodError) {
+    return new CliError(`${error instanceof FloodError ? '1fichier is rate-limiting this account' : error.message}; the account cannot be identified meanwhile (or give --account NAME)`, ExitCode.unavailable);
+  }
   if (error instanceof UnreachableError) {
     // Only reached when the account could not be identified (a key never seen before).
     return new CliError(`${error.message}; the account cannot be identified without it (or give --account NAME)`, ExitCode.unavailable);

@@ -7,8 +7,7 @@ import { AuthError, NotPremiumError, PasswordLockoutError } from '../fichier/ind
 /** Error names (as upstream log events carry them) that mean "the key is refused". */
 export const KEY_CHECK_ERRORS: ReadonlySet<string> = new Set([AuthError.name, NotPremiumError.name, PasswordLockoutError.name]);
 
-export const BAD_KEY_MESSAGE =
-  "1fichier refused the API key: check FICHIER_API_KEY or the file given to --api-key-file (a premium account's key, from https://1fichier.com/console/params.pl)";
+export const BAD_KEY_MESSAGE = '1fichier refused the API key: check FICHIER_API_KEY (premium account required)';
 export const NOT_PREMIUM_MESSAGE =
   '1fichier refused the API key: it belongs to a free account, and the API needs a premium one (check FICHIER_API_KEY)';
 export const PASSWORD_LOCKOUT_MESSAGE =

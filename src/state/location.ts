@@ -78,7 +78,22 @@ export function legacyStateDirs(apiUrl: string, apiKey: string, env: NodeJS.Proc
   );
 }
 
-type KeyIndex = Record<string, { account: string; apiUrl: string }>;
+interface KeyEntry {
+  /** The account folder's name; absent while the key could not be identified yet. */
+  account?: string;
+  apiUrl: string;
+  /** Identifying the key met a flood: nothing is asked before this (wall-clock ms). */
+  cooldownUntil?: number;
+}
+type KeyIndex = Record<string, KeyEntry>;
+
+/** Identifying a key is on hold after a flood answer: the account is rate-limited until `until`. */
+export class IdentifyCooldownError extends Error {
+  override readonly name = 'IdentifyCooldownError';
+  constructor(readonly until: number) {
+    super(`1fichier is rate-limiting this account; retry in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))} s`);
+  }
+}
 
 async function readIndex(root: string): Promise<KeyIndex> {
   try {
@@ -89,7 +104,7 @@ async function readIndex(root: string): Promise<KeyIndex> {
   }
 }
 
-async function remember(root: string, fingerprint: string, entry: KeyIndex[string]): Promise<void> {
+async function remember(root: string, fingerprint: string, entry: KeyEntry): Promise<void> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   const index = await readIndex(root);
   index[fingerprint] = entry;
@@ -139,6 +154,11 @@ export interface LocateOptions {
   account?: string;
   /** Asks 1fichier who the key belongs to (one user/info); only called for an unknown key. */
   identify: () => Promise<{ email?: string }>;
+  /**
+   * For an error of `identify`: how long (ms) the account is now rate-limited (a flood), so that
+   * the next process with this key does not ask again meanwhile; undefined otherwise.
+   */
+  cooldownAfter?: (error: unknown) => number | undefined;
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
   home?: string;
@@ -170,11 +190,19 @@ export async function locateAccountState(o: LocateOptions): Promise<AccountLocat
     how = 'account';
   } else {
     const known = (await readIndex(root))[fingerprint];
-    if (known && known.apiUrl === apiUrl) {
+    if (known?.account && known.apiUrl === apiUrl) {
       dir = join(root, known.account);
       how = 'known-key';
     } else {
-      const info = await o.identify();
+      if (known && known.apiUrl === apiUrl && (known.cooldownUntil ?? 0) > Date.now()) throw new IdentifyCooldownError(known.cooldownUntil!);
+      let info: { email?: string };
+      try {
+        info = await o.identify();
+      } catch (error) {
+        const ms = o.cooldownAfter?.(error);
+        if (ms && ms > 0) await remember(root, fingerprint, { apiUrl, cooldownUntil: Date.now() + ms }).catch(() => {});
+        throw error;
+      }
       const name = accountFolderName(info.email || `account-${fingerprint.slice(0, 12)}`, apiUrl);
       await remember(root, fingerprint, { account: name, apiUrl });
       dir = join(root, name);

@@ -17,6 +17,7 @@ import {
   TransientError,
   UnreachableError,
 } from '../../fichier/index.js';
+import { IdentifyCooldownError } from '../../state/location.js';
 import { ApiKeyError } from '../api-key.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { BAD_KEY_MESSAGE, describeKeyRefusal, KEY_CHECK_ERRORS, NOT_PREMIUM_MESSAGE, PASSWORD_LOCKOUT_MESSAGE } from '../key-check.js';
@@ -96,6 +97,7 @@ function fromDriveError(error: DriveError, context: ErrorContext, path?: string)
 /** Any error → CliError. `path` is the remote path the command was working on, for the not-found hint. */
 export function toCliError(error: unknown, context: ErrorContext = {}, path?: string): CliError {
   if (error instanceof CliError) return error;
+  if (error instanceof IdentifyCooldownError) return new CliError(error.message, ExitCode.unavailable);
   if (error instanceof ApiKeyError) return new CliError(error.message, ExitCode.usage);
   if (error instanceof FichierError) return fromFichierError(error, context);
   if (error instanceof DriveError) return fromDriveError(error, context, path);
