@@ -153,11 +153,12 @@ export function classifyApiError(args: {
   if (lower.includes('flood') || (code !== undefined && FLOOD_CODES.has(code) && (httpStatus === 403 || httpStatus === 429 || lower.includes('lock')))) {
     return new FloodError(msg, details);
   }
+  // Before the file-password rule: the lockout message may speak of the account's password.
+  if (code === 93) return new PasswordLockoutError(msg, details);
   if (lower.includes('password')) return new PasswordError(msg, details);
   if (lower.includes('must be a customer') || (code === 200 && lower.includes('premium'))) {
     return new NotPremiumError(msg, details);
   }
-  if (code === 93) return new PasswordLockoutError(msg, details);
   if (httpStatus === 401 || code === 247 || lower.includes('not authenticated') || lower.includes('no such user')) {
     return new AuthError(msg, details);
   }
