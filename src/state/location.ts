@@ -49,7 +49,7 @@ export function keyFingerprint(apiKey: string): string {
 
 /** A folder name from an account name: safe on every file system, readable. */
 export function safeFolderName(name: string): string {
-  const cleaned = name.trim().replace(/[^A-Za-z0-9@._+-]/g, '_').replace(/^\.+/, '_');
+  const cleaned = name.trim().replace(/[^A-Za-z0-9@._+~-]/g, '_').replace(/^\.+/, '_');
   return cleaned.slice(0, 120) || 'account';
 }
 

@@ -179,8 +179,9 @@ describe('upstream unavailable', () => {
           body: '{}',
         }).then((response) => response.arrayBuffer());
       }
-      // A CLI time scale of 0.05 makes its cool-down (30 s, then 60 s, nominal) outlast a process start-up.
-      const slower = ['--api-url', sim.apiUrl, '--time-scale', '0.05', '--retries', '2'];
+      // A CLI time scale of 0.2 makes its cool-down (30 s, then 60 s, nominal: 6 s, then 12 s) outlast a
+      // process start-up even on a loaded machine.
+      const slower = ['--api-url', sim.apiUrl, '--time-scale', '0.2', '--retries', '2'];
       const first = await run(['info', ...slower]);
       expect(first.code).toBe(ExitCode.unavailable);
       expect(first.stderr.trim()).toMatch(/^error: 1fichier is rate-limiting this account; retry in \d+ s$/);
