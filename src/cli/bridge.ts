@@ -2,16 +2,19 @@
  * Composes the product: 1fichier client → drive → WebDAV server. `serve`, `demo` and the
  * integration tests all start the bridge through here, so they run the same wiring.
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
-import { LocalState } from '../drive/local-state.js';
-import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
+import type { LocalState } from '../drive/local-state.js';
+import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
+import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
+import { IdentifyCooldownError } from '../state/location.js';
+import { openAccountState, windowWithMargin } from './account-state.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
 import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
@@ -29,8 +32,13 @@ export interface BridgeOptions {
   host?: string;
   /** 0 = ephemeral. */
   port?: number;
-  /** Local state (empty files, dead properties, housekeeping files). Default: per account under the cache dir. */
+  /**
+   * The account's state (API windows, saved listings, empty files, dead properties, housekeeping
+   * files). Default: the account's folder in the platform's state directory (src/state/location.ts).
+   */
   stateDir?: string;
+  /** Names the account's state folder instead of asking 1fichier who the key belongs to. */
+  account?: string;
   /** Spool for uploads of unknown length. Default: under the state dir. */
   spoolDir?: string;
   downloads?: 'stream' | 'redirect';
@@ -79,16 +87,28 @@ export interface RunningBridge {
   close(options?: CloseOptions): Promise<void>;
   /** false once 1fichier refused the API key (until a call succeeds again): for /healthz. */
   keyAccepted(): boolean;
+  /** Whether the bridge can reach 1fichier with an accepted key (for /healthz and /readyz). */
+  readiness(): Readiness;
+  /** The account's state directory in use. */
+  stateDir: string;
+}
+
+/**
+ * The bridge's readiness: `ready` when neither the API is known unreachable nor the key known
+ * refused. Unknown (no answer yet since the start) counts as fine for a key accepted before.
+ */
+export interface Readiness {
+  ready: boolean;
+  /** false after a call could not reach 1fichier (connection refused, DNS, TLS), until one does. */
+  apiReachable: boolean;
+  /** false after 1fichier refused the key (or the account is not premium), until a call succeeds. */
+  keyAccepted: boolean;
+  /** Why it is not ready, in words for an operator. */
+  reason?: string;
 }
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
-/** ~/.cache/fichier-dav/<account> (XDG_CACHE_HOME honoured); the account part is a hash, never the key. */
-export function defaultStateDir(apiUrl: string, apiKey: string): string {
-  const base = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : tmpdir());
-  const account = createHash('sha256').update(`${apiUrl}\n${apiKey}`).digest('hex').slice(0, 16);
-  return join(base, 'fichier-dav', account);
-}
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
@@ -97,30 +117,66 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const users = new UserStore({ users: options.auth?.users, htpasswd });
   assertSafeExposure(host, users.size > 0, options.allowAnonymous ?? false);
   const apiUrl = options.apiUrl ?? 'https://api.1fichier.com/v1';
-  let keyRefused = false;
-  const stateDir = options.stateDir ?? defaultStateDir(apiUrl, options.apiKey);
-  const state = await LocalState.open(stateDir);
-  const client = new FichierClient({
-    ...options.client,
-    apiKey: options.apiKey,
-    apiUrl,
-    logger:
-      options.client?.logger ??
-      ((event: FichierLogEvent) => {
-        if (event.outcome !== 'error') keyRefused = false;
-        options.metrics?.upstream(event);
-        logUpstream(logger, event);
-      }),
-  });
+  const health = { apiReachable: true, keyAccepted: true, reason: undefined as string | undefined };
+  const observe = (event: FichierLogEvent): void => {
+    if (event.outcome !== 'error') {
+      health.apiReachable = true;
+      health.keyAccepted = true;
+      health.reason = undefined;
+    } else if (event.errorName === UnreachableError.name) {
+      health.apiReachable = false;
+      health.reason = `cannot reach the 1fichier API at ${apiUrl}`;
+    } else if (KEY_CHECK_ERRORS.has(event.errorName ?? '')) {
+      health.keyAccepted = false;
+      health.reason = '1fichier refused the API key';
+    }
+  };
+  const userLogger = options.client?.logger;
+  let account;
+  try {
+    account = await openAccountState({
+      apiKey: options.apiKey,
+      apiUrl,
+      stateDir: options.stateDir,
+      account: options.account,
+      client: {
+        ...options.client,
+        logger: (event: FichierLogEvent) => {
+          observe(event);
+          if (userLogger) return userLogger(event);
+          options.metrics?.upstream(event);
+          logUpstream(logger, event);
+        },
+      },
+    });
+  } catch (error) {
+    throw startupError(error, apiUrl);
+  }
+  const { client, state } = account;
+  const stateDir = account.location.dir;
+  if (account.location.migratedFrom) logger.info('moved the local state to the account folder', { from: account.location.migratedFrom, to: stateDir });
+  const stopChecks = new AbortController();
+  try {
+    await checkKeyAtStart(account, logger, stopChecks.signal);
+  } catch (error) {
+    await account.close();
+    throw startupError(error, apiUrl);
+  }
   const drive = new FichierDrive({
     ...options.drive,
-    upstream: new FichierUpstream(client, {
-      interactiveDeadlineMs: options.upstreamDeadlineMs,
-      onKeyRejected: (message) => {
-        keyRefused = true;
-        logger.error(message);
-      },
-    }),
+    upstream: new SnapshotUpstream(
+      new FichierUpstream(client, {
+        interactiveDeadlineMs: options.upstreamDeadlineMs,
+        onKeyRejected: (message) => {
+          health.keyAccepted = false;
+          health.reason = '1fichier refused the API key';
+          account.acceptedKeys.forget(account.keyFingerprint);
+          logger.error(message);
+        },
+      }),
+      account.snapshots,
+      { listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale) },
+    ),
     state,
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
@@ -159,7 +215,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     client,
     drive,
     state,
-    keyAccepted: () => !keyRefused,
+    stateDir,
+    keyAccepted: () => health.keyAccepted,
+    readiness: () => ({
+      ready: health.apiReachable && health.keyAccepted,
+      apiReachable: health.apiReachable,
+      keyAccepted: health.keyAccepted,
+      ...(health.reason && !(health.apiReachable && health.keyAccepted) ? { reason: health.reason } : {}),
+    }),
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,8 +233,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         server.closeAllConnections();
         await closed;
         // The read cache stops its read-ahead and saves its index before the state is flushed. A
-        // step that fails (a full disk) is reported and the others still run: the client is
+        // step that fails (a full disk) is reported and the others still run: the account is
         // closed whatever happened, and what was saved before stays as it was (atomic writes).
+        stopChecks.abort();
         const failures: unknown[] = [];
         for (const [what, step] of [
           ['the read cache index', () => drive.closeReadCache()],
@@ -186,12 +250,82 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             }
           });
         }
-        await client.close();
+        await account.close();
         if (failures.length > 0) throw failures[0];
       })();
       return closing;
     },
   };
+}
+
+/** What a failed start means for the operator: a refused key exits 4, a wrong API URL 2. */
+function startupError(error: unknown, apiUrl: string): unknown {
+  if (error instanceof AuthError || error instanceof NotPremiumError) return new CliError(describeKeyRefusal(error), ExitCode.auth);
+  if (error instanceof ApiUrlError) return new CliError(error.message, ExitCode.usage);
+  if (error instanceof IdentifyCooldownError || error instanceof FloodError) {
+    return new CliError(`${error instanceof FloodError ? '1fichier is rate-limiting this account' : error.message}; the account cannot be identified meanwhile (or give --account NAME)`, ExitCode.unavailable);
+  }
+  if (error instanceof UnreachableError) {
+    // Only reached when the account could not be identified (a key never seen before).
+    return new CliError(`${error.message}; the account cannot be identified without it (or give --account NAME)`, ExitCode.unavailable);
+  }
+  void apiUrl;
+  return error;
+}
+
+/**
+ * The key check at start: one user/info. Skipped when identifying the account just asked it;
+ * deferred to the background (when the window opens) for a key accepted before; otherwise
+ * awaited, waiting out the window if another process used it. A refused key throws (serve exits
+ * 4); an unreachable API logs a warning and retries in the background (readiness says so).
+ */
+async function checkKeyAtStart(account: Awaited<ReturnType<typeof openAccountState>>, logger: Logger, stop: AbortSignal): Promise<void> {
+  if (account.identified) return;
+  const { client } = account;
+  const known = account.acceptedKeys.has(account.keyFingerprint);
+  const waitMs = Math.max(await client.scheduler.windowWaitMs('user/info'), client.scheduler.cooldownRemainingMs());
+  if (known && waitMs > 0) {
+    void retryCheck(account, logger, stop, 0);
+    return;
+  }
+  if (waitMs > 0) logger.info("waiting for 1fichier's user/info window to check the API key", { seconds: Math.ceil(waitMs / 1000) });
+  try {
+    await account.checkKey();
+  } catch (error) {
+    if (!(error instanceof UnreachableError) && !isTransient(error)) throw error;
+    logger.warn('cannot check the API key now; serving anyway and retrying', { error: (error as Error).message });
+    void retryCheck(account, logger, stop, 2_000);
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof Error && (error as { retryable?: boolean }).retryable === true;
+}
+
+/** Asks user/info in the background until it answers (backing off to one try a minute). */
+async function retryCheck(account: Awaited<ReturnType<typeof openAccountState>>, logger: Logger, stop: AbortSignal, firstDelayMs: number): Promise<void> {
+  for (let delay = firstDelayMs; !stop.aborted; delay = Math.min(Math.max(delay * 2, 2_000), 60_000)) {
+    if (delay > 0) {
+      const waited = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), delay);
+        timer.unref();
+        stop.addEventListener('abort', () => (clearTimeout(timer), resolve(false)), { once: true });
+      });
+      if (!waited) return;
+    }
+    try {
+      await account.checkKey({ priority: 'background', signal: stop });
+      return;
+    } catch (error) {
+      if (stop.aborted) return;
+      if (error instanceof AuthError || error instanceof NotPremiumError) {
+        account.acceptedKeys.forget(account.keyFingerprint);
+        logger.error(describeKeyRefusal(error));
+        return;
+      }
+      logger.warn('1fichier still unreachable; retrying', { error: (error as Error).message, inSeconds: Math.round(Math.min(Math.max(delay * 2, 2_000), 60_000) / 1000) });
+    }
+  }
 }
 
 function logUpstream(logger: Logger, event: FichierLogEvent): void {

@@ -110,8 +110,15 @@ export const SETTINGS = {
     key: 'stateDir',
     flag: '--state-dir <dir>',
     env: ['FICHIER_DAV_STATE_DIR'],
-    description: 'local state: empty files, properties, API windows (default: per account under ~/.cache/fichier-dav)',
+    description: "local state: empty files, properties, API windows (default: the account's folder in the platform's state directory)",
     parse: expandPath,
+  } satisfies Setting<string>,
+  account: {
+    key: 'account',
+    flag: '--account <name>',
+    env: ['FICHIER_DAV_ACCOUNT'],
+    description: "name of the account's state folder (default: the account's e-mail, asked from 1fichier once per API key)",
+    parse: nonEmpty,
   } satisfies Setting<string>,
   rate: {
     key: 'rate',
@@ -213,12 +220,13 @@ type ValueOf<S> = S extends { parse(raw: unknown): infer T } ? (S extends { defa
 export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P]> };
 
 /** The settings every account command reads. */
-export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
+export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
 /** What `serve` can take from here (the lead wires it in serve.ts). */
 export const SERVE_SETTING_KEYS = [
   'apiUrl',
   'apiKeyFile',
   'stateDir',
+  'account',
   'rate',
   'timeScale',
   'host',

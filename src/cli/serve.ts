@@ -169,6 +169,7 @@ export function registerServe(program: Command): void {
         host: values.host,
         port: values.port,
         stateDir: values.stateDir,
+        account: values.account,
         downloads: values.downloads,
         logger,
         metrics,
@@ -186,6 +187,8 @@ export function registerServe(program: Command): void {
         },
         upstreamDeadlineMs: flags.upstreamDeadline * 1000,
       }).catch((error: NodeJS.ErrnoException) => {
+        // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
+        if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
         if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
         if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
         if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
@@ -198,7 +201,10 @@ export function registerServe(program: Command): void {
           ? await startMetricsServer(metrics, {
               host: flags.metricsHost,
               port: flags.metricsPort,
-              health: () => (bridge.keyAccepted() ? { ok: true } : { ok: false, reason: '1fichier refused the API key' }),
+              health: () => {
+                const readiness = bridge.readiness();
+                return readiness.ready ? { ok: true } : { ok: false, reason: readiness.reason ?? 'not ready' };
+              },
             })
           : undefined;
       if (metrics) {

@@ -16,6 +16,7 @@ import {
   NotFoundError,
   NotPremiumError,
   TransientError,
+  UnreachableError,
   UploadRefusedError,
   decodePathName,
   encodeName,
@@ -244,6 +245,8 @@ export class FichierUpstream implements Upstream {
     const detail = `cannot ${what}: ${error.serverMessage ?? error.message}`;
     if (error instanceof NotFoundError) return new DriveError('not-found', detail);
     if (error instanceof ForbiddenError) return new DriveError('forbidden', detail);
+    // The API could not be reached at all (refused, DNS, TLS): a clear 503, sent at once.
+    if (error instanceof UnreachableError) return new DriveError('unavailable', `1fichier cannot be reached (${error.message})`, retryAfter);
     if (error instanceof FloodError || error instanceof TransientError || error instanceof AccountLockedError) {
       return new DriveError('unavailable', `1fichier is not answering for now (${detail})`, retryAfter);
     }

@@ -5,19 +5,22 @@
  * - OS housekeeping files (`._*`, `.DS_Store`, `Thumbs.db`, `desktop.ini`) that are never uploaded;
  * - dead properties set with PROPPATCH (Windows' Win32* times, Finder's tags, ...).
  *
- * Everything lives in one state directory: `state.json` (rewritten atomically: temp file, fsync,
- * rename, so a crash leaves either the old or the new state, never half of one) and a `blobs/`
- * folder for the bytes of housekeeping files. Keys are drive paths; MOVE, COPY and DELETE carry
- * them along through moveTree/copyTree/removeTree.
+ * The records live in the account's state database (two tables, declared here): each change is
+ * one transaction, durable when the method resolves, and visible at once to every process of the
+ * account (a CLI next to a running serve). The bytes of housekeeping files stay files under
+ * `blobs/` beside the database, named by a random id the record points to. Keys are drive paths;
+ * MOVE, COPY and DELETE carry them along through moveTree/copyTree/removeTree.
+ *
+ * A `state.json` left by an earlier version is imported once, then renamed `state.json.imported`.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { openAccountDb, type AccountDb, type Db } from '../state/account-db.js';
 import { resourceBytes } from './dead-property-limits.js';
-import { isWithin } from './paths.js';
 import { DriveError, type DeadProperty, type PropertyPatch } from './types.js';
 
 export interface LocalFile {
@@ -30,64 +33,121 @@ export interface LocalFile {
   blob?: string;
 }
 
-interface StateFile {
-  version: 1;
-  files: Record<string, LocalFile>;
-  properties: Record<string, DeadProperty[]>;
-}
-
 export interface LocalStateOptions {
   /** Largest housekeeping file kept, in bytes. */
   maxSystemFileBytes?: number;
 }
 
+export const LOCAL_STATE_SCHEMA = {
+  name: 'local-state',
+  version: 1,
+  migrate(db: Db): void {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS local_files (
+        path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL,
+        created TEXT NOT NULL, modified TEXT NOT NULL, blob TEXT);
+      CREATE TABLE IF NOT EXISTS dead_properties (path TEXT PRIMARY KEY, properties TEXT NOT NULL);
+    `);
+  },
+};
+
+/** The legacy JSON file (before the state database). */
+const LEGACY_FILE = 'state.json';
+
+/** SQL for "path is @from or lies under it" (isWithin). */
+const WITHIN = "(@from = '/' OR path = @from OR substr(path, 1, length(@from) + 1) = @from || '/')";
+
+interface FileRow {
+  path: string;
+  kind: 'empty' | 'system';
+  size: number;
+  created: string;
+  modified: string;
+  blob: string | null;
+}
+
+function toFile(row: FileRow): LocalFile {
+  const file: LocalFile = { kind: row.kind, size: row.size, created: row.created, modified: row.modified };
+  if (row.blob) file.blob = row.blob;
+  return file;
+}
+
 export class LocalState {
-  private writing: Promise<void> = Promise.resolve();
-  private dirty = false;
+  private readonly sql;
 
   private constructor(
-    private readonly dir: string,
-    private state: StateFile,
+    private readonly account: AccountDb,
+    private readonly ownsDb: boolean,
     private readonly options: Required<LocalStateOptions>,
-  ) {}
+  ) {
+    const db = account.db;
+    this.sql = {
+      file: db.prepare('SELECT * FROM local_files WHERE path = ?'),
+      filesIn: db.prepare(
+        "SELECT * FROM local_files WHERE substr(path, 1, length(@prefix)) = @prefix AND length(path) > length(@prefix) AND instr(substr(path, length(@prefix) + 1), '/') = 0",
+      ),
+      putFile: db.prepare(
+        'INSERT INTO local_files (path, kind, size, created, modified, blob) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, size = excluded.size, created = excluded.created, modified = excluded.modified, blob = excluded.blob',
+      ),
+      removeFile: db.prepare('DELETE FROM local_files WHERE path = ?'),
+      properties: db.prepare('SELECT properties FROM dead_properties WHERE path = ?'),
+      putProperties: db.prepare('INSERT INTO dead_properties (path, properties) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET properties = excluded.properties'),
+      removeProperties: db.prepare('DELETE FROM dead_properties WHERE path = ?'),
+      filesWithin: db.prepare(`SELECT * FROM local_files WHERE ${WITHIN}`),
+      propertiesWithin: db.prepare(`SELECT path, properties FROM dead_properties WHERE ${WITHIN}`),
+      removeFilesWithin: db.prepare(`DELETE FROM local_files WHERE ${WITHIN}`),
+      removePropertiesWithin: db.prepare(`DELETE FROM dead_properties WHERE ${WITHIN}`),
+      moveFilesWithin: db.prepare(`UPDATE local_files SET path = @to || substr(path, length(@from) + 1) WHERE ${WITHIN}`),
+      movePropertiesWithin: db.prepare(`UPDATE dead_properties SET path = @to || substr(path, length(@from) + 1) WHERE ${WITHIN}`),
+    };
+  }
 
-  static async open(dir: string, options: LocalStateOptions = {}): Promise<LocalState> {
-    await mkdir(join(dir, 'blobs'), { recursive: true });
-    let state: StateFile = { version: 1, files: {}, properties: {} };
+  /**
+   * Opens the local state of an account: `where` is the account's open database, or a state
+   * directory (its database is opened, and closed by `close()`). Imports a legacy `state.json`.
+   * Throws an Error naming the folder when it cannot hold the state.
+   */
+  static async open(where: string | AccountDb, options: LocalStateOptions = {}): Promise<LocalState> {
+    let account: AccountDb;
     try {
-      const parsed = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as Partial<StateFile>;
-      if (parsed.version === 1) state = { version: 1, files: parsed.files ?? {}, properties: parsed.properties ?? {} };
+      account = typeof where === 'string' ? openAccountDb(where) : where;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new Error(`cannot read the local state in ${dir}: ${(error as Error).message}`);
-      }
+      throw new Error(`cannot open the local state in ${String(where)}: ${(error as Error).message}`);
     }
-    return new LocalState(dir, state, { maxSystemFileBytes: options.maxSystemFileBytes ?? 16 * 1024 * 1024 });
+    account.defineSchema(LOCAL_STATE_SCHEMA);
+    await mkdir(join(account.dir, 'blobs'), { recursive: true });
+    const state = new LocalState(account, typeof where === 'string', { maxSystemFileBytes: options.maxSystemFileBytes ?? 16 * 1024 * 1024 });
+    await state.importLegacy();
+    return state;
+  }
+
+  /** The state directory (the database and blobs/). */
+  get dir(): string {
+    return this.account.dir;
   }
 
   // ---- local files -------------------------------------------------------------------------
 
   file(path: string): LocalFile | undefined {
-    return this.state.files[path];
+    const row = this.sql.file.get(path) as FileRow | undefined;
+    return row ? toFile(row) : undefined;
   }
 
   /** Local files directly inside `folder`, by name. */
   filesIn(folder: string): Array<[string, LocalFile]> {
     const prefix = folder === '/' ? '/' : folder + '/';
-    const found: Array<[string, LocalFile]> = [];
-    for (const [path, file] of Object.entries(this.state.files)) {
-      if (path.startsWith(prefix) && !path.slice(prefix.length).includes('/')) found.push([path.slice(prefix.length), file]);
-    }
-    return found;
+    return (this.sql.filesIn.all({ prefix }) as FileRow[]).map((row) => [row.path.slice(prefix.length), toFile(row)]);
   }
 
   async putEmpty(path: string): Promise<LocalFile> {
     const now = new Date().toISOString();
-    const previous = this.state.files[path];
-    await this.dropBlob(previous);
-    const file: LocalFile = { kind: 'empty', size: 0, created: previous?.created ?? now, modified: now };
-    this.state.files[path] = file;
-    await this.save();
+    const { file, previous } = this.account.write(() => {
+      const previous = this.file(path);
+      const file: LocalFile = { kind: 'empty', size: 0, created: previous?.created ?? now, modified: now };
+      this.saveFile(path, file);
+      return { file, previous };
+    });
+    await this.dropBlob(previous?.blob);
     return file;
   }
 
@@ -114,11 +174,13 @@ export class LocalState {
       throw error;
     }
     const now = new Date().toISOString();
-    const previous = this.state.files[path];
-    await this.dropBlob(previous);
-    const file: LocalFile = { kind: 'system', size, created: previous?.created ?? now, modified: now, blob };
-    this.state.files[path] = file;
-    await this.save();
+    const { file, previous } = this.account.write(() => {
+      const previous = this.file(path);
+      const file: LocalFile = { kind: 'system', size, created: previous?.created ?? now, modified: now, blob };
+      this.saveFile(path, file);
+      return { file, previous };
+    });
+    await this.dropBlob(previous?.blob);
     return file;
   }
 
@@ -128,126 +190,128 @@ export class LocalState {
   }
 
   async removeFile(path: string): Promise<void> {
-    const previous = this.state.files[path];
-    if (!previous) return;
-    delete this.state.files[path];
-    await this.dropBlob(previous);
-    await this.save();
+    const previous = this.account.write(() => {
+      const previous = this.file(path);
+      if (previous) this.sql.removeFile.run(path);
+      return previous;
+    });
+    await this.dropBlob(previous?.blob);
   }
 
   // ---- dead properties -----------------------------------------------------------------------
 
   properties(path: string): DeadProperty[] {
-    return this.state.properties[path] ?? [];
+    const row = this.sql.properties.get(path) as { properties: string } | undefined;
+    return row ? (JSON.parse(row.properties) as DeadProperty[]) : [];
   }
 
   /** Bytes of every resource's dead properties (as `resourceBytes` counts them), for the account's limit. */
   deadPropertyBytes(): number {
     let total = 0;
-    for (const properties of Object.values(this.state.properties)) total += resourceBytes(properties);
+    for (const row of this.account.db.prepare('SELECT properties FROM dead_properties').iterate() as Iterable<{ properties: string }>) {
+      total += resourceBytes(JSON.parse(row.properties) as DeadProperty[]);
+    }
     return total;
   }
 
-  /** Applies every patch in order; all or nothing (the state is only replaced at the end). */
+  /** Applies every patch in order; all or nothing (one transaction). */
   async patchProperties(path: string, patches: readonly PropertyPatch[]): Promise<void> {
-    const current = new Map(this.properties(path).map((p) => [`${p.namespace} ${p.name}`, p]));
-    for (const patch of patches) {
-      if (patch.op === 'set') current.set(`${patch.property.namespace} ${patch.property.name}`, patch.property);
-      else current.delete(`${patch.namespace} ${patch.name}`);
-    }
-    if (current.size === 0) delete this.state.properties[path];
-    else this.state.properties[path] = [...current.values()];
-    await this.save();
+    this.account.write(() => {
+      const current = new Map(this.properties(path).map((p) => [`${p.namespace} ${p.name}`, p]));
+      for (const patch of patches) {
+        if (patch.op === 'set') current.set(`${patch.property.namespace} ${patch.property.name}`, patch.property);
+        else current.delete(`${patch.namespace} ${patch.name}`);
+      }
+      if (current.size === 0) this.sql.removeProperties.run(path);
+      else this.sql.putProperties.run(path, JSON.stringify([...current.values()]));
+    });
   }
 
   // ---- tree operations (MOVE, COPY, DELETE) --------------------------------------------------
 
   async moveTree(from: string, to: string): Promise<void> {
-    this.removeTreeEntries(to);
-    for (const table of [this.state.files, this.state.properties] as Array<Record<string, unknown>>) {
-      for (const key of Object.keys(table)) {
-        if (isWithin(key, from)) {
-          table[to + key.slice(from.length)] = table[key];
-          delete table[key];
-        }
-      }
-    }
-    await this.save();
+    const replaced = this.account.write(() => {
+      const blobs = this.removeTreeEntries(to);
+      this.sql.moveFilesWithin.run({ from, to });
+      this.sql.movePropertiesWithin.run({ from, to });
+      return blobs;
+    });
+    await Promise.all(replaced.map((blob) => this.dropBlob(blob)));
   }
 
   async copyTree(from: string, to: string, depth: 0 | 'infinity'): Promise<void> {
-    this.removeTreeEntries(to);
+    const inCopy = (path: string) => depth === 'infinity' || path === from;
+    const files = (this.sql.filesWithin.all({ from }) as FileRow[]).filter((row) => inCopy(row.path));
+    // Blobs are copied first, outside the transaction; the records then point at the copies.
     const copies: Array<[string, LocalFile]> = [];
-    for (const [key, file] of Object.entries(this.state.files)) {
-      if (this.inCopy(key, from, depth)) copies.push([to + key.slice(from.length), file]);
-    }
-    for (const [key, file] of copies) {
-      let blob: string | undefined;
+    for (const row of files) {
+      const file = toFile(row);
       if (file.blob) {
-        blob = randomUUID();
+        const blob = randomUUID();
         await copyFile(join(this.dir, 'blobs', file.blob), join(this.dir, 'blobs', blob));
+        file.blob = blob;
       }
-      this.state.files[key] = { ...file, blob };
+      copies.push([to + row.path.slice(from.length), file]);
     }
-    for (const [key, props] of Object.entries(this.state.properties)) {
-      if (this.inCopy(key, from, depth)) this.state.properties[to + key.slice(from.length)] = props.map((p) => ({ ...p }));
-    }
-    await this.save();
+    const replaced = this.account.write(() => {
+      const blobs = this.removeTreeEntries(to);
+      for (const [path, file] of copies) this.saveFile(path, file);
+      for (const row of this.sql.propertiesWithin.all({ from }) as Array<{ path: string; properties: string }>) {
+        if (inCopy(row.path)) this.sql.putProperties.run(to + row.path.slice(from.length), row.properties);
+      }
+      return blobs;
+    });
+    await Promise.all(replaced.map((blob) => this.dropBlob(blob)));
   }
 
   async removeTree(path: string): Promise<void> {
-    const blobs = this.removeTreeEntries(path);
-    await Promise.all(blobs.map((blob) => rm(join(this.dir, 'blobs', blob), { force: true })));
-    await this.save();
+    const blobs = this.account.write(() => this.removeTreeEntries(path));
+    await Promise.all(blobs.map((blob) => this.dropBlob(blob)));
   }
 
-  /** Waits until every change so far is on disk. */
-  async flush(): Promise<void> {
-    await this.writing;
+  /** Every change is durable when its method resolves; kept for callers that wait for it. */
+  async flush(): Promise<void> {}
+
+  /** Closes the database when this state opened it. */
+  close(): void {
+    if (this.ownsDb) this.account.close();
   }
 
-  private inCopy(key: string, from: string, depth: 0 | 'infinity'): boolean {
-    if (depth === 'infinity') return isWithin(key, from);
-    return key === from;
+  private saveFile(path: string, file: LocalFile): void {
+    this.sql.putFile.run(path, file.kind, file.size, file.created, file.modified, file.blob ?? null);
   }
 
+  /** Drops the records under `path` (inside the caller's transaction); returns their blobs. */
   private removeTreeEntries(path: string): string[] {
-    const blobs: string[] = [];
-    for (const key of Object.keys(this.state.files)) {
-      if (isWithin(key, path)) {
-        const blob = this.state.files[key].blob;
-        if (blob) blobs.push(blob);
-        delete this.state.files[key];
-      }
-    }
-    for (const key of Object.keys(this.state.properties)) {
-      if (isWithin(key, path)) delete this.state.properties[key];
-    }
+    const blobs = (this.sql.filesWithin.all({ from: path }) as FileRow[]).map((row) => row.blob).filter((blob): blob is string => !!blob);
+    this.sql.removeFilesWithin.run({ from: path });
+    this.sql.removePropertiesWithin.run({ from: path });
     return blobs;
   }
 
-  private async dropBlob(file: LocalFile | undefined): Promise<void> {
-    if (file?.blob) await rm(join(this.dir, 'blobs', file.blob), { force: true });
+  private async dropBlob(blob: string | undefined): Promise<void> {
+    if (blob) await rm(join(this.dir, 'blobs', blob), { force: true });
   }
 
-  /** Serialised, coalesced, atomic writes of state.json. */
-  private save(): Promise<void> {
-    this.dirty = true;
-    // A failed write must not poison every later one: each save retries the whole state.
-    this.writing = this.writing.catch(() => {}).then(async () => {
-      if (!this.dirty) return;
-      this.dirty = false;
-      const target = join(this.dir, 'state.json');
-      const temp = `${target}.${process.pid}.tmp`;
-      const handle = await open(temp, 'w');
-      try {
-        await handle.writeFile(JSON.stringify(this.state));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
+  /** Imports `state.json` of an earlier version once (records already present are kept). */
+  private async importLegacy(): Promise<void> {
+    const legacy = join(this.dir, LEGACY_FILE);
+    let parsed: { version?: unknown; files?: Record<string, LocalFile>; properties?: Record<string, DeadProperty[]> };
+    try {
+      parsed = JSON.parse(await readFile(legacy, 'utf8')) as typeof parsed;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new Error(`cannot read the local state ${legacy}: ${(error as Error).message}`);
+    }
+    if (parsed.version !== 1) throw new Error(`the local state ${legacy} has an unknown version; move it away to start afresh`);
+    const db = this.account.db;
+    const insertFile = db.prepare('INSERT OR IGNORE INTO local_files (path, kind, size, created, modified, blob) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertProps = db.prepare('INSERT OR IGNORE INTO dead_properties (path, properties) VALUES (?, ?)');
+    this.account.write(() => {
+      for (const [path, f] of Object.entries(parsed.files ?? {})) insertFile.run(path, f.kind, f.size, f.created, f.modified, f.blob ?? null);
+      for (const [path, props] of Object.entries(parsed.properties ?? {})) if (props.length > 0) insertProps.run(path, JSON.stringify(props));
     });
-    return this.writing;
+    // Another process may have imported and renamed it first.
+    await rename(legacy, `${legacy}.imported`).catch(() => {});
   }
 }

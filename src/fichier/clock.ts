@@ -7,10 +7,17 @@ export interface Clock {
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
+  /**
+   * Wall-clock ms (Unix epoch) minus `now()`, read at call time: lets times be shared with other
+   * processes. Absent on fake clocks (their owner picks a fixed offset).
+   */
+  wallOffset?(): number;
 }
 
 export const realClock: Clock = {
   now: () => performance.now(),
+  // Read every time: the wall clock may be stepped (NTP) while the monotonic one is not.
+  wallOffset: () => Date.now() - performance.now(),
   setTimer: (fn, ms) => {
     const t = setTimeout(fn, Math.max(0, ms));
     return t;

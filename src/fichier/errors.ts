@@ -51,6 +51,12 @@ export class FichierError extends Error {
 
 /** Bad, disabled or missing API key (`Not authenticated #247`, `No such user #93`, HTTP 401). */
 export class AuthError extends FichierError {}
+/**
+ * `#93`: besides "No such user", users of other 1fichier tools report it when the account is
+ * locked after failed password attempts. Never retried (every try would extend the lockout);
+ * the user must reset the account's password on 1fichier.com.
+ */
+export class PasswordLockoutError extends AuthError {}
 /** The key belongs to a free account (`Must be a customer (Premium, Access) #200`). */
 export class NotPremiumError extends FichierError {}
 /** Unknown or deleted resource (HTTP 404, `Resource not found #469`). */
@@ -63,8 +69,18 @@ export class PasswordError extends ForbiddenError {}
 export class FloodError extends FichierError {
   override readonly retryable = true;
 }
-/** Account-level lock: `Owner locked #649`, `Only 1 location allowed at a time #887`, IP blocked #186. */
+/**
+ * Account-level lock: `Owner locked #620` / `#649`, `Only 1 location allowed at a time #887`, IP
+ * blocked #186. Not retried; the scheduler pauses the whole account for its longest cool-down.
+ */
 export class AccountLockedError extends FichierError {}
+/**
+ * The request never reached 1fichier: connection refused, DNS failure, TLS failure, no route.
+ * Not retried (a wrong --api-url would otherwise wait minutes) and spends no window.
+ */
+export class UnreachableError extends FichierError {}
+/** The API URL answers, but not as 1fichier's API (e.g. `/v1` missing): a configuration error. */
+export class ApiUrlError extends FichierError {}
 /** 5xx, 429, a network failure or a timeout: worth retrying. */
 export class TransientError extends FichierError {
   override readonly retryable = true;
@@ -91,6 +107,9 @@ export function parseErrorCode(message: string | undefined): number | undefined 
 
 /** Flood codes seen in the wild (§6): #374 (2020–2023), #412 (2024), #38 (user/info), #218 (user lock). */
 export const FLOOD_CODES: ReadonlySet<number> = new Set([374, 412, 38, 218]);
+
+/** Account locks: Owner locked (#620 reported by users of other tools, #649 seen by JDownloader), #887, #186. */
+export const ACCOUNT_LOCK_CODES: ReadonlySet<number> = new Set([620, 649, 887, 186]);
 
 export type Redactor = (text: string) => string;
 
@@ -134,14 +153,16 @@ export function classifyApiError(args: {
   if (lower.includes('flood') || (code !== undefined && FLOOD_CODES.has(code) && (httpStatus === 403 || httpStatus === 429 || lower.includes('lock')))) {
     return new FloodError(msg, details);
   }
+  // Before the file-password rule: the lockout message may speak of the account's password.
+  if (code === 93) return new PasswordLockoutError(msg, details);
   if (lower.includes('password')) return new PasswordError(msg, details);
   if (lower.includes('must be a customer') || (code === 200 && lower.includes('premium'))) {
     return new NotPremiumError(msg, details);
   }
-  if (httpStatus === 401 || code === 247 || code === 93 || lower.includes('not authenticated') || lower.includes('no such user')) {
+  if (httpStatus === 401 || code === 247 || lower.includes('not authenticated') || lower.includes('no such user')) {
     return new AuthError(msg, details);
   }
-  if (code === 649 || code === 887 || code === 186 || lower.includes('owner locked') || /only \d+ locations? allowed/.test(lower)) {
+  if (ACCOUNT_LOCK_CODES.has(code ?? -1) || lower.includes('owner locked') || /only \d+ locations? allowed/.test(lower)) {
     return new AccountLockedError(msg, details);
   }
   if (httpStatus === 404 || code === 469 || lower.includes('not found')) return new NotFoundError(msg, details);
@@ -149,6 +170,44 @@ export function classifyApiError(args: {
   if (httpStatus >= 500 || httpStatus === 429 || httpStatus === 408) return new TransientError(msg, details);
   if (httpStatus === 403) return new ForbiddenError(msg, details);
   return new RejectedError(msg, details);
+}
+
+/** Connection-level codes: the request was never delivered. */
+const REFUSED = new Set(['ECONNREFUSED']);
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+const NO_ROUTE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+const TLS = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|EPROTO$|HOSTNAME_MISMATCH)/;
+
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && !e.code.startsWith('UND_ERR_SOCKET')) return e.code;
+  }
+  return undefined;
+}
+
+/**
+ * When `err` (from undici) means the request never reached the server, the error that says so:
+ * the URL's origin, what failed and what to check. Undefined for failures after the request may
+ * have been delivered (reset, timeout while waiting for the answer).
+ */
+export function unreachableError(endpoint: string, url: string, err: unknown, redact: Redactor = identity): UnreachableError | undefined {
+  const code = errorCode(err);
+  if (!code) return undefined;
+  let where = url;
+  try {
+    const u = new URL(url);
+    where = `${u.origin}${u.pathname.replace(/\/[^/]*\.(cgi|pl)$/, '').replace(/\/(user|folder|file|download|upload|remote)$/, '')}`;
+  } catch {
+    // keep the text as given
+  }
+  let what: string;
+  if (REFUSED.has(code)) what = 'connection refused (nothing listens at that address and port): check --api-url';
+  else if (DNS.has(code)) what = "the host name does not resolve (DNS): check --api-url and this machine's network and DNS";
+  else if (NO_ROUTE.has(code)) what = 'no connection could be made (no route or timed out): check the network, a proxy or a firewall';
+  else if (TLS.test(code)) what = "the TLS handshake failed: check the URL's scheme (https or http), this machine's clock and its CA certificates";
+  else return undefined;
+  const message = redact(`cannot reach the 1fichier API at ${where}: ${what} (${code})`);
+  return new UnreachableError(`${endpoint}: ${message}`, { endpoint, cause: Object.assign(new Error(redact(code)), { name: 'Error' }) });
 }
 
 /** A transport-level failure (connection reset, refused, timeout) as a retryable error. */

@@ -9,8 +9,10 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import {
+  ApiUrlError,
   classifyApiError,
   networkError,
+  unreachableError,
   ProtocolError,
   TransientError,
   AbortedError,
@@ -93,7 +95,32 @@ export class Transport {
       body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
       signal: opts.signal,
     });
+    if (raw.status === 404) this.checkApiUrl(endpoint, raw);
     return this.interpretJson(endpoint, raw, true);
+  }
+
+  /**
+   * A 404 that is not 1fichier's own "Resource not found" (a JSON KO naming a resource) means the
+   * API URL is wrong: most often `/v1` is missing, and every call would answer "no such resource".
+   */
+  private checkApiUrl(endpoint: string, raw: RawResponse): void {
+    let message = '';
+    try {
+      const parsed = JSON.parse(raw.text) as { message?: unknown };
+      message = typeof parsed?.message === 'string' ? parsed.message : '';
+    } catch {
+      // HTML or plain text: not 1fichier's API
+    }
+    if (/not found|not allowed/i.test(message) && !/method|endpoint/i.test(message)) return;
+    const path = new URL(this.apiUrl).pathname;
+    const hint = /\/v1$/.test(path)
+      ? 'check --api-url (1fichier\'s is https://api.1fichier.com/v1)'
+      : `it lacks /v1: use ${this.apiUrl}/v1`;
+    throw new ApiUrlError(this.redact(`${endpoint}: the API URL ${this.apiUrl} does not answer like 1fichier's API (HTTP 404): ${hint}`), {
+      endpoint,
+      httpStatus: 404,
+      serverMessage: message ? this.redact(message) : undefined,
+    });
   }
 
   /** Parses and checks a JSON answer; throws the typed error for a KO or an error status. */
@@ -127,7 +154,7 @@ export class Transport {
       });
     } catch (err) {
       if (o.signal?.aborted) throw new AbortedError(`${endpoint}: aborted`, { endpoint });
-      throw networkError(endpoint, err, this.redact);
+      throw unreachableError(endpoint, url, err, this.redact) ?? networkError(endpoint, err, this.redact);
     }
     let text: string;
     try {

@@ -14,7 +14,9 @@ export type {
 } from './client.js';
 export { Scheduler, SCHEDULER_DEFAULTS, MAX_RATE_PER_SECOND } from './scheduler.js';
 export type { SchedulerOptions, Priority, Job, JobReport } from './scheduler.js';
-export { TokenBucket } from './token-bucket.js';
+export { TokenBucket, type TokenBucketState } from './token-bucket.js';
+export { MemoryBudgetStore, escalateCooldown, NO_COOLDOWN } from './budget-store.js';
+export type { BudgetStore, RatePolicy, CooldownPolicy, CooldownState, SendClaim, WindowClaim } from './budget-store.js';
 export { interpretResponse } from './http.js';
 export { realClock, FakeClock, type Clock } from './clock.js';
 export * from './errors.js';

@@ -13,11 +13,17 @@
  * - retries with jittered exponential back-off for transient failures.
  *
  * All durations are nominal (real-service) values multiplied by `timeScale`.
+ *
+ * The bucket, the windows and the cool-down live in a `BudgetStore` (budget-store.ts): in memory
+ * by default, or shared by every process of the account (the state database), so a restart or a
+ * second process resumes them instead of starting afresh. The scheduler keeps a local mirror of
+ * the cool-down (for metrics and Retry-After) and a per-key queue so its own calls on one window
+ * wait in line instead of polling the store.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { realClock, sleep, abortReason, type Clock } from './clock.js';
-import { TokenBucket } from './token-bucket.js';
-import { AbortedError, FichierError, FloodError } from './errors.js';
+import { escalateCooldown, MemoryBudgetStore, type BudgetStore, type CooldownPolicy, type CooldownState, type RatePolicy } from './budget-store.js';
+import { AbortedError, AccountLockedError, FichierError, FloodError, UnreachableError } from './errors.js';
 
 export type Priority = 'interactive' | 'background';
 
@@ -59,7 +65,13 @@ export interface SchedulerOptions {
   clock?: Clock;
   /** Random source in [0, 1) for jitter. */
   random?: () => number;
+  /** Where the budget lives; default: this scheduler's own memory (shared by nothing else). */
+  budget?: BudgetStore;
+  /** Wall-clock ms minus `clock.now()` for a clock without `wallOffset` (fake clocks). Default 0. */
+  wallClockOffsetMs?: number;
 }
+
+type OwnOptions = Required<Omit<SchedulerOptions, 'clock' | 'random' | 'budget' | 'wallClockOffsetMs'>>;
 
 export const SCHEDULER_DEFAULTS = {
   timeScale: 1,
@@ -139,7 +151,7 @@ interface Waiter {
 }
 
 interface WindowState {
-  /** Next instant a call under this key may be sent. */
+  /** Next instant a call under this key may be sent, as this process last saw it (local clock). */
   nextAt: number;
   /** Jobs queued on or holding this key. */
   holders: number;
@@ -155,10 +167,14 @@ interface SharedResult {
 }
 
 export class Scheduler {
-  readonly options: Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
+  readonly options: OwnOptions;
+  /** The account's budget (shared with every process using the same store). */
+  readonly budget: BudgetStore;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly bucket: TokenBucket;
+  private readonly rate: RatePolicy;
+  private readonly cooldownPolicy: CooldownPolicy;
+  private readonly fixedWallOffset: number;
   private readonly uploads: LimitFunction;
   private readonly downloads: LimitFunction;
 
@@ -166,6 +182,8 @@ export class Scheduler {
   private readonly queues: Record<Priority, Waiter[]> = { interactive: [], background: [] };
   private pumpTimer: unknown;
   private pumpTimerAt = Infinity;
+  private pumping = false;
+  private pumpAgain = false;
 
   private coolUntil = -Infinity;
   private coolStartedAt = -Infinity;
@@ -183,7 +201,7 @@ export class Scheduler {
     // Only the scheduler's own settings: callers pass whole client options, API key included,
     // and these are kept on a public field that debug dumps would show.
     const known = Object.fromEntries(Object.keys(SCHEDULER_DEFAULTS).map((key) => [key, (opts as Record<string, unknown>)[key]]));
-    const o = { ...SCHEDULER_DEFAULTS, ...stripUndefined(known) } as Required<Omit<SchedulerOptions, 'clock' | 'random'>>;
+    const o = { ...SCHEDULER_DEFAULTS, ...stripUndefined(known) } as OwnOptions;
     if (!(o.timeScale > 0)) throw new RangeError('timeScale must be > 0');
     if (!(o.ratePerSecond > 0) || o.ratePerSecond > MAX_RATE_PER_SECOND) {
       throw new RangeError(`ratePerSecond must be in (0, ${MAX_RATE_PER_SECOND}] (1fichier allows about 3 calls/s)`);
@@ -194,9 +212,21 @@ export class Scheduler {
     this.options = o;
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
-    this.bucket = new TokenBucket(o.ratePerSecond / 1000 / o.timeScale, o.burst, this.clock.now());
+    this.rate = { ratePerMs: o.ratePerSecond / 1000 / o.timeScale, burst: o.burst };
+    this.cooldownPolicy = { firstMs: o.floodCooldownMs, maxMs: o.floodCooldownMaxMs, resetMs: o.floodResetMs, scale: o.timeScale };
+    this.budget = opts.budget ?? new MemoryBudgetStore();
+    this.fixedWallOffset = opts.wallClockOffsetMs ?? 0;
     this.uploads = pLimit(o.uploadConcurrency);
     this.downloads = pLimit(o.downloadConcurrency);
+  }
+
+  /** A local (monotonic) time as wall-clock ms, the store's time base. */
+  private wall(t: number): number {
+    return t + (this.clock.wallOffset?.() ?? this.fixedWallOffset);
+  }
+
+  private local(wall: number): number {
+    return wall - (this.clock.wallOffset?.() ?? this.fixedWallOffset);
   }
 
   /** A nominal duration as actually applied. */
@@ -259,18 +289,65 @@ export class Scheduler {
   noteFlood(sentAt: number): void {
     const now = this.clock.now();
     this.floodsSeen++;
-    if (sentAt < this.coolStartedAt) return;
-    const o = this.options;
-    const sinceLastEnd = now - this.coolUntil;
-    if (this.cooldownLevel === 0 || sinceLastEnd > this.scaled(o.floodResetMs)) {
-      this.cooldownLevel = o.floodCooldownMs;
-    } else {
-      this.cooldownLevel = Math.min(this.cooldownLevel * 2, o.floodCooldownMaxMs);
+    // The local mirror changes at once (nothing more leaves this process); the store then merges
+    // the flood into the account's cool-down, which another process may have escalated already.
+    const mine = escalateCooldown(this.mirror(), this.wall(sentAt), this.wall(now), this.cooldownPolicy);
+    this.adoptCooldown(mine);
+    this.budget.recordFlood(this.wall(sentAt), this.wall(now), this.cooldownPolicy).then(
+      (state) => this.adoptCooldown(state),
+      () => {
+        // The local mirror still holds this process back; the next claim retries the store.
+      },
+    );
+  }
+
+  /**
+   * 1fichier locked the account (`Owner locked`): nothing is sent by any process of the account
+   * for the longest cool-down, since calling a locked account can only prolong the lock.
+   */
+  private noteAccountLock(): void {
+    const now = this.clock.now();
+    const until = now + this.scaled(this.options.floodCooldownMaxMs);
+    this.adoptCooldown({ until: this.wall(until), startedAt: this.wall(now), level: this.cooldownLevel });
+    this.budget.holdUntil(this.wall(until), this.wall(now)).then(
+      (state) => this.adoptCooldown(state),
+      () => {},
+    );
+  }
+
+  private mirror(): CooldownState {
+    return { until: this.coolUntil === -Infinity ? 0 : this.wall(this.coolUntil), startedAt: this.coolStartedAt === -Infinity ? 0 : this.wall(this.coolStartedAt), level: this.cooldownLevel };
+  }
+
+  /** Takes the store's view of the cool-down when it ends later than the one known here. */
+  private adoptCooldown(state: CooldownState): void {
+    if (state.until <= 0) return;
+    // The cool-down that started last wins (it was computed from the one before it).
+    const startedAt = this.local(state.startedAt);
+    if (startedAt >= this.coolStartedAt) {
+      this.coolUntil = this.local(state.until);
+      this.coolStartedAt = startedAt;
+      this.cooldownLevel = state.level;
     }
-    this.coolStartedAt = now;
-    this.coolUntil = now + this.scaled(this.cooldownLevel);
-    this.bucket.drain(now, 0);
-    this.schedulePump(this.coolUntil);
+    if (this.coolUntil > this.clock.now()) this.schedulePump(this.coolUntil);
+  }
+
+  /**
+   * Records a call made outside this scheduler (another client identified the account with
+   * user/info, say) so the window `key` stays closed for the usual span from now.
+   */
+  async recordWindowUse(key: string, intervalMs: number): Promise<void> {
+    await this.closeWindow({ key, intervalMs });
+  }
+
+  /** When the window `key` opens again, in ms from now (0 when open): from the store. */
+  async windowWaitMs(key: string): Promise<number> {
+    return Math.max(0, this.local(await this.budget.windowOpensAt(key)) - this.clock.now());
+  }
+
+  /** Loads the account's cool-down from the store (a restarted process resumes a running lock). */
+  async syncCooldown(): Promise<void> {
+    this.adoptCooldown(await this.budget.cooldown());
   }
 
   /** The cool-down a flood would start now (nominal ms), for docs and tests. */
@@ -298,22 +375,58 @@ export class Scheduler {
     });
   }
 
+  /** Dispatches queued calls; one dispatch loop at a time (each claim is an await on the store). */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.dispatch().finally(() => {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
+    });
+  }
+
+  private nextQueue(): Waiter[] | undefined {
+    const q = this.queues.interactive.length > 0 ? this.queues.interactive : this.queues.background;
+    return q.length > 0 ? q : undefined;
+  }
+
+  private async dispatch(): Promise<void> {
     for (;;) {
-      const q = this.queues.interactive.length > 0 ? this.queues.interactive : this.queues.background;
-      if (q.length === 0) return;
+      this.pumpAgain = false;
+      if (!this.nextQueue()) return;
       if (this.active >= this.options.apiConcurrency) return; // a release pumps again
       const now = this.clock.now();
       if (now < this.coolUntil) {
         this.schedulePump(this.coolUntil);
         return;
       }
-      const wait = this.bucket.take(now);
+      // The token is claimed for the call first in line now; one queued during the claim waits.
+      const chosen = this.nextQueue()![0]!;
+      let wait: number;
+      try {
+        const claim = await this.budget.claimSend(this.wall(now), this.rate);
+        wait = claim.waitMs;
+        this.adoptCooldown(claim.cooldown);
+      } catch (err) {
+        // No budget, no call: the waiter first in line fails with the store's error.
+        const w = this.nextQueue()?.shift();
+        if (w?.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+        w?.reject(err);
+        continue;
+      }
       if (wait > 0) {
         this.schedulePump(now + wait);
         return;
       }
-      const w = q.shift()!;
+      const q = this.queues[chosen.priority].includes(chosen) ? this.queues[chosen.priority] : this.nextQueue();
+      if (!q) return; // the waiter gave up meanwhile: the token is spent, which only slows us down
+      const w = q === this.queues[chosen.priority] && q.includes(chosen) ? q.splice(q.indexOf(chosen), 1)[0]! : q.shift()!;
       if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
       this.active++;
       let released = false;
@@ -385,7 +498,7 @@ export class Scheduler {
       try {
         if (job.window) releaseWindow = await this.enterWindow(job.window.key, job.signal);
         const value = await this.attemptOnce(job, attempt, onSent);
-        if (job.window) this.closeWindow(job.window);
+        if (job.window) await this.closeWindow(job.window).catch(() => {});
         if (job.shareKey && job.window) {
           this.shared.set(job.shareKey, {
             value,
@@ -397,7 +510,7 @@ export class Scheduler {
         report('ok');
         return value;
       } catch (err) {
-        if (job.window && releaseWindow) this.closeWindow(job.window);
+        if (job.window && releaseWindow && !(err instanceof UnreachableError)) await this.closeWindow(job.window).catch(() => {});
         if (job.signal?.aborted) {
           const e = toAbortError(job.endpoint, job.signal);
           report('error', e);
@@ -434,18 +547,48 @@ export class Scheduler {
   private async attemptOnce<T>(job: Job<T>, attempt: number, onSent: (at: number) => void): Promise<T> {
     // Upload-node and CDN requests spend no API budget but still respect a flood cool-down.
     let release: (() => void) | undefined;
-    if (job.usesApiBudget === false) await this.waitForCooldown(job.signal);
-    else release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
+    let claim: { until: number; previous: number } | undefined;
+    try {
+      for (;;) {
+        if (job.usesApiBudget === false) await this.waitForCooldown(job.signal);
+        else release = await this.acquireSlot(job.priority ?? 'interactive', job.signal);
+        if (!job.window) break;
+        // The window is claimed in the store right before sending: another process may have
+        // used it while this call waited for its turn.
+        const answer = await this.budget.claimWindow(job.window.key, this.wall(this.clock.now()), this.windowSpan(job.window.intervalMs));
+        if (answer.granted) {
+          claim = answer;
+          break;
+        }
+        release?.();
+        release = undefined;
+        this.noteWindow(job.window.key, this.clock.now() + answer.waitMs);
+        await sleep(this.clock, answer.waitMs, job.signal);
+      }
+    } catch (err) {
+      release?.();
+      throw err;
+    }
     const sentAt = this.clock.now();
     onSent(sentAt);
     try {
       return await job.run({ attempt, signal: job.signal });
     } catch (err) {
       if (err instanceof FloodError) this.noteFlood(sentAt);
+      else if (err instanceof AccountLockedError) this.noteAccountLock();
+      // Only a request that reached 1fichier spends its window.
+      if (claim && job.window && err instanceof UnreachableError) {
+        await this.budget.releaseWindow(job.window.key, claim).catch(() => {});
+      }
       throw err;
     } finally {
       release?.();
     }
+  }
+
+  private noteWindow(key: string, nextAt: number): void {
+    const state = this.windows.get(key);
+    if (state && nextAt > state.nextAt) state.nextAt = nextAt;
   }
 
   /** Waits for our turn on a window key and for the window to open; returns the release. */
@@ -471,6 +614,9 @@ export class Scheduler {
     state.tail = previous.then(() => mine);
     try {
       await raceAbort(previous, signal);
+      // Another process (or this one before a restart) may have used the window: wait for it
+      // here rather than after taking a rate token.
+      this.noteWindow(key, this.local(await this.budget.windowOpensAt(key)));
       for (;;) {
         const wait = state.nextAt - this.clock.now();
         if (wait <= 0) break;
@@ -492,9 +638,11 @@ export class Scheduler {
     for (const [k, r] of this.shared) if (r.until <= now) this.shared.delete(k);
   }
 
-  private closeWindow(window: { key: string; intervalMs: number }): void {
+  private async closeWindow(window: { key: string; intervalMs: number }): Promise<void> {
+    const nextAt = this.clock.now() + this.windowSpan(window.intervalMs);
     const state = this.windows.get(window.key);
-    if (state) state.nextAt = this.clock.now() + this.windowSpan(window.intervalMs);
+    if (state) state.nextAt = nextAt;
+    await this.budget.extendWindow(window.key, this.wall(nextAt));
   }
 }
 

@@ -48,6 +48,11 @@ export interface Faults {
   /** Cut the connection of the next `count` downloads after `bytes` bytes of body. */
   cutDownload?: { bytes: number; count?: number };
   slow?: SlowRule[];
+  /**
+   * The account is locked: every authenticated API call answers HTTP 403 with 1fichier's account
+   * lock (`'owner'`: `Owner locked #620`) or the password lockout (`'password'`: a #93 answer).
+   */
+  accountLock?: 'owner' | 'password';
 }
 
 export class FaultError extends Error {}
@@ -111,6 +116,10 @@ export function validateFaults(patch: unknown): Record<string, unknown> {
           checkRuleHost(rule, 'slow');
           return { host: rule.host ?? 'any', endpoint: rule.endpoint, delayMs: nonNegInt(rule.delayMs, 'slow.delayMs'), count: rule.count === undefined ? undefined : nonNegInt(rule.count, 'slow.count') };
         });
+        break;
+      case 'accountLock':
+        if (v !== 'owner' && v !== 'password') throw new FaultError('fault "accountLock" must be "owner" or "password"');
+        out[k] = v;
         break;
       default:
         throw new FaultError(`unknown fault "${k}"`);

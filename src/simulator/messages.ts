@@ -15,6 +15,7 @@ export const MSG = {
   passwordMissing: 'Password not provided. Resource not allowed #632',
   passwordInvalid: 'Invalid password. Resource not allowed #633',
   notRenamed: 'No file has been renamed #312',
+  ownerLocked: 'Owner locked #620',
   // simulator-chosen below
   unknownEndpoint: 'Unknown API method #404',
   methodNotAllowed: 'Method not allowed #405',
@@ -30,4 +31,6 @@ export const MSG = {
   folderIntoItself: 'A folder cannot be moved into itself #617',
   sameFolderRename: 'No file has been moved #618',
   remoteNotFound: 'Remote request not found #640',
+  /** Only the #93 is reported (users of other tools); the words are ours. */
+  passwordLocked: 'Account locked after failed password attempts, reset the password #93',
 } as const;

@@ -74,6 +74,10 @@ export interface SimOptions {
   folderNotEmptyMessage: string;
   /** Cold-storage quota reported by user/info, bytes. */
   coldStorageQuota: number;
+  /** CDN credits reported by user/info (`cdn`, GB, may be fractional). */
+  cdnCredits: number;
+  /** user/info's `use_cdn` before any client sets it: downloads forced through the CDN (spending credits). */
+  useCdn: boolean;
 
   // --- limits ---
   /** Token bucket: sustained requests per second per key (or per IP without a key). */
@@ -146,6 +150,8 @@ export const DEFAULT_OPTIONS: SimOptions = {
   userInfoTypes: 'mixed',
   folderNotEmptyMessage: 'Folder not empty #621',
   coldStorageQuota: 100 * 2 ** 40,
+  cdnCredits: 0,
+  useCdn: false,
   ratePerSecond: 3,
   rateBurst: 3,
   perFolderListingWindowMs: 30_000,

@@ -39,7 +39,7 @@ async function fc(args: string[], extraEnv: Record<string, string | undefined> =
   const [command, ...rest] = args;
   const result = await runCli(cli.mainJs, [command, '--retries', '5', ...rest, '--api-url', sim.apiUrl, '--time-scale', timeScale], {
     cwd: work,
-    env: { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config'), ...extraEnv },
+    env: { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config'), ...extraEnv },
   });
   outputs.push(result.stdout, result.stderr);
   return result;
@@ -267,7 +267,7 @@ describe('fichier-dav download', () => {
         ['download', `${folder.path}/slow.bin`, 'slow.bin', '-v', '--api-url', sim.apiUrl, '--time-scale', '0.01'],
         {
           cwd: work,
-          env: { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config') },
+          env: { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config') },
           onSpawn: (child) => {
             let seen = '';
             child.stderr!.on('data', (chunk: Buffer) => {

@@ -33,7 +33,7 @@ beforeEach(async () => {
 });
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { XDG_CACHE_HOME: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config'), ...extra };
+  return { XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config'), ...extra };
 }
 
 async function run(args: string[], extraEnv: Record<string, string | undefined> = { FICHIER_API_KEY: API_KEY }): Promise<CliResult> {
@@ -159,10 +159,12 @@ describe('not found', () => {
 });
 
 describe('upstream unavailable', () => {
-  it('an API host that does not answer: exit 5, retry later', async () => {
-    const result = await run(['ls', '/', '--api-url', `http://127.0.0.1:${await closedPort()}/v1`, '--time-scale', '0.01', '--retries', '2']);
+  it('an API host that does not answer: exit 5, naming the URL and what to check', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1`;
+    const result = await run(['ls', '/', '--api-url', url, '--time-scale', '0.01', '--retries', '2']);
     expect(result.code).toBe(ExitCode.unavailable);
-    expect(result.stderr).toMatch(/retry/);
+    expect(result.stderr).toContain(`cannot reach the 1fichier API at ${url}: connection refused`);
+    expect(result.stderr).toContain('check --api-url');
   });
 
   it('a flood: exit 5 "1fichier is rate-limiting this account; retry in N s", and the next run does not knock again', async () => {
@@ -177,8 +179,9 @@ describe('upstream unavailable', () => {
           body: '{}',
         }).then((response) => response.arrayBuffer());
       }
-      // A CLI time scale of 0.05 makes its cool-down (30 s, then 60 s, nominal) outlast a process start-up.
-      const slower = ['--api-url', sim.apiUrl, '--time-scale', '0.05', '--retries', '2'];
+      // A CLI time scale of 0.2 makes its cool-down (30 s, then 60 s, nominal: 6 s, then 12 s) outlast a
+      // process start-up even on a loaded machine.
+      const slower = ['--api-url', sim.apiUrl, '--time-scale', '0.2', '--retries', '2'];
       const first = await run(['info', ...slower]);
       expect(first.code).toBe(ExitCode.unavailable);
       expect(first.stderr.trim()).toMatch(/^error: 1fichier is rate-limiting this account; retry in \d+ s$/);

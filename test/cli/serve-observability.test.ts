@@ -40,7 +40,7 @@ interface Served {
 
 async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--time-scale', '0.01', '--log-format', 'json', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), FICHIER_API_KEY: KEY, ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), XDG_STATE_HOME: join(dir, 'state'), FICHIER_API_KEY: KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -5,8 +5,9 @@
  *   state, and exits 0.
  * - The security flags: HTTPS with users from the environment, and the refusals (exit 2).
  */
+import { LocalState } from '../../src/drive/local-state.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,8 +122,9 @@ describe('graceful shutdown', () => {
     expect(served.stderr()).toMatch(/SIGTERM received, shutting down/);
     const stored = await accountFile('movie.bin');
     expect(stored?.equals(content)).toBe(true);
-    const state = await readFile(join(stateDir, 'state.json'), 'utf8');
-    expect(state).toContain('empty.txt');
+    const state = await LocalState.open(stateDir);
+    expect(state.file('/empty.txt')?.kind).toBe('empty');
+    state.close();
   });
 
   it('an idle server exits 0 at once on SIGINT', async () => {

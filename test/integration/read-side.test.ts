@@ -143,13 +143,15 @@ describe('bridge read side', () => {
   it('reports the account quota (RFC 4331) from one cached user/info call', async () => {
     const { url } = stack;
     const body = `<?xml version="1.0"?><propfind xmlns="DAV:"><prop><quota-available-bytes/><quota-used-bytes/></prop></propfind>`;
+    // The start-up key check made one user/info already; count from here.
+    const before = stack.calls('user/info.cgi');
     for (let index = 0; index < 3; index += 1) {
       const response = await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '0' }, body });
       const text = await response.text();
       expect(text).toMatch(/quota-available-bytes>\d+</);
       expect(text).toMatch(/quota-used-bytes>\d+</);
     }
-    expect(stack.calls('user/info.cgi')).toBe(1);
+    expect(stack.calls('user/info.cgi') - before).toBeLessThanOrEqual(1);
   });
 });
 

@@ -6,21 +6,24 @@
 import { DriveError } from '../../drive/types.js';
 import {
   AccountLockedError,
+  ApiUrlError,
   AuthError,
   FichierError,
   FloodError,
   IntegrityError,
   NotFoundError,
   NotPremiumError,
+  PasswordLockoutError,
   TransientError,
+  UnreachableError,
 } from '../../fichier/index.js';
+import { IdentifyCooldownError } from '../../state/location.js';
 import { ApiKeyError } from '../api-key.js';
 import { CliError, ExitCode } from '../exit-codes.js';
+import { BAD_KEY_MESSAGE, describeKeyRefusal, KEY_CHECK_ERRORS, NOT_PREMIUM_MESSAGE, PASSWORD_LOCKOUT_MESSAGE } from '../key-check.js';
 import type { FichierLogEvent } from '../../fichier/index.js';
 
-export const BAD_KEY_MESSAGE = '1fichier refused the API key: check FICHIER_API_KEY (premium account required)';
-export const NOT_PREMIUM_MESSAGE =
-  '1fichier refused the API key: it belongs to a free account, and the API needs a premium one (check FICHIER_API_KEY)';
+export { BAD_KEY_MESSAGE, NOT_PREMIUM_MESSAGE };
 
 export function notFoundMessage(path: string): string {
   return `no such file or folder: ${path} (run \`fichier-dav ls ${parentForHint(path)}\` to see what exists)`;
@@ -46,11 +49,15 @@ function floodError(context: ErrorContext): CliError {
 function fromFichierError(error: FichierError, context: ErrorContext): CliError {
   const said = error.serverMessage ? ` (1fichier said: ${error.serverMessage})` : '';
   if (error instanceof FloodError) return floodError(context);
-  if (error instanceof NotPremiumError) return new CliError(NOT_PREMIUM_MESSAGE, ExitCode.auth);
-  if (error instanceof AuthError) return new CliError(BAD_KEY_MESSAGE, ExitCode.auth);
+  if (error instanceof NotPremiumError || error instanceof AuthError) return new CliError(describeKeyRefusal(error), ExitCode.auth);
   if (error instanceof AccountLockedError) {
-    return new CliError(`1fichier locked the account${said}: check the account on 1fichier.com, then retry`, ExitCode.unavailable);
+    return new CliError(
+      `1fichier locked the account${said}: log in on 1fichier.com to see why; fichier-dav sends nothing for this account for 5 minutes, then retry`,
+      ExitCode.unavailable,
+    );
   }
+  if (error instanceof UnreachableError) return new CliError(error.message, ExitCode.unavailable);
+  if (error instanceof ApiUrlError) return new CliError(error.message, ExitCode.usage);
   if (error instanceof TransientError) {
     return new CliError(`1fichier is unreachable or failing (${error.message}); retry later`, ExitCode.unavailable);
   }
@@ -63,11 +70,14 @@ function fromDriveError(error: DriveError, context: ErrorContext, path?: string)
   const last = context.lastFailure?.errorName;
   const flooded = last === 'FloodError' || (context.cooldownSeconds ?? 0) > 0;
   if (flooded && (error.code === 'unavailable' || error.code === 'upstream')) return floodError(context);
-  if (last === 'AuthError' || last === 'NotPremiumError') {
+  if (last && KEY_CHECK_ERRORS.has(last)) {
     if (error.code === 'upstream' || error.code === 'unavailable') {
-      return new CliError(last === 'AuthError' ? BAD_KEY_MESSAGE : NOT_PREMIUM_MESSAGE, ExitCode.auth);
+      const message = last === PasswordLockoutError.name ? PASSWORD_LOCKOUT_MESSAGE : last === NotPremiumError.name ? NOT_PREMIUM_MESSAGE : BAD_KEY_MESSAGE;
+      return new CliError(message, ExitCode.auth);
     }
   }
+  if (last === UnreachableError.name && (error.code === 'upstream' || error.code === 'unavailable')) return new CliError(error.message, ExitCode.unavailable);
+  if (last === ApiUrlError.name && error.code === 'upstream') return new CliError(error.message, ExitCode.usage);
   switch (error.code) {
     case 'not-found':
       return new CliError(path ? notFoundMessage(path) : `${error.message} (run \`fichier-dav ls /\` to see what exists)`, ExitCode.notFound);
@@ -87,6 +97,7 @@ function fromDriveError(error: DriveError, context: ErrorContext, path?: string)
 /** Any error → CliError. `path` is the remote path the command was working on, for the not-found hint. */
 export function toCliError(error: unknown, context: ErrorContext = {}, path?: string): CliError {
   if (error instanceof CliError) return error;
+  if (error instanceof IdentifyCooldownError) return new CliError(error.message, ExitCode.unavailable);
   if (error instanceof ApiKeyError) return new CliError(error.message, ExitCode.usage);
   if (error instanceof FichierError) return fromFichierError(error, context);
   if (error instanceof DriveError) return fromDriveError(error, context, path);

@@ -22,7 +22,7 @@ export function storageOf(info: AccountInfo): { usedBytes: number; totalBytes: n
 }
 
 export function registerInfo(program: Command): void {
-  accountCommand(program, 'info', 'show the account: e-mail, offer, subscription end, storage used and available')
+  accountCommand(program, 'info', 'show the account: e-mail, offer, subscription end, storage used and available, CDN credits')
     .option('--json', 'print JSON')
     .option('--bytes', 'exact byte counts instead of human sizes')
     .action(async (flags: GlobalFlags & { json?: boolean; bytes?: boolean }) => {
@@ -41,6 +41,7 @@ export function registerInfo(program: Command): void {
             hotStorageBytes: info.hotStorage ?? null,
             coldStorageBytes: info.coldStorage ?? null,
             cdnCredits: info.cdn ?? null,
+            cdnForced: info.useCdn,
             uploadForbidden: info.uploadForbidden,
           });
           return;
@@ -53,6 +54,9 @@ export function registerInfo(program: Command): void {
           ['storage used', size(storage.usedBytes)],
           ['storage available', `${size(storage.availableBytes)} of ${size(storage.totalBytes)}`],
         ];
+        rows.push(['CDN credits', info.cdn === undefined ? '-' : `${info.cdn} GB`]);
+        // use_cdn: every download goes through the CDN and spends these credits (see docs/rate-limits.md).
+        rows.push(['CDN forced', info.useCdn ? 'yes (downloads spend CDN credits)' : 'no']);
         if (info.uploadForbidden) rows.push(['uploads', 'forbidden by 1fichier (over quota?)']);
         io.out(table(rows));
       });

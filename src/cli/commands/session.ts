@@ -1,20 +1,21 @@
 /**
  * One account, composed as the bridge composes it (src/cli/bridge.ts): FichierClient (with its
- * scheduler) → FichierUpstream (name codec, error translation) → FichierDrive (paths, duplicate
- * names, local state), so the CLI sees exactly what the mounted drive shows. The only addition
- * is the cross-process ledger (api-ledger.ts) in front of listings and user/info.
+ * scheduler drawing from the account's shared API budget) → FichierUpstream (name codec, error
+ * translation) → FichierDrive (paths, duplicate names, local state), so the CLI sees exactly what
+ * the mounted drive shows. The account's saved listings (shared with a running serve) sit in
+ * front of listings, and user/info is answered from the saved answer inside its window.
  */
 import { join } from 'node:path';
 import { FichierDrive } from '../../drive/fichier-drive.js';
 import { FichierUpstream } from '../../drive/fichier-upstream.js';
-import { LocalState } from '../../drive/local-state.js';
-import { FichierClient, realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
+import { SnapshotUpstream } from '../../drive/snapshot-upstream.js';
+import { realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
+import type { ListingSnapshots } from '../../state/listing-snapshots.js';
+import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
-import { defaultStateDir } from '../bridge.js';
 import { ACCOUNT_SETTING_KEYS, apiKeyFileToRead, loadSettings, type SettingValues } from '../config.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { ApiLedger } from './api-ledger.js';
-import { LedgerUpstream } from './ledger-upstream.js';
+import type { FichierClient } from '../../fichier/index.js';
 
 export type AccountSettings = SettingValues<(typeof ACCOUNT_SETTING_KEYS)[number]>;
 
@@ -29,22 +30,16 @@ export interface Account {
   settings: AccountSettings;
   client: FichierClient;
   drive: FichierDrive;
-  ledger: ApiLedger;
-  /** user/info, answered from the ledger inside 1fichier's 60 s window. */
+  snapshots: ListingSnapshots;
+  /** user/info, answered from the saved answer inside 1fichier's 60 s window. */
   userInfo(): Promise<AccountInfo>;
   /** The last upstream call that failed after its retries (to tell a flood from an outage). */
   lastFailure(): FichierLogEvent | undefined;
-  /** Seconds until the scheduler's flood cool-down ends (0 when none). */
+  /** Seconds until the account's flood cool-down ends (0 when none). */
   cooldownSeconds(): number;
   /** Marks a folder's saved listing as unknown (a server-side change we cannot patch). */
   distrustFolder(folderId: number): void;
   close(): Promise<void>;
-}
-
-/** Margin on top of a window, as the scheduler adds one (2 %, at least a few ms). */
-function windowWithMargin(nominalMs: number, timeScale: number): number {
-  const span = nominalMs * timeScale;
-  return span + Math.max(span * SCHEDULER_DEFAULTS.windowMargin, 50);
 }
 
 export async function openAccount(flags: GlobalFlags, stderr: (line: string) => void): Promise<Account> {
@@ -56,32 +51,43 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     if (error instanceof ApiKeyError) throw new CliError(error.message, ExitCode.usage);
     throw error;
   }
-  const stateDir = settings.stateDir ?? defaultStateDir(settings.apiUrl, apiKey);
-  const ledger = await ApiLedger.open(stateDir);
-  const floodUntil = ledger.floodUntil();
-  if (floodUntil !== undefined) {
-    throw new CliError(`1fichier is rate-limiting this account; retry in ${Math.ceil((floodUntil - Date.now()) / 1000)} s`, ExitCode.unavailable);
-  }
 
   let lastFailure: FichierLogEvent | undefined;
-  const client = new FichierClient({
+  const account = await openAccountState({
     apiKey,
     apiUrl: settings.apiUrl,
-    ratePerSecond: settings.rate,
-    timeScale: settings.timeScale,
-    maxAttempts: settings.retries,
-    logger: (event) => {
-      if (event.outcome === 'error') lastFailure = event;
-      if (flags.verbose) {
-        const extra = [event.retries ? `retries=${event.retries}` : '', event.floods ? `floods=${event.floods}` : '', event.errorName ?? '']
-          .filter(Boolean)
-          .join(' ');
-        stderr(`upstream ${event.endpoint} ${event.outcome} ${event.ms}ms${extra ? ` ${extra}` : ''}`);
-      }
+    stateDir: settings.stateDir,
+    account: settings.account,
+    client: {
+      ratePerSecond: settings.rate,
+      timeScale: settings.timeScale,
+      maxAttempts: settings.retries,
+      logger: (event) => {
+        if (event.outcome === 'error') lastFailure = event;
+        if (flags.verbose) {
+          const extra = [event.retries ? `retries=${event.retries}` : '', event.floods ? `floods=${event.floods}` : '', event.errorName ?? '']
+            .filter(Boolean)
+            .join(' ');
+          stderr(`upstream ${event.endpoint} ${event.outcome} ${event.ms}ms${extra ? ` ${extra}` : ''}`);
+        }
+      },
     },
   });
-  const state = await LocalState.open(stateDir);
-  const upstream = new LedgerUpstream(new FichierUpstream(client), ledger, {
+  if (account.location.migratedFrom) stderr(`moved the account's local state from ${account.location.migratedFrom} to ${account.location.dir}`);
+  const { client, snapshots, state } = account;
+
+  const cooldownSeconds = (): number => {
+    const ms = client.scheduler.cooldownEndsAt() - realClock.now();
+    return ms > 0 ? Math.ceil(ms / 1000) : 0;
+  };
+  // Another process of the account is cooling down after a flood: say so instead of waiting.
+  if (cooldownSeconds() > 0) {
+    const seconds = cooldownSeconds();
+    await account.close();
+    throw new CliError(`1fichier is rate-limiting this account; retry in ${seconds} s`, ExitCode.unavailable);
+  }
+
+  const upstream = new SnapshotUpstream(new FichierUpstream(client), snapshots, {
     listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale),
     reuseListings: !flags.fresh,
     onWait: (ms, why) => {
@@ -90,44 +96,19 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
   });
   // No read cache: a download is read once, sequentially, and resumes from LOCAL.part with exactly
   // the missing range; caching it in blocks would fetch from block boundaries and fill the disk twice.
-  const drive = new FichierDrive({ upstream, state, spoolDir: join(stateDir, 'spool'), readCache: false });
-  const userInfoWindow = windowWithMargin(SCHEDULER_DEFAULTS.userInfoIntervalMs, settings.timeScale);
-
-  const cooldownSeconds = (): number => {
-    const ms = client.scheduler.cooldownEndsAt() - realClock.now();
-    return ms > 0 ? Math.ceil(ms / 1000) : 0;
-  };
+  const drive = new FichierDrive({ upstream, state, spoolDir: join(account.location.dir, 'spool'), readCache: false });
 
   return {
     settings,
     client,
     drive,
-    ledger,
+    snapshots,
     lastFailure: () => lastFailure,
     cooldownSeconds,
-    distrustFolder: (folderId) => ledger.distrust(folderId),
-    async userInfo() {
-      const saved = ledger.userInfo();
-      if (saved && Date.now() - saved.at >= 0 && Date.now() - saved.at < userInfoWindow) return reviveAccountInfo(saved.value);
-      const info = await client.userInfo();
-      ledger.recordUserInfo(storeAccountInfo(info));
-      return info;
-    },
+    distrustFolder: (folderId) => snapshots.distrust(folderId),
+    userInfo: () => account.userInfo(),
     async close() {
-      if (lastFailure?.errorName === 'FloodError') {
-        const seconds = cooldownSeconds() || Math.ceil((SCHEDULER_DEFAULTS.floodCooldownMs * settings.timeScale) / 1000);
-        ledger.recordFlood(Date.now() + seconds * 1000);
-      }
-      await Promise.allSettled([state.flush(), ledger.flush(), client.close()]);
+      await account.close();
     },
   };
-}
-
-function storeAccountInfo(info: AccountInfo): Record<string, unknown> {
-  return { ...info, subscriptionEnd: info.subscriptionEnd?.getTime() };
-}
-
-function reviveAccountInfo(value: Record<string, unknown>): AccountInfo {
-  const end = value.subscriptionEnd;
-  return { ...(value as unknown as AccountInfo), subscriptionEnd: typeof end === 'number' ? new Date(end) : undefined };
 }

@@ -144,6 +144,8 @@ async function answerApi(x: Exchange, ip: string): Promise<void> {
       throw new ApiError(ctx.opts.badKeyStatus, msg);
     }
     if (auth.kind === 'free') throw new ApiError(ctx.opts.freeKeyStatus, MSG.notCustomer);
+    const lock = auth.kind === 'premium' ? ctx.faults.current.accountLock : undefined;
+    if (lock) throw new ApiError(403, lock === 'owner' ? MSG.ownerLocked : MSG.passwordLocked);
 
     const authenticated = auth.kind === 'premium';
     const who = authenticated ? `key:${ctx.opts.apiKey}` : `ip:${ip}`;

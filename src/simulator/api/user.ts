@@ -16,7 +16,7 @@ const settingsByCtx = new WeakMap<object, AccountSettings>();
 export function userInfo(call: ApiCall): ApiAnswer {
   const { ctx } = call;
   let settings = settingsByCtx.get(ctx);
-  if (!settings) settingsByCtx.set(ctx, (settings = defaultSettings()));
+  if (!settings) settingsByCtx.set(ctx, (settings = { ...defaultSettings(), use_cdn: ctx.opts.useCdn ? 1 : 0 }));
   for (const k of SETTABLE) {
     const v = call.body[k];
     if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v))) settings[k] = Number(v);
@@ -40,7 +40,7 @@ export function userInfo(call: ApiCall): ApiAnswer {
     page_limit: settings.page_limit,
     default_port: str(settings.default_port),
     default_port_files: str(settings.default_port_files),
-    cdn: str(0),
+    cdn: ctx.opts.userInfoTypes === 'mixed' ? String(ctx.opts.cdnCredits) : ctx.opts.cdnCredits,
     use_cdn: str(settings.use_cdn),
     download_menu: str(settings.download_menu),
     default_quota: quota,

@@ -1,16 +1,18 @@
 /**
- * The drive's Upstream, with the cross-process ledger in front of folder listings: inside
- * 1fichier's 30 s window a listing another CLI process just made (patched with its own writes)
- * is reused; when its content is unknown the call waits for the window instead of flooding.
- * Every write is passed through unchanged and then patched into the saved listings.
+ * The drive's Upstream, with the account's saved listings (src/state/listing-snapshots.ts) in
+ * front of folder listings: inside 1fichier's 30 s window, a listing another process of the
+ * account made (a serve before its restart, a CLI command, another serve), patched with the
+ * writes made since, is reused instead of listing again; when its content is unknown the call
+ * waits for the window instead of flooding. Every write is passed through unchanged and then
+ * patched into the saved listings.
  */
 import type { Readable } from 'node:stream';
-import type { FolderContent, LoadPriority, UpstreamFile, UpstreamFolder } from '../../drive/folder-cache.js';
-import type { Quota } from '../../drive/types.js';
-import type { UploadRequest, Upstream } from '../../drive/upstream.js';
-import type { ApiLedger } from './api-ledger.js';
+import type { FolderContent, LoadPriority, UpstreamFile, UpstreamFolder } from './folder-cache.js';
+import type { Quota } from './types.js';
+import type { UploadRequest, Upstream } from './upstream.js';
+import type { ListingSnapshots } from '../state/listing-snapshots.js';
 
-export interface LedgerUpstreamOptions {
+export interface SnapshotUpstreamOptions {
   /** The per-folder listing window as applied (nominal 30 s × time scale, plus a margin). */
   listingWindowMs: number;
   /** false: never reuse a saved listing, only respect its window (`ls --fresh`). Default true. */
@@ -20,13 +22,13 @@ export interface LedgerUpstreamOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export class LedgerUpstream implements Upstream {
+export class SnapshotUpstream implements Upstream {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     private readonly inner: Upstream,
-    private readonly ledger: ApiLedger,
-    private readonly options: LedgerUpstreamOptions,
+    private readonly ledger: ListingSnapshots,
+    private readonly options: SnapshotUpstreamOptions,
   ) {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }

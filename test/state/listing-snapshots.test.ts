@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { FolderContent, UpstreamFile, UpstreamFolder } from '../../src/drive/folder-cache.js';
 import type { Upstream } from '../../src/drive/upstream.js';
-import { ApiLedger } from '../../src/cli/commands/api-ledger.js';
-import { LedgerUpstream } from '../../src/cli/commands/ledger-upstream.js';
-import { tempDir } from './helpers.js';
+import { SnapshotUpstream } from '../../src/drive/snapshot-upstream.js';
+import { openAccountDb } from '../../src/state/account-db.js';
+import { ListingSnapshots } from '../../src/state/listing-snapshots.js';
+import { tempDir } from '../cli/helpers.js';
 
 /** A fake account: two folders, counting listings. */
 function fakeUpstream() {
@@ -57,9 +58,10 @@ async function processes(windowMs = 30_000) {
   let now = 1_000_000;
   const sleeps: number[] = [];
   const fake = fakeUpstream();
+  // Each "process" opens its own connection to the account's database.
   const open = async () => {
-    const ledger = await ApiLedger.open(dir, () => now);
-    const upstream = new LedgerUpstream(fake.upstream, ledger, {
+    const ledger = new ListingSnapshots(openAccountDb(dir), () => now);
+    const upstream = new SnapshotUpstream(fake.upstream, ledger, {
       listingWindowMs: windowMs,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -71,12 +73,11 @@ async function processes(windowMs = 30_000) {
   return { open, fake, sleeps, dir, now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-describe('the cross-process API ledger', () => {
+describe("the account's saved listings, shared by its processes", () => {
   it('a second process inside the listing window reuses the first one\'s listing instead of listing again', async () => {
     const { open, fake, advance } = await processes();
     const first = await open();
     await first.upstream.listFolder(7, 'interactive');
-    await first.ledger.flush();
     advance(10_000);
     const second = await open();
     const listing = await second.upstream.listFolder(7, 'interactive');
@@ -97,7 +98,6 @@ describe('the cross-process API ledger', () => {
     await first.upstream.listFolder(7, 'interactive');
     await first.upstream.upload(Readable.from(['xyz']), { name: 'b.txt', folderId: 7, size: 3 });
     await first.upstream.removeFiles(['https://1fichier.com/?aaaaa']);
-    await first.ledger.flush();
     const second = await open();
     expect((await second.upstream.listFolder(0, 'interactive')).folders.map((f) => f.name)).toEqual(['docs', 'new']);
     expect((await second.upstream.listFolder(7, 'interactive')).files.map((f) => f.name)).toEqual(['b.txt']);
@@ -111,7 +111,6 @@ describe('the cross-process API ledger', () => {
     const first = await open();
     await first.upstream.listFolder(7, 'interactive');
     first.ledger.distrust(7);
-    await first.ledger.flush();
     advance(12_000);
     const second = await open();
     await second.upstream.listFolder(7, 'interactive');
@@ -123,10 +122,9 @@ describe('the cross-process API ledger', () => {
     const { open, fake, sleeps, advance, dir, now } = await processes();
     const first = await open();
     await first.upstream.listFolder(7, 'interactive');
-    await first.ledger.flush();
     advance(20_000);
-    const ledger = await ApiLedger.open(dir, now);
-    const fresh = new LedgerUpstream(fake.upstream, ledger, {
+    const ledger = new ListingSnapshots(openAccountDb(dir), now);
+    const fresh = new SnapshotUpstream(fake.upstream, ledger, {
       listingWindowMs: 30_000,
       reuseListings: false,
       sleep: async (ms) => void sleeps.push(ms),
@@ -134,15 +132,5 @@ describe('the cross-process API ledger', () => {
     await fresh.listFolder(7, 'interactive');
     expect(sleeps).toEqual([10_000]);
     expect(fake.calls).toEqual(['list 7', 'list 7']);
-  });
-
-  it('remembers a flood cool-down for the next process', async () => {
-    const { open, advance } = await processes();
-    const first = await open();
-    first.ledger.recordFlood(1_000_000 + 60_000);
-    await first.ledger.flush();
-    expect((await open()).ledger.floodUntil()).toBe(1_060_000);
-    advance(61_000);
-    expect((await open()).ledger.floodUntil()).toBeUndefined();
   });
 });

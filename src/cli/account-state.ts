@@ -1,0 +1,144 @@
+/**
+ * Opens one account as every command uses it (`serve` through bridge.ts, the account CLI through
+ * commands/session.ts): finds its state directory (src/state/location.ts: by `--state-dir`, by
+ * `--account`, or by the account's identity, asking user/info once for a key not seen before),
+ * opens its state database and builds on it the shared API budget, the saved listings, the local
+ * files and properties, and a client whose scheduler draws from that budget.
+ */
+import type { LocalState as LocalStateType } from '../drive/local-state.js';
+import { LocalState } from '../drive/local-state.js';
+import { FichierClient, FloodError, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
+import { AcceptedKeys } from '../state/accepted-keys.js';
+import { openAccountDb, type AccountDb } from '../state/account-db.js';
+import { SqliteBudgetStore } from '../state/budget-db.js';
+import { importCliLedger } from '../state/ledger-import.js';
+import { ListingSnapshots } from '../state/listing-snapshots.js';
+import { keyFingerprint, locateAccountState, type AccountLocation } from '../state/location.js';
+
+export interface OpenAccountOptions {
+  apiKey: string;
+  apiUrl: string;
+  /** `--state-dir`: wins over everything. */
+  stateDir?: string;
+  /** `--account NAME`: names the state folder without asking 1fichier. */
+  account?: string;
+  /** Client and scheduler settings (rate, time scale, retries, logger...). */
+  client?: Omit<FichierClientOptions, 'apiKey' | 'apiUrl' | 'budget'>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface AccountState {
+  location: AccountLocation;
+  db: AccountDb;
+  budget: SqliteBudgetStore;
+  snapshots: ListingSnapshots;
+  state: LocalStateType;
+  acceptedKeys: AcceptedKeys;
+  client: FichierClient;
+  /** The key's fingerprint (a hash) for `acceptedKeys`. */
+  keyFingerprint: string;
+  /** The user/info answer received while identifying the account: the key was accepted just now. */
+  identified?: AccountInfo;
+  /** user/info, answered from the saved answer inside 1fichier's 60 s window. */
+  userInfo(): Promise<AccountInfo>;
+  /** One real user/info (waiting for its window): checks the key and saves the answer. */
+  checkKey(opts?: ReadOptions): Promise<AccountInfo>;
+  /** Closes the client and the database. */
+  close(): Promise<void>;
+}
+
+/** Applied window with the scheduler's margin (2 %, at least a few ms), as the scheduler applies it. */
+export function windowWithMargin(nominalMs: number, timeScale: number): number {
+  const span = nominalMs * timeScale;
+  return span + Math.max(span * SCHEDULER_DEFAULTS.windowMargin, 50);
+}
+
+/**
+ * Opens the account. Throws what identifying the account throws (AuthError for a refused key,
+ * UnreachableError, ...) and an Error naming the folder when the state cannot be opened.
+ */
+export async function openAccountState(o: OpenAccountOptions): Promise<AccountState> {
+  let identified: AccountInfo | undefined;
+  let probeCooldownMs = 0;
+  const location = await locateAccountState({
+    apiUrl: o.apiUrl,
+    apiKey: o.apiKey,
+    stateDir: o.stateDir,
+    account: o.account,
+    env: o.env,
+    identify: async () => {
+      // A client of its own: the account, hence its budget, is not known yet.
+      const probe = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl });
+      try {
+        identified = await probe.userInfo();
+      } finally {
+        probeCooldownMs = probe.scheduler.cooldownRemainingMs();
+        await probe.close();
+      }
+      return identified;
+    },
+    cooldownAfter: (error) => (error instanceof FloodError ? Math.max(probeCooldownMs, 30_000 * (o.client?.timeScale ?? 1)) : undefined),
+  });
+  let db: AccountDb;
+  try {
+    db = openAccountDb(location.dir);
+  } catch (error) {
+    throw new Error(`cannot open the account's state in ${location.dir} (${(error as Error).message}): choose another folder with --state-dir`);
+  }
+  try {
+    const budget = new SqliteBudgetStore(db);
+    const snapshots = new ListingSnapshots(db);
+    await importCliLedger(location.dir, snapshots, budget);
+    const state = await LocalState.open(db);
+    const acceptedKeys = new AcceptedKeys(db);
+    const client = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl, budget });
+    await client.scheduler.syncCooldown();
+    const fingerprint = keyFingerprint(o.apiKey);
+    const timeScale = client.scheduler.options.timeScale;
+    if (identified) {
+      acceptedKeys.accept(fingerprint);
+      snapshots.recordUserInfo(storeAccountInfo(identified));
+      await client.scheduler.recordWindowUse('user/info', client.scheduler.options.userInfoIntervalMs);
+    }
+    const checkKey = async (opts?: ReadOptions): Promise<AccountInfo> => {
+      const info = await client.userInfo(opts);
+      acceptedKeys.accept(fingerprint);
+      snapshots.recordUserInfo(storeAccountInfo(info));
+      return info;
+    };
+    return {
+      location,
+      db,
+      budget,
+      snapshots,
+      state,
+      acceptedKeys,
+      client,
+      keyFingerprint: fingerprint,
+      identified,
+      async userInfo() {
+        const saved = snapshots.userInfo();
+        const age = saved ? Date.now() - saved.at : Infinity;
+        if (saved && age >= 0 && age < windowWithMargin(SCHEDULER_DEFAULTS.userInfoIntervalMs, timeScale)) return reviveAccountInfo(saved.value);
+        return checkKey();
+      },
+      checkKey,
+      async close() {
+        await client.close().catch(() => {});
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function storeAccountInfo(info: AccountInfo): Record<string, unknown> {
+  return { ...info, subscriptionEnd: info.subscriptionEnd?.getTime() };
+}
+
+function reviveAccountInfo(value: Record<string, unknown>): AccountInfo {
+  const end = value.subscriptionEnd;
+  return { ...(value as unknown as AccountInfo), subscriptionEnd: typeof end === 'number' ? new Date(end) : undefined };
+}
