@@ -6,10 +6,13 @@
  */
 import { DriveError } from './types.js';
 
-/** Is `error` a full disk or an exhausted disk quota (errno ENOSPC or EDQUOT)? */
+/**
+ * Is `error` a full disk or an exhausted disk quota: errno ENOSPC or EDQUOT from node:fs, or
+ * SQLITE_FULL from the account database (SQLite's name for the same condition)?
+ */
 export function isDiskFull(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
 }
 
 /**
