@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import { LocalState } from '../drive/local-state.js';
+import { SqliteWriteJournal } from '../drive/write-journal.js';
+import { openAccountDb } from '../state/account-db.js';
 import { FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type BackoffOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
@@ -99,6 +101,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   let keyRefused = false;
   const stateDir = options.stateDir ?? defaultStateDir(apiUrl, options.apiKey);
   const state = await LocalState.open(stateDir);
+  const accountDb = openAccountDb(stateDir);
   const client = new FichierClient({
     ...options.client,
     apiKey: options.apiKey,
@@ -121,9 +124,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       },
     }),
     state,
+    journal: new SqliteWriteJournal(accountDb),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
+  // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
+  drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(),
@@ -170,7 +176,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         await closed;
         // The read cache stops its read-ahead and saves its index before the state is flushed.
         await drive.closeReadCache();
+        await drive.closeWrites();
         await state.flush();
+        accountDb.close();
         await client.close();
       })();
       return closing;
