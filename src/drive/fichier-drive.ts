@@ -553,6 +553,7 @@ export class FichierDrive implements Drive {
         signal: abort.signal,
         onBodySent: () => {
           sent = true;
+          this.journal.update(id, { ...intent, bodySent: true });
           request.bodySent();
         },
       });
@@ -564,7 +565,7 @@ export class FichierDrive implements Drive {
       request.signal?.removeEventListener('abort', onClientGone);
     }
     this.confirmed.add(stored.url);
-    this.journal.update(id, { ...intent, newUrl: stored.url });
+    this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
     this.folders.addFile(parentId, stored);
     if (old) {
       this.folders.removeFile(old.parentId, old.file.url);

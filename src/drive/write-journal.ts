@@ -24,6 +24,8 @@ export interface UploadIntent {
   before: string[];
   /** The file this upload replaces (removed once the new one is confirmed). */
   oldUrl?: string;
+  /** Set once the whole body was handed to the upload node: only from then on can a copy exist upstream. */
+  bodySent?: boolean;
   /** Set once 1fichier confirmed the upload (end.pl, checksum verified). */
   newUrl?: string;
 }

@@ -8,7 +8,8 @@
  *
  * - upload, confirmed (`newUrl` set): roll forward. The new file is the newest of its name, so it
  *   holds the plain name; the replaced file (`oldUrl`) is removed.
- * - upload, not confirmed: roll back. The client was not told 2xx, so any file of that name and
+ * - upload whose body never fully left: nothing can be stored upstream; forgotten.
+ * - upload sent, not confirmed: roll back. The client was not told 2xx, so any file of that name and
  *   size that appeared in the folder (not listed in `before`, not confirmed by a later write) is
  *   removed. 1fichier's listings can lag behind an upload, so a record that finds nothing is kept
  *   and looked at again until `uploadSettleMs` after its start.
@@ -122,6 +123,8 @@ export class WriteRecovery {
       if (intent.oldUrl) await this.removeFile(intent.folderId, intent.oldUrl);
       return true;
     }
+    // A body cut before its end is never stored by the upload node.
+    if (!intent.bodySent) return true;
     const listing = await this.options.upstream.listFolder(intent.folderId, 'background');
     const strays = listing.files.filter(
       (file) =>
