@@ -1,9 +1,11 @@
 /**
  * A seeded random mix of PUT, MOVE, COPY, DELETE and MKCOL from 8 concurrent clients over 20 paths,
  * with the simulator's faults switched on now and then (cut uploads, floods, 5xx answers, end.pl
- * answering HTML for `.exe` files). The clients' requests of one round run at once, on paths that do
- * not overlap, so the model stays exact: a 2xx means applied, any error means not applied, and a
- * 4xx must be the one the model predicts. At the end the bridge's listings and bytes and the
+ * answering HTML for `.exe` files). The clients' requests of one round run at once. Most of them use
+ * paths that do not overlap, so the model stays exact: a 2xx means applied, any error means not
+ * applied, and a 4xx must be the one the model predicts. In some rounds several clients also PUT
+ * one path at once: the file must then hold exactly one of the bodies answered 2xx (which one is
+ * read back and becomes the model's). At the end the bridge's listings and bytes and the
  * account itself must equal the model: no byte lost, no alias, no duplicate.
  *
  * WRITE_MIX_SEED replays a run; the seed is in every failure message.
@@ -169,17 +171,47 @@ describe(`a random mix of writes from ${CLIENTS} clients with faults (seed ${SEE
           { failures: [{ host: 'upload', endpoint: 'upload.cgi', drop: true, count: 1 }] },
           { failures: [{ host: 'api', flood: true, count: 1 }] },
           { failures: [{ host: 'api', endpoint: 'file/rm.cgi', status: 500, count: 2 }] },
+          { failures: [{ host: 'api', endpoint: 'file/rm.cgi', flood: true, count: 1 }] },
         ];
         s.sim.setFaults({ ...faults[Math.floor(next() * faults.length)], endPlHtmlExtensions: ['.exe'] });
       }
       const free = [...FOLDERS, ...FILES];
       const ops: Op[] = [];
-      for (let client = 0; client < CLIENTS; client += 1) {
+      // A race: 2 or 3 clients PUT the same path at once.
+      let race: { path: string; count: number } | undefined;
+      if (next() < 0.5) {
+        const path = FILES[Math.floor(next() * FILES.length)];
+        free.splice(free.indexOf(path), 1);
+        race = { path, count: 2 + Math.floor(next() * 2) };
+        for (let index = 0; index < race.count; index += 1) {
+          ops.push({ method: 'PUT', path, body: bodyOf(SEED * 1000 + (serial += 1), 1_000 + Math.floor(next() * 120_000)) });
+        }
+      }
+      for (let client = ops.length; client < CLIENTS; client += 1) {
         const picked = pickOp(next, free, (serial += 1));
         if (picked) ops.push(picked.op);
       }
       const predicted = ops.map((op) => expected(model, op));
       const statuses = await Promise.all(ops.map((op) => run(s, op)));
+      if (race) {
+        const racers = ops.slice(0, race.count);
+        const winners = racers.filter((_, index) => statuses[index] >= 200 && statuses[index] < 300);
+        counts.operations += racers.length;
+        counts.ok += winners.length;
+        counts.failed5xx += racers.length - winners.length;
+        const wrongStatus = statuses.slice(0, race.count).filter((status) => status < 500 && (status < 200 || status >= 300));
+        if (wrongStatus.length > 0) wrong.push(`seed ${SEED} round ${round}: racing PUTs of ${race.path} answered ${wrongStatus.join(', ')}`);
+        if (winners.length > 0) {
+          const response = await fetch(`${s.url}${race.path}`);
+          const got = response.status === 200 ? await readBody(response) : (await response.arrayBuffer(), undefined);
+          const winner = winners.find((op) => got !== undefined && (op as { body: Buffer }).body.equals(got));
+          if (!winner) wrong.push(`seed ${SEED} round ${round}: after racing PUTs ${race.path} holds none of the ${winners.length} bodies answered 2xx`);
+          else apply(model, winner);
+        }
+        ops.splice(0, race.count);
+        predicted.splice(0, race.count);
+        statuses.splice(0, race.count);
+      }
       ops.forEach((op, index) => {
         const status = statuses[index];
         counts.operations += 1;
