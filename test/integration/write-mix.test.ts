@@ -219,7 +219,7 @@ describe(`a random mix of writes from ${CLIENTS} clients with faults (seed ${SEE
         if (status >= 200 && status < 300) {
           counts.ok += 1;
           if (status !== predicted[index]) wrong.push(label);
-          apply(model, op);
+          else apply(model, op);
         } else if (status >= 500) counts.failed5xx += 1;
         else if (status === predicted[index]) counts.predicted4xx += 1;
         else wrong.push(label);
