@@ -152,7 +152,7 @@ export class WriteRecovery {
 
   private async findTransferred(intent: ReplaceIntent): Promise<UpstreamFile | undefined> {
     const listing = await this.options.upstream.listFolder(intent.folderId, 'background');
-    return listing.files.find((file) => file.name === intent.name && file.url !== intent.oldUrl && !intent.newUrl);
+    return listing.files.find((file) => file.name === intent.name && file.url !== intent.oldUrl);
   }
 
   /**
