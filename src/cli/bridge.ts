@@ -16,6 +16,7 @@ import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
 import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
+import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -178,9 +179,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       { listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale) },
     ),
     state,
+    journal: new SqliteWriteJournal(account.db),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
+  // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
+  drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(),
@@ -239,6 +243,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         const failures: unknown[] = [];
         for (const [what, step] of [
           ['the read cache index', () => drive.closeReadCache()],
+          ['the unfinished writes', () => drive.closeWrites()],
           ['the local state', () => state.flush()],
         ] as const) {
           await step().catch((error: unknown) => {

@@ -150,12 +150,25 @@ export class FolderCache {
     }));
   }
 
-  removeFolder(parentId: number, folderId: number): void {
+  /**
+   * The folder left `parentId`. Removed upstream (the default), its own listing goes too; moved
+   * elsewhere (`keepListing`), its content did not change, so its listing stays valid.
+   */
+  removeFolder(parentId: number, folderId: number, options: { keepListing?: boolean } = {}): void {
     const overlay = this.overlayOf(parentId);
     overlay.addedFolders.delete(folderId);
     overlay.removedFolders.set(folderId, this.now() + this.options.overlayMs);
     this.patch(parentId, (entry) => ({ ...entry, folders: entry.folders.filter((f) => f.id !== folderId) }));
-    this.forget(folderId);
+    if (!options.keepListing) this.forget(folderId);
+  }
+
+  /**
+   * A folder we just created is empty: its listing is known without asking 1fichier (whose
+   * per-folder window would make the next look at it wait up to 30 s). Later writes patch it.
+   */
+  seedEmpty(folder: UpstreamFolder): void {
+    if (this.entries.has(folder.id)) return;
+    this.entries.set(folder.id, this.applyOverlay({ id: folder.id, name: folder.name, folders: [], files: [], fetchedAt: this.now() }));
   }
 
   private patch(folderId: number, change: (entry: CachedFolder) => CachedFolder): void {

@@ -6,16 +6,16 @@
  * `TESTS="locks props"` picks suites (litmus' own variable). Without the litmus binary the tests
  * skip locally, and fail when CI is set: CI must install it (`apt-get install -y litmus`).
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryDrive } from '../../src/drive/memory-drive.js';
 import { LockManager } from '../../src/webdav/lock-manager.js';
 import { startWebDavServer } from '../../src/webdav/server.js';
 import type { Logger } from '../../src/webdav/handler.js';
 import { parseLitmusOutput, problems } from './litmus-output.js';
+import { findExecutable, runLitmus } from './litmus-run.js';
 import { startStack } from '../integration/helpers.js';
 
 const ALL_SUITES = ['basic', 'copymove', 'props', 'locks', 'http'];
@@ -25,50 +25,12 @@ if (!litmus && !process.env.CI) {
   console.warn('litmus not installed: skipping the WebDAV compliance suites (apt-get install -y litmus)');
 }
 
-function findExecutable(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
 const errors: string[] = [];
 const logger: Logger = {
   info: () => {},
   warn: () => {},
   error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields ?? {})}`),
 };
-
-interface LitmusRun {
-  code: number | null;
-  output: string;
-}
-
-function runLitmus(binary: string, url: string, suite: string, cwd: string): Promise<LitmusRun> {
-  return new Promise((resolve, reject) => {
-    // litmus writes debug.log / child.log into its working directory: keep them out of the repo.
-    const child = spawn(binary, ['-k', url], { cwd, env: { ...process.env, TESTS: suite }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 /** What litmus runs against: the WebDAV layer alone, and the product (bridge + 1fichier simulator). */
 const targets: Array<{ name: string; start: () => Promise<{ url: string; close(): Promise<void> }> }> = [
