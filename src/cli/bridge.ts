@@ -13,7 +13,7 @@ import { ApiUrlError, AuthError, NotPremiumError, SCHEDULER_DEFAULTS, Unreachabl
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
-import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type BackoffOptions, type PlainUser } from '../webdav/auth/index.js';
+import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -66,7 +66,7 @@ export interface AuthOptions {
   users?: PlainUser[];
   htpasswdFile?: string;
   realm?: string;
-  backoff?: BackoffOptions;
+  backoff?: LoginThrottleOptions;
 }
 
 export interface CloseOptions {

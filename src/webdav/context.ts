@@ -18,6 +18,8 @@ export interface ContextInput {
   locks: LockManagerPort | undefined;
   settings: WebDavSettings;
   logger: Logger;
+  /** The authenticated user, undefined without authentication. */
+  principal: string | undefined;
   readBody(): Promise<Buffer>;
   readXml(): Promise<XmlElement | undefined>;
 }
@@ -72,6 +74,7 @@ export function createContext(input: ContextInput): RequestContext {
     settings,
     logger: input.logger,
     signal: abort.signal,
+    principal: input.principal,
     header,
     href: (path, collection) => encodeHref(path, collection, settings.mountPrefix),
     resolveHref,
@@ -83,6 +86,7 @@ export function createContext(input: ContextInput): RequestContext {
         ifHeader: header('if'),
         targets,
         env: { requestPath: input.decoded.path, etagOf, resolveHref },
+        principal: input.principal,
       });
       if (result.ok) return;
       if (result.status === 423) {

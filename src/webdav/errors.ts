@@ -6,7 +6,10 @@
  * (e.g. 'propfind-finite-depth', 'lock-token-submitted'); when set the body is
  * `<D:error><D:{condition}>{conditionXml}</D:{condition}></D:error>`.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DriveError, type DriveErrorCode } from '../drive/types.js';
+import type { Logger } from './handler.js';
+import { errorDocument } from './xml/write.js';
 
 export interface HttpErrorOptions {
   condition?: string;
@@ -55,9 +58,20 @@ export function statusForDriveError(code: DriveErrorCode, method: string): numbe
   }
 }
 
+/**
+ * A full disk or an exhausted quota on the machine running the bridge (ENOSPC, EDQUOT), however it
+ * reached us: the drive maps them to DriveError 'insufficient-storage', and this catches any that
+ * escaped, so the client always gets 507 (RFC 4918 §11.5), never 500.
+ */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Converts anything thrown by a Drive call into an HttpError, leaving HttpErrors untouched. */
 export function toHttpError(error: unknown, method: string): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  if (isDiskFull(error)) return new HttpError(507, 'The disk of the server is full; nothing was stored');
   if (error instanceof DriveError) {
     const status = statusForDriveError(error.code, method);
     const headers: Record<string, string> = {};
@@ -76,4 +90,68 @@ export class ResponseStreamError extends Error {
   constructor(readonly source: unknown) {
     super(`response stream failed: ${source instanceof Error ? source.message : String(source)}`);
   }
+}
+
+/**
+ * Turns whatever a handler threw into a response; it never throws itself.
+ *
+ * It never reads `req.socket`: Node sets it to null when a stream pipeline fails while reading the
+ * request (a PUT body refused by a full spool or disk, a body over a cap), which is exactly when
+ * an error must be answered; the response's socket is the one that matters. When the request body
+ * was not read to its end the answer closes the connection, so the rest is never parsed as a
+ * next request.
+ */
+export function answerError(req: IncomingMessage, res: ServerResponse, method: string, error: unknown, logger: Logger): void {
+  if (error instanceof ResponseStreamError) {
+    // The drive broke mid-body: the status is gone, so cut the connection (a short body must never
+    // pass for the whole file) and report it as the server-side failure it is.
+    logger.error('webdav: response stream failed', { method, url: req.url, error: String(error.source) });
+    res.destroy();
+    return;
+  }
+  const socket = res.socket;
+  if (res.destroyed || !socket || socket.destroyed) {
+    // The client went away (e.g. a player seeking): nothing to answer, nothing wrong on our side.
+    logger.info('webdav: client disconnected', { method, url: req.url });
+    res.destroy();
+    return;
+  }
+  const httpError = toHttpError(error, method);
+  if (!httpError) {
+    logger.error('webdav: unexpected error', {
+      method,
+      url: req.url,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  } else if (httpError.status === 507) {
+    logger.error('webdav: insufficient storage', { method, url: req.url, reason: httpError.message });
+  }
+  if (res.headersSent) {
+    // Mid-stream failure: the status is gone; cut the connection so the client sees it broke.
+    res.destroy();
+    return;
+  }
+  const status = httpError?.status ?? 500;
+  const headers: Record<string, string | number> = { ...(httpError?.options.headers ?? {}) };
+  let body: string;
+  if (httpError?.options.condition) {
+    headers['Content-Type'] = 'application/xml; charset=utf-8';
+    body = errorDocument(httpError.options.condition, httpError.options.conditionXml);
+  } else {
+    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    body = `${httpError ? httpError.message : 'Internal server error'}\n`;
+  }
+  if (!req.complete) headers.Connection = 'close';
+  headers['Content-Length'] = Buffer.byteLength(body);
+  try {
+    res.writeHead(status, headers);
+  } catch (headerError) {
+    // A header value we could not send (never expected): the status still reaches the client.
+    logger.error('webdav: cannot send error headers', { method, url: req.url, error: String(headerError) });
+    res.removeHeader('Content-Type');
+    body = `${status}\n`;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  }
+  if (method === 'HEAD') res.end();
+  else res.end(body);
 }

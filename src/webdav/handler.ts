@@ -60,6 +60,11 @@ export interface RequestContext {
   readonly logger: Logger;
   /** Aborted when the client disconnects before the response is complete. */
   readonly signal: AbortSignal;
+  /**
+   * The authenticated user (from the `authorize` hook); undefined without authentication. Lock
+   * tokens are bound to it (RFC 4918 §6.4).
+   */
+  readonly principal: string | undefined;
 
   /** A request header as one string (arrays joined with ', '), undefined when absent. */
   header(name: string): string | undefined;

@@ -3,8 +3,8 @@
  * timeouts with lazy expiry, refresh, unlock, and the write checks every state-changing method
  * runs through `checkPreconditions` (If header → 400/412, then locks → 423).
  *
- * Locks live in memory only: a restart drops them, which clients survive (they re-LOCK when a
- * refresh fails). Lock-null resources are real empty files created by the LOCK handler through
+ * Records live in a `LockStore` (lock-store.ts; in memory by default: a restart drops them, which
+ * clients survive, since they re-LOCK when a refresh fails). Lock-null resources are real empty files created by the LOCK handler through
  * Drive.write (RFC 4918 §7.3 "locked empty resource"), so this store knows nothing about them.
  *
  * Who may write (documented choice): a target is blocked by every lock *root* that protects it
@@ -13,9 +13,16 @@
  * root, any one holder may write (what shared write locks are for), but locks rooted elsewhere
  * (a parent's depth-0 lock guarding membership, an ancestor's depth-infinity lock) each need
  * their own token.
+ *
+ * Ownership (RFC 4918 §6.4): a lock token is usable only by the principal that created the lock.
+ * Tokens are not secrets (lockdiscovery shows them to anyone who may read the resource), so a
+ * token submitted by another authenticated user does not count as submitted (the write gets 423),
+ * and that user can neither refresh nor UNLOCK the lock (403). Without authentication every
+ * client is the same anonymous principal, so anyone holding the token may use it.
  */
 import { randomUUID } from 'node:crypto';
 import { evaluateIfHeader, IfHeaderError, parseIfHeader } from './if-header.js';
+import { MemoryLockStore, type LockRecord, type LockStore } from './lock-store.js';
 import type {
   ActiveLockInfo,
   IfEvaluationEnv,
@@ -25,6 +32,8 @@ import type {
   PreconditionResult,
   WriteTarget,
 } from './locking.js';
+
+export type { LockRecord, LockStore } from './lock-store.js';
 
 export interface LockManagerOptions {
   /** Milliseconds since the epoch; injectable so tests can move time. */
@@ -37,18 +46,8 @@ export interface LockManagerOptions {
   maxLocks?: number;
   /** Token generator; default `urn:uuid:` + a random UUID. */
   newToken?: () => string;
-}
-
-export interface LockRecord {
-  token: string;
-  root: string;
-  scope: LockScope;
-  depth: LockDepth;
-  ownerXml: string;
-  /** Seconds granted at creation or last refresh; Infinity for `Infinite`. */
-  timeoutSeconds: number;
-  /** Epoch ms when the lock vanishes; Infinity for `Infinite`. */
-  expiresAt: number;
+  /** Where the records live; default one process's memory. */
+  store?: LockStore;
 }
 
 export interface LockRequest {
@@ -57,11 +56,14 @@ export interface LockRequest {
   depth: LockDepth;
   ownerXml: string;
   timeoutSeconds: number;
+  /** The authenticated user asking; undefined without authentication. */
+  principal?: string;
 }
 
 export type LockResult = { ok: true; lock: LockRecord } | { ok: false; conflict: LockRecord };
 
-export type UnlockResult = 'unlocked' | 'no-such-lock' | 'not-in-scope';
+/** `not-owner`: the lock exists and covers the URL, but another principal created it (403). */
+export type UnlockResult = 'unlocked' | 'no-such-lock' | 'not-in-scope' | 'not-owner';
 
 export class LockLimitError extends Error {
   override readonly name = 'LockLimitError';
@@ -70,7 +72,7 @@ export class LockLimitError extends Error {
 const DEFAULT_MAX_TIMEOUT = 3600;
 
 export class LockManager implements LockManagerPort {
-  private readonly locks = new Map<string, LockRecord>();
+  private readonly store: LockStore;
   private readonly now: () => number;
   readonly maxTimeoutSeconds: number;
   readonly defaultTimeoutSeconds: number;
@@ -78,6 +80,7 @@ export class LockManager implements LockManagerPort {
   private readonly newToken: () => string;
 
   constructor(options: LockManagerOptions = {}) {
+    this.store = options.store ?? new MemoryLockStore();
     this.now = options.now ?? Date.now;
     this.maxTimeoutSeconds = positiveOr(options.maxTimeoutSeconds, DEFAULT_MAX_TIMEOUT);
     const fallbackDefault = Number.isFinite(this.maxTimeoutSeconds) ? this.maxTimeoutSeconds : DEFAULT_MAX_TIMEOUT;
@@ -106,11 +109,13 @@ export class LockManager implements LockManagerPort {
   }
 
   /** Creates a lock unless an existing one conflicts (RFC 4918 §6.1, §9.10.5). */
-  lock(request: LockRequest): LockResult {
-    this.purgeExpired();
-    const conflict = this.findConflict(request.path, request.scope, request.depth);
-    if (conflict) return { ok: false, conflict };
-    if (this.locks.size >= this.maxLocks) throw new LockLimitError('too many active locks');
+  async lock(request: LockRequest): Promise<LockResult> {
+    const live = await this.live();
+    if (live.length >= this.maxLocks) {
+      const conflict = live.find((l) => conflictsWith(l, request.path, request.scope, request.depth));
+      if (conflict) return { ok: false, conflict };
+      throw new LockLimitError('too many active locks');
+    }
     const timeoutSeconds = Math.min(request.timeoutSeconds, this.maxTimeoutSeconds);
     const lock: LockRecord = {
       token: this.newToken(),
@@ -118,66 +123,73 @@ export class LockManager implements LockManagerPort {
       scope: request.scope,
       depth: request.depth,
       ownerXml: request.ownerXml,
+      principal: request.principal,
       timeoutSeconds,
       expiresAt: this.expiry(timeoutSeconds),
     };
-    this.locks.set(lock.token, lock);
-    return { ok: true, lock };
+    const conflict = await this.store.create(
+      lock,
+      (l) => conflictsWith(l, request.path, request.scope, request.depth),
+      this.now(),
+    );
+    return conflict ? { ok: false, conflict } : { ok: true, lock };
   }
 
-  /**
-   * The first live lock a new lock on `path` would conflict with: locks overlap when one covers
-   * the other's root; they conflict unless both are shared.
-   */
-  findConflict(path: string, scope: LockScope, depth: LockDepth): LockRecord | undefined {
-    this.purgeExpired();
-    for (const l of this.locks.values()) {
-      if (scope === 'shared' && l.scope === 'shared') continue;
-      if (covers(l.root, l.depth, path) || (depth === 'infinity' && isBelow(l.root, path))) return l;
-    }
-    return undefined;
+  /** The first live lock a new lock on `path` would conflict with. */
+  async findConflict(path: string, scope: LockScope, depth: LockDepth): Promise<LockRecord | undefined> {
+    return (await this.live()).find((l) => conflictsWith(l, path, scope, depth));
   }
 
   /**
    * Refreshes the lock with one of `tokens` whose scope covers `path` (RFC 4918 §9.10.2: the
-   * request may name any resource inside the lock). Undefined when none does.
+   * request may name any resource inside the lock) and that `principal` created. Undefined when
+   * none covers the path; 'not-owner' when the only ones that do belong to someone else.
    */
-  refresh(path: string, tokens: Iterable<string>, timeoutSeconds: number): LockRecord | undefined {
-    this.purgeExpired();
+  async refresh(
+    path: string,
+    tokens: Iterable<string>,
+    timeoutSeconds: number,
+    principal?: string,
+  ): Promise<LockRecord | 'not-owner' | undefined> {
+    const live = new Map((await this.live()).map((l) => [l.token, l]));
+    let foreign = false;
     for (const token of tokens) {
-      const l = this.locks.get(token);
-      if (l && covers(l.root, l.depth, path)) {
-        l.timeoutSeconds = Math.min(timeoutSeconds, this.maxTimeoutSeconds);
-        l.expiresAt = this.expiry(l.timeoutSeconds);
-        return l;
+      const l = live.get(token);
+      if (!l || !covers(l.root, l.depth, path)) continue;
+      if (l.principal !== principal) {
+        foreign = true;
+        continue;
       }
+      l.timeoutSeconds = Math.min(timeoutSeconds, this.maxTimeoutSeconds);
+      l.expiresAt = this.expiry(l.timeoutSeconds);
+      await this.store.update(l);
+      return l;
     }
-    return undefined;
+    return foreign ? 'not-owner' : undefined;
   }
 
-  /** Removes a lock; the Request-URI must lie inside it (RFC 4918 §9.11.1). */
-  unlock(path: string, token: string): UnlockResult {
-    this.purgeExpired();
-    const l = this.locks.get(token);
+  /** Removes a lock; the Request-URI must lie inside it (RFC 4918 §9.11.1), the principal own it. */
+  async unlock(path: string, token: string, principal?: string): Promise<UnlockResult> {
+    const l = await this.get(token);
     if (!l) return 'no-such-lock';
     if (!covers(l.root, l.depth, path)) return 'not-in-scope';
-    this.locks.delete(token);
+    if (l.principal !== principal) return 'not-owner';
+    await this.store.delete([token]);
     return 'unlocked';
   }
 
-  get(token: string): LockRecord | undefined {
-    this.purgeExpired();
-    return this.locks.get(token);
+  async get(token: string): Promise<LockRecord | undefined> {
+    const l = await this.store.get(token);
+    return l && l.expiresAt > this.now() ? l : undefined;
   }
 
   /** Live locks whose scope covers `path` (rooted there, or depth-infinity on an ancestor). */
-  locksCovering(path: string): LockRecord[] {
-    this.purgeExpired();
-    return [...this.locks.values()].filter((l) => covers(l.root, l.depth, path));
+  async locksCovering(path: string): Promise<LockRecord[]> {
+    return (await this.live()).filter((l) => covers(l.root, l.depth, path));
   }
 
-  activeLocks(path: string): ActiveLockInfo[] {
-    return this.locksCovering(path).map((l) => this.describe(l));
+  async activeLocks(path: string): Promise<ActiveLockInfo[]> {
+    return (await this.locksCovering(path)).map((l) => this.describe(l));
   }
 
   describe(l: LockRecord): ActiveLockInfo {
@@ -192,17 +204,15 @@ export class LockManager implements LockManagerPort {
   }
 
   /** Locks rooted at `path` or below it disappear with the resource (DELETE, MOVE source). */
-  forgetTree(path: string): void {
-    for (const [token, l] of this.locks) {
-      if (l.root === path || isBelow(l.root, path)) this.locks.delete(token);
-    }
+  async forgetTree(path: string): Promise<void> {
+    const gone = (await this.store.all()).filter((l) => l.root === path || isBelow(l.root, path));
+    if (gone.length > 0) await this.store.delete(gone.map((l) => l.token));
   }
 
   /** The first lock root that blocks a write to `target` given the submitted tokens. */
-  blockingLock(target: WriteTarget, submitted: ReadonlySet<string>): LockRecord | undefined {
-    this.purgeExpired();
+  async blockingLock(target: WriteTarget, submitted: ReadonlySet<string>): Promise<LockRecord | undefined> {
     const byRoot = new Map<string, LockRecord[]>();
-    for (const l of this.locks.values()) {
+    for (const l of await this.live()) {
       const protects =
         covers(l.root, l.depth, target.path) || (target.depth === 'infinity' && isBelow(l.root, target.path));
       if (!protects) continue;
@@ -220,11 +230,12 @@ export class LockManager implements LockManagerPort {
     ifHeader: string | undefined;
     targets: WriteTarget[];
     env: IfEvaluationEnv;
+    principal?: string;
   }): Promise<PreconditionResult> {
-    const evaluation = await this.evaluateIf(input.ifHeader, input.env);
+    const evaluation = await this.evaluateIf(input.ifHeader, input.env, input.principal);
     if (!evaluation.ok) return evaluation;
     for (const target of input.targets) {
-      const blocking = this.blockingLock(target, evaluation.submittedTokens);
+      const blocking = await this.blockingLock(target, evaluation.submittedTokens);
       if (blocking) {
         return { ok: false, status: 423, lockRoot: blocking.root, message: `${target.path} is locked` };
       }
@@ -235,10 +246,13 @@ export class LockManager implements LockManagerPort {
   /**
    * Parses and evaluates an If header (absent = true, nothing submitted). Exposed for LOCK/UNLOCK,
    * which need the submitted tokens themselves (refresh names its lock through the If header).
+   * Tokens of locks another principal created are dropped from the submitted set (RFC 4918 §6.4):
+   * the header may still be true, but the lock still blocks (423).
    */
   async evaluateIf(
     ifHeader: string | undefined,
     env: IfEvaluationEnv,
+    principal?: string,
   ): Promise<{ ok: true; submittedTokens: Set<string> } | { ok: false; status: 400 | 412; message: string }> {
     if (ifHeader === undefined) return { ok: true, submittedTokens: new Set() };
     let parsed;
@@ -248,34 +262,43 @@ export class LockManager implements LockManagerPort {
       if (err instanceof IfHeaderError) return { ok: false, status: 400, message: err.message };
       throw err;
     }
+    const live = await this.live();
     const result = await evaluateIfHeader(parsed, {
       requestPath: env.requestPath,
       resolveTag: (tag) => env.resolveHref(tag),
       stateOf: async (path) => ({
         etag: await env.etagOf(path),
-        lockTokens: new Set(this.locksCovering(path).map((l) => l.token)),
+        lockTokens: new Set(live.filter((l) => covers(l.root, l.depth, path)).map((l) => l.token)),
       }),
     });
     if (!result.satisfied) return { ok: false, status: 412, message: 'If header evaluated to false' };
-    return { ok: true, submittedTokens: result.submittedTokens };
+    const foreign = new Set(live.filter((l) => l.principal !== principal).map((l) => l.token));
+    return { ok: true, submittedTokens: new Set([...result.submittedTokens].filter((t) => !foreign.has(t))) };
   }
 
   /** Number of live locks (for tests and diagnostics). */
-  get size(): number {
-    this.purgeExpired();
-    return this.locks.size;
+  async size(): Promise<number> {
+    return (await this.live()).length;
   }
 
   private expiry(seconds: number): number {
     return seconds === Infinity ? Infinity : this.now() + seconds * 1000;
   }
 
-  private purgeExpired(): void {
+  /** Every unexpired record; expired ones are deleted from the store on the way. */
+  private async live(): Promise<LockRecord[]> {
     const now = this.now();
-    for (const [token, l] of this.locks) {
-      if (l.expiresAt <= now) this.locks.delete(token);
-    }
+    const all = await this.store.all();
+    const expired = all.filter((l) => l.expiresAt <= now).map((l) => l.token);
+    if (expired.length > 0) await this.store.delete(expired);
+    return all.filter((l) => l.expiresAt > now);
   }
+}
+
+/** Locks overlap when one covers the other's root; they conflict unless both are shared. */
+function conflictsWith(l: LockRecord, path: string, scope: LockScope, depth: LockDepth): boolean {
+  if (scope === 'shared' && l.scope === 'shared') return false;
+  return covers(l.root, l.depth, path) || (depth === 'infinity' && isBelow(l.root, path));
 }
 
 /** Does a lock rooted at `root` with `depth` cover `path`? */

@@ -33,12 +33,16 @@
  *   move with a resource).
  * - PROPFIND asks `activeLocks(path)` for `lockdiscovery`: every lock whose scope covers the path
  *   (rooted at it, or depth-infinity on an ancestor), timeouts already expired excluded.
+ * - Ownership (RFC 4918 §6.4): the method layer passes the authenticated principal; a token of a
+ *   lock another principal created does not count as submitted (423), and refresh/UNLOCK of it
+ *   is refused (403). Without authentication every request is the same anonymous principal.
  * - Lock-null resources: LOCK on an unmapped URL creates an empty file through Drive.write
  *   (RFC 4918 §7.3, "locked empty resource"), so PROPFIND/GET need nothing special for them.
  *
  * LOCKS → DAV (implemented):
  * - `LockManager` (lock-manager.ts) implements LockManagerPort. Construct with
- *   `new LockManager({ now?, maxTimeoutSeconds? (default 3600), defaultTimeoutSeconds?, maxLocks? })`.
+ *   `new LockManager({ now?, maxTimeoutSeconds? (default 3600), defaultTimeoutSeconds?, maxLocks?, store? })`;
+ *   records live in a `LockStore` (lock-store.ts), in memory by default.
  * - Handlers: `lock` (methods/lock.ts) and `unlock` (methods/unlock.ts), registered in
  *   builtinMethods as LOCK / UNLOCK. They need ctx.locks to BE a LockManager (else 501).
  * - Lock-null: LOCK on an unmapped URL creates an empty file with Drive.write (size 0) → 201; it
@@ -89,7 +93,9 @@ export interface LockManagerPort {
     ifHeader: string | undefined;
     targets: WriteTarget[];
     env: IfEvaluationEnv;
+    /** The authenticated user making the request (undefined without authentication). */
+    principal?: string;
   }): Promise<PreconditionResult>;
-  activeLocks(path: string): ActiveLockInfo[];
-  forgetTree(path: string): void;
+  activeLocks(path: string): Promise<ActiveLockInfo[]>;
+  forgetTree(path: string): Promise<void>;
 }

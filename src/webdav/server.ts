@@ -9,13 +9,12 @@ import type { AddressInfo } from 'node:net';
 import type { Drive } from '../drive/types.js';
 import { declaredLength, readBody, readXmlBody } from './body.js';
 import { createContext } from './context.js';
-import { HttpError, ResponseStreamError, toHttpError } from './errors.js';
+import { answerError, HttpError } from './errors.js';
 import type { Logger, MethodHandler, WebDavSettings } from './handler.js';
 import type { LockManagerPort } from './locking.js';
 import { builtinMethods } from './methods/index.js';
 import { decodeRequestTarget } from './paths.js';
 import { stripPrefix } from './destination.js';
-import { errorDocument } from './xml/write.js';
 
 export interface WebDavOptions {
   drive: Drive;
@@ -30,11 +29,14 @@ export interface WebDavOptions {
   /** Serve under a path prefix such as '/dav' (default: the root). */
   mountPrefix?: string;
   /**
-   * Auth hook (a later issue): called for every method except OPTIONS. Return true to proceed;
-   * return false after having answered (e.g. 401 with WWW-Authenticate).
+   * Auth hook: called for every method except OPTIONS. Return false after having answered (e.g.
+   * 401 with WWW-Authenticate); true to proceed anonymously; `{ user }` to proceed as that
+   * authenticated principal (lock tokens are bound to it, RFC 4918 §6.4).
    */
-  authorize?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  authorize?: (req: IncomingMessage, res: ServerResponse) => AuthorizeResult | Promise<AuthorizeResult>;
 }
+
+export type AuthorizeResult = boolean | { user: string };
 
 export const consoleLogger: Logger = {
   info: (m, f) => console.log(m, f ?? ''),
@@ -77,7 +79,8 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
       }
       const handler = methods[method];
       if (!handler) throw new HttpError(501, `Method ${method || '(none)'} not supported`, { headers: { Allow: allow } });
-      if (method !== 'OPTIONS' && options.authorize && !(await options.authorize(req, res))) return;
+      const verdict = method !== 'OPTIONS' && options.authorize ? await options.authorize(req, res) : true;
+      if (verdict === false) return;
       const ctx = createContext({
         req,
         res,
@@ -87,6 +90,7 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
         locks: options.locks,
         settings,
         logger,
+        principal: typeof verdict === 'object' ? verdict.user : undefined,
         readBody: () => readBody(req, settings.maxXmlBodyBytes),
         readXml: () => readXmlBody(req, settings.maxXmlBodyBytes),
       });
@@ -106,53 +110,6 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
       res.destroy();
     });
   };
-}
-
-function answerError(req: IncomingMessage, res: ServerResponse, method: string, error: unknown, logger: Logger): void {
-  if (error instanceof ResponseStreamError) {
-    // The drive broke mid-body: the status is gone, so cut the connection (a short body must never
-    // pass for the whole file) and report it as the server-side failure it is.
-    logger.error('webdav: response stream failed', { method, url: req.url, error: String(error.source) });
-    res.destroy();
-    return;
-  }
-  if (res.destroyed || req.socket.destroyed) {
-    // The client went away (e.g. a player seeking): nothing to answer, nothing wrong on our side.
-    logger.info('webdav: client disconnected', { method, url: req.url });
-    res.destroy();
-    return;
-  }
-  const httpError = toHttpError(error, method);
-  if (!httpError) {
-    logger.error('webdav: unexpected error', {
-      method,
-      url: req.url,
-      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-    });
-  }
-  if (res.headersSent || res.destroyed) {
-    // Mid-stream failure: the status is gone; cut the connection so the client sees it broke.
-    res.destroy();
-    return;
-  }
-  const status = httpError?.status ?? 500;
-  const headers: Record<string, string | number> = { ...(httpError?.options.headers ?? {}) };
-  let body: string;
-  if (httpError?.options.condition) {
-    headers['Content-Type'] = 'application/xml; charset=utf-8';
-    body = errorDocument(httpError.options.condition, httpError.options.conditionXml);
-  } else {
-    headers['Content-Type'] = 'text/plain; charset=utf-8';
-    body = `${httpError ? httpError.message : 'Internal server error'}\n`;
-  }
-  if (method === 'HEAD') {
-    res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-    res.end();
-    return;
-  }
-  headers['Content-Length'] = Buffer.byteLength(body);
-  res.writeHead(status, headers);
-  res.end(body);
 }
 
 export interface RunningWebDavServer {

@@ -1,12 +1,12 @@
 /**
  * The pieces of authentication on their own: Basic header parsing, htpasswd formats (vectors
  * made by openssl / libc crypt, not by the libraries under test), the user store and the
- * failure back-off.
+ * login throttle.
  */
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import {
-  FailureBackoff,
+  LoginThrottle,
   HtpasswdError,
   UserStore,
   basicAuthorization,
@@ -107,40 +107,87 @@ describe('htpasswd', () => {
   });
 });
 
-describe('FailureBackoff', () => {
-  it('blocks after 5 failures within the window, with growing blocks, per client', () => {
+describe('LoginThrottle', () => {
+  function attempt(t: LoginThrottle, address: string, name: string, password: string, right: boolean): number | 'refused' {
+    const admission = t.admit(address, name, password);
+    if (!admission.ok) return 'refused';
+    if (right) {
+      t.succeed(admission.ticket);
+      return 0;
+    }
+    return t.fail(admission.ticket);
+  }
+
+  it('blocks an (address, name) pair after 5 failures within the window, with growing blocks', () => {
     let now = 0;
-    const b = new FailureBackoff({ threshold: 5, windowMs: 60_000, blockMs: 30_000, maxBlockMs: 100_000, now: () => now });
-    for (let i = 0; i < 4; i++) expect(b.fail('1.1.1.1')).toBe(0);
-    expect(b.blockedFor('1.1.1.1')).toBe(0);
-    expect(b.fail('1.1.1.1')).toBe(30_000);
-    expect(b.blockedFor('1.1.1.1')).toBe(30_000);
-    expect(b.blockedFor('2.2.2.2')).toBe(0);
-    now += 30_000;
-    expect(b.blockedFor('1.1.1.1')).toBe(0);
-    for (let i = 0; i < 4; i++) b.fail('1.1.1.1');
-    expect(b.fail('1.1.1.1')).toBe(60_000);
+    const t = new LoginThrottle({ pairThreshold: 5, windowMs: 60_000, blockMs: 30_000, maxBlockMs: 100_000, now: () => now });
+    for (let i = 0; i < 4; i++) expect(attempt(t, '1.1.1.1', 'alice', `g${i}`, false)).toBe(0);
+    expect(attempt(t, '1.1.1.1', 'alice', 'g4', false)).toBe(30_000);
+    expect(t.admit('1.1.1.1', 'alice', 'x')).toMatchObject({ ok: false, scope: 'pair', retryAfterMs: 30_000 });
+    // Another name from the same address, and the same name from another address, are not blocked.
+    expect(t.admit('1.1.1.1', 'bob', 'x').ok).toBe(true);
+    expect(t.admit('2.2.2.2', 'alice', 'x').ok).toBe(true);
     now += 60_000;
-    for (let i = 0; i < 4; i++) b.fail('1.1.1.1');
-    expect(b.fail('1.1.1.1')).toBe(100_000); // capped
+    for (let i = 0; i < 4; i++) attempt(t, '1.1.1.1', 'alice', `h${i}`, false);
+    expect(attempt(t, '1.1.1.1', 'alice', 'h4', false)).toBe(60_000);
+    now += 120_000;
+    for (let i = 0; i < 4; i++) attempt(t, '1.1.1.1', 'alice', `k${i}`, false);
+    expect(attempt(t, '1.1.1.1', 'alice', 'k4', false)).toBe(100_000); // capped
   });
 
-  it('failures spread beyond the window never block; a success clears the count', () => {
+  it("one success never clears another name's failures (the old per-address reset)", () => {
     let now = 0;
-    const b = new FailureBackoff({ threshold: 3, windowMs: 1_000, now: () => now });
+    const t = new LoginThrottle({ pairThreshold: 5, now: () => now });
+    for (let i = 0; i < 4; i++) attempt(t, '1.1.1.1', 'victim', `g${i}`, false);
+    expect(attempt(t, '1.1.1.1', 'insider', 'right', true)).toBe(0);
+    expect(attempt(t, '1.1.1.1', 'victim', 'g4', false)).toBe(30_000);
+    now += 1;
+    expect(t.admit('1.1.1.1', 'victim', 'g5').ok).toBe(false);
+  });
+
+  it('a global ceiling bounds failures whatever the addresses and names; successes are not counted', () => {
+    let now = 0;
+    const t = new LoginThrottle({ globalLimit: 20, perNameLimit: 1000, perAddressLimit: 1000, now: () => now });
+    let admitted = 0;
+    expect(attempt(t, '10.9.9.9', 'real', 'secret', true)).toBe(0);
+    for (let i = 0; i < 500; i++) {
+      if (attempt(t, `10.0.0.${i % 50}`, `user${i % 47}`, `guess${i}`, false) !== 'refused') admitted++;
+      if (i % 10 === 0) expect(attempt(t, '10.9.9.9', 'real', 'secret', true)).toBe(0);
+    }
+    expect(admitted).toBe(20);
+    expect(t.globalFailures()).toBe(20);
+    now += 60_001;
+    expect(t.admit('10.0.0.1', 'user1', 'again').ok).toBe(true);
+  });
+
+  it('a proven session passes every budget, even a blocked pair, until wrong passwords from that pair close it', () => {
+    let now = 0;
+    const t = new LoginThrottle({ pairThreshold: 3, globalLimit: 3, now: () => now });
+    expect(attempt(t, '1.1.1.1', 'alice', 'secret', true)).toBe(0);
+    // A stranger behind the same address (one household, one NAT) types alice's name wrongly.
+    for (let i = 0; i < 3; i++) attempt(t, '1.1.1.1', 'alice', `typo${i}`, false);
+    expect(t.admit('1.1.1.1', 'alice', 'typo3').ok).toBe(false);
+    expect(t.admit('9.9.9.9', 'bob', 'x')).toMatchObject({ ok: false, scope: 'global' });
+    expect(attempt(t, '1.1.1.1', 'alice', 'secret', true)).toBe(0);
+    // Guessing on through the session is no oracle: 3 more misses close it until the block ends.
+    for (let i = 0; i < 3; i++) expect(t.admit('1.1.1.1', 'alice', `more${i}`).ok).toBe(false);
+    expect(t.admit('1.1.1.1', 'alice', 'secret').ok).toBe(false);
+    now += 30_001;
+    expect(t.admit('1.1.1.1', 'alice', 'secret').ok).toBe(true);
+  });
+
+  it('failures spread beyond the window never block', () => {
+    let now = 0;
+    const t = new LoginThrottle({ pairThreshold: 3, windowMs: 1_000, now: () => now });
     for (let i = 0; i < 10; i++) {
-      expect(b.fail('c')).toBe(0);
+      expect(attempt(t, 'c', 'n', `g${i}`, false)).toBe(0);
       now += 600;
     }
-    b.fail('d');
-    b.fail('d');
-    b.succeed('d');
-    expect(b.fail('d')).toBe(0);
   });
 
-  it('tracks a bounded number of clients', () => {
-    const b = new FailureBackoff({ maxClients: 100 });
-    for (let i = 0; i < 5000; i++) b.fail(`10.0.${i >> 8}.${i & 255}`);
-    expect(b.trackedClients).toBe(100);
+  it('tracks a bounded number of pairs', () => {
+    const t = new LoginThrottle({ maxTracked: 100, globalLimit: 10_000, perAddressLimit: 10_000, perNameLimit: 10_000 });
+    for (let i = 0; i < 5000; i++) attempt(t, `10.0.${i >> 8}.${i & 255}`, 'n', 'x', false);
+    expect(t.trackedPairs).toBe(100);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LockLimitError, LockManager, type LockRequest } from '../../src/webdav/lock-manager.js';
+import { LockLimitError, LockManager, type LockRecord, type LockRequest } from '../../src/webdav/lock-manager.js';
 import type { IfEvaluationEnv } from '../../src/webdav/locking.js';
 
 function setup(options: ConstructorParameters<typeof LockManager>[0] = {}) {
@@ -13,8 +13,8 @@ function req(path: string, over: Partial<LockRequest> = {}): LockRequest {
   return { path, scope: 'exclusive', depth: 0, ownerXml: '', timeoutSeconds: 3600, ...over };
 }
 
-function take(locks: LockManager, path: string, over: Partial<LockRequest> = {}) {
-  const r = locks.lock(req(path, over));
+async function take(locks: LockManager, path: string, over: Partial<LockRequest> = {}) {
+  const r = await locks.lock(req(path, over));
   if (!r.ok) throw new Error(`unexpected conflict with ${r.conflict.root}`);
   return r.lock;
 }
@@ -29,89 +29,89 @@ function env(requestPath: string): IfEvaluationEnv {
 }
 
 describe('LockManager: tokens and records', () => {
-  it('issues urn:uuid tokens by default, all distinct', () => {
+  it('issues urn:uuid tokens by default, all distinct', async () => {
     const locks = new LockManager();
-    const a = locks.lock(req('/a'));
-    const b = locks.lock(req('/b'));
+    const a = await locks.lock(req('/a'));
+    const b = await locks.lock(req('/b'));
     expect(a.ok && b.ok).toBe(true);
     if (!a.ok || !b.ok) return;
     expect(a.lock.token).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a.lock.token).not.toBe(b.lock.token);
   });
 
-  it('keeps the owner XML verbatim and describes the lock for lockdiscovery', () => {
+  it('keeps the owner XML verbatim and describes the lock for lockdiscovery', async () => {
     const { locks, advance } = setup();
     const owner = '<href xmlns="DAV:">mailto:me@example.com</href> &amp; text';
-    const lock = take(locks, '/a', { ownerXml: owner, scope: 'shared', depth: 'infinity', timeoutSeconds: 120 });
+    const lock = await take(locks, '/a', { ownerXml: owner, scope: 'shared', depth: 'infinity', timeoutSeconds: 120 });
     advance(20.5);
-    expect(locks.activeLocks('/a/b/c')).toEqual([
+    expect(await locks.activeLocks('/a/b/c')).toEqual([
       { token: lock.token, root: '/a', scope: 'shared', depth: 'infinity', ownerXml: owner, timeout: 100 },
     ]);
-    expect(locks.activeLocks('/x')).toEqual([]);
+    expect(await locks.activeLocks('/x')).toEqual([]);
   });
 });
 
 describe('LockManager: conflicts', () => {
-  it('an exclusive lock conflicts with any other lock on the same resource', () => {
+  it('an exclusive lock conflicts with any other lock on the same resource', async () => {
     const { locks } = setup();
-    const first = take(locks, '/a');
+    const first = await take(locks, '/a');
     for (const scope of ['exclusive', 'shared'] as const) {
-      const r = locks.lock(req('/a', { scope }));
+      const r = await locks.lock(req('/a', { scope }));
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.conflict.token).toBe(first.token);
     }
   });
 
-  it('shared locks coexist, and block a later exclusive one', () => {
+  it('shared locks coexist, and block a later exclusive one', async () => {
     const { locks } = setup();
-    take(locks, '/a', { scope: 'shared' });
-    take(locks, '/a', { scope: 'shared' });
-    expect(locks.lock(req('/a')).ok).toBe(false);
-    expect(locks.size).toBe(2);
+    await take(locks, '/a', { scope: 'shared' });
+    await take(locks, '/a', { scope: 'shared' });
+    expect((await locks.lock(req('/a'))).ok).toBe(false);
+    expect(await locks.size()).toBe(2);
   });
 
-  it('depth-infinity on an ancestor covers descendants; depth 0 does not', () => {
+  it('depth-infinity on an ancestor covers descendants; depth 0 does not', async () => {
     const { locks } = setup();
-    take(locks, '/a', { depth: 'infinity' });
-    expect(locks.lock(req('/a/b/c')).ok).toBe(false);
+    await take(locks, '/a', { depth: 'infinity' });
+    expect((await locks.lock(req('/a/b/c'))).ok).toBe(false);
     const other = setup().locks;
-    take(other, '/a', { depth: 0 });
-    expect(other.lock(req('/a/b/c')).ok).toBe(true);
+    await take(other, '/a', { depth: 0 });
+    expect((await other.lock(req('/a/b/c'))).ok).toBe(true);
   });
 
-  it('a depth-infinity request conflicts with locks below it; a depth-0 one does not', () => {
+  it('a depth-infinity request conflicts with locks below it; a depth-0 one does not', async () => {
     const { locks } = setup();
-    const inner = take(locks, '/a/b/c');
-    const r = locks.lock(req('/a', { depth: 'infinity' }));
+    const inner = await take(locks, '/a/b/c');
+    const r = await locks.lock(req('/a', { depth: 'infinity' }));
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.conflict.token).toBe(inner.token);
-    expect(locks.lock(req('/a', { depth: 0 })).ok).toBe(true);
+    expect((await locks.lock(req('/a', { depth: 0 }))).ok).toBe(true);
   });
 
-  it('the root path covers everything when locked depth-infinity', () => {
+  it('the root path covers everything when locked depth-infinity', async () => {
     const { locks } = setup();
-    take(locks, '/', { depth: 'infinity' });
-    expect(locks.lock(req('/x')).ok).toBe(false);
-    expect(locks.locksCovering('/a/b')).toHaveLength(1);
+    await take(locks, '/', { depth: 'infinity' });
+    expect((await locks.lock(req('/x'))).ok).toBe(false);
+    expect(await locks.locksCovering('/a/b')).toHaveLength(1);
   });
 
-  it('sibling paths sharing a prefix are independent', () => {
+  it('sibling paths sharing a prefix are independent', async () => {
     const { locks } = setup();
-    take(locks, '/a', { depth: 'infinity' });
-    expect(locks.lock(req('/ab')).ok).toBe(true);
-    expect(locks.locksCovering('/ab')).toHaveLength(1);
+    await take(locks, '/a', { depth: 'infinity' });
+    expect((await locks.lock(req('/ab'))).ok).toBe(true);
+    expect(await locks.locksCovering('/ab')).toHaveLength(1);
   });
 
-  it('refuses new locks past the limit', () => {
+  it('refuses new locks past the limit', async () => {
     const { locks } = setup({ maxLocks: 2 });
-    take(locks, '/1');
-    take(locks, '/2');
-    expect(() => locks.lock(req('/3'))).toThrow(LockLimitError);
+    await take(locks, '/1');
+    await take(locks, '/2');
+    await expect(locks.lock(req('/3'))).rejects.toThrow(LockLimitError);
   });
 });
 
 describe('LockManager: timeouts', () => {
-  it('parses Timeout headers: first usable entry, capped, default otherwise', () => {
+  it('parses Timeout headers: first usable entry, capped, default otherwise', async () => {
     const { locks } = setup({ maxTimeoutSeconds: 3600 });
     expect(locks.grantTimeout(undefined)).toBe(3600);
     expect(locks.grantTimeout('Second-60')).toBe(60);
@@ -127,83 +127,83 @@ describe('LockManager: timeouts', () => {
     expect(short.grantTimeout('Infinite')).toBe(600);
   });
 
-  it('grants Infinite only when the maximum is unbounded', () => {
+  it('grants Infinite only when the maximum is unbounded', async () => {
     const { locks, advance } = setup({ maxTimeoutSeconds: Infinity });
     expect(locks.grantTimeout('Infinite')).toBe(Infinity);
-    const lock = take(locks, '/a', { timeoutSeconds: Infinity });
+    const lock = await take(locks, '/a', { timeoutSeconds: Infinity });
     advance(10 ** 9);
-    expect(locks.get(lock.token)).toBeDefined();
-    expect(locks.activeLocks('/a')[0].timeout).toBe('infinite');
+    expect(await locks.get(lock.token)).toBeDefined();
+    expect((await locks.activeLocks('/a'))[0].timeout).toBe('infinite');
   });
 
-  it('expires locks with the clock, freeing the resource', () => {
+  it('expires locks with the clock, freeing the resource', async () => {
     const { locks, advance } = setup();
-    const lock = take(locks, '/a', { timeoutSeconds: 60 });
+    const lock = await take(locks, '/a', { timeoutSeconds: 60 });
     advance(59);
-    expect(locks.lock(req('/a')).ok).toBe(false);
-    expect(locks.activeLocks('/a')[0].timeout).toBe(1);
+    expect((await locks.lock(req('/a'))).ok).toBe(false);
+    expect((await locks.activeLocks('/a'))[0].timeout).toBe(1);
     advance(1);
-    expect(locks.get(lock.token)).toBeUndefined();
-    expect(locks.activeLocks('/a')).toEqual([]);
-    expect(locks.lock(req('/a')).ok).toBe(true);
+    expect(await locks.get(lock.token)).toBeUndefined();
+    expect(await locks.activeLocks('/a')).toEqual([]);
+    expect((await locks.lock(req('/a'))).ok).toBe(true);
   });
 
-  it('refresh restarts the timeout, also through a resource inside the lock (indirect refresh)', () => {
+  it('refresh restarts the timeout, also through a resource inside the lock (indirect refresh)', async () => {
     const { locks, advance } = setup();
-    const lock = take(locks, '/a', { depth: 'infinity', timeoutSeconds: 60 });
+    const lock = await take(locks, '/a', { depth: 'infinity', timeoutSeconds: 60 });
     advance(50);
-    expect(locks.refresh('/a/b/c', ['urn:uuid:other', lock.token], 120)?.token).toBe(lock.token);
+    expect(((await locks.refresh('/a/b/c', ['urn:uuid:other', lock.token], 120)) as LockRecord).token).toBe(lock.token);
     advance(100);
-    expect(locks.get(lock.token)).toBeDefined();
-    expect(locks.activeLocks('/a')[0].timeout).toBe(20);
+    expect(await locks.get(lock.token)).toBeDefined();
+    expect((await locks.activeLocks('/a'))[0].timeout).toBe(20);
     advance(20);
-    expect(locks.get(lock.token)).toBeUndefined();
+    expect(await locks.get(lock.token)).toBeUndefined();
   });
 
-  it('refresh fails for a token that does not cover the path, or an expired one', () => {
+  it('refresh fails for a token that does not cover the path, or an expired one', async () => {
     const { locks, advance } = setup();
-    const lock = take(locks, '/a', { timeoutSeconds: 60 });
-    expect(locks.refresh('/x', [lock.token], 60)).toBeUndefined();
-    expect(locks.refresh('/a/b', [lock.token], 60)).toBeUndefined(); // depth 0
-    expect(locks.refresh('/a', ['urn:uuid:nope'], 60)).toBeUndefined();
+    const lock = await take(locks, '/a', { timeoutSeconds: 60 });
+    expect(await locks.refresh('/x', [lock.token], 60)).toBeUndefined();
+    expect(await locks.refresh('/a/b', [lock.token], 60)).toBeUndefined(); // depth 0
+    expect(await locks.refresh('/a', ['urn:uuid:nope'], 60)).toBeUndefined();
     advance(60);
-    expect(locks.refresh('/a', [lock.token], 60)).toBeUndefined();
+    expect(await locks.refresh('/a', [lock.token], 60)).toBeUndefined();
   });
 
-  it('caps a refresh at the maximum timeout', () => {
+  it('caps a refresh at the maximum timeout', async () => {
     const { locks } = setup({ maxTimeoutSeconds: 100 });
-    const lock = take(locks, '/a', { timeoutSeconds: 10 });
-    expect(locks.refresh('/a', [lock.token], 10_000)?.timeoutSeconds).toBe(100);
+    const lock = await take(locks, '/a', { timeoutSeconds: 10 });
+    expect(((await locks.refresh('/a', [lock.token], 10_000)) as LockRecord).timeoutSeconds).toBe(100);
   });
 });
 
 describe('LockManager: unlock and forgetTree', () => {
-  it('unlocks by token from any resource inside the lock', () => {
+  it('unlocks by token from any resource inside the lock', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a', { depth: 'infinity' });
-    expect(locks.unlock('/x', lock.token)).toBe('not-in-scope');
-    expect(locks.unlock('/a', 'urn:uuid:nope')).toBe('no-such-lock');
-    expect(locks.unlock('/a/b', lock.token)).toBe('unlocked');
-    expect(locks.unlock('/a', lock.token)).toBe('no-such-lock');
-    expect(locks.size).toBe(0);
+    const lock = await take(locks, '/a', { depth: 'infinity' });
+    expect(await locks.unlock('/x', lock.token)).toBe('not-in-scope');
+    expect(await locks.unlock('/a', 'urn:uuid:nope')).toBe('no-such-lock');
+    expect(await locks.unlock('/a/b', lock.token)).toBe('unlocked');
+    expect(await locks.unlock('/a', lock.token)).toBe('no-such-lock');
+    expect(await locks.size()).toBe(0);
   });
 
-  it('a depth-0 lock cannot be unlocked through a member', () => {
+  it('a depth-0 lock cannot be unlocked through a member', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a');
-    expect(locks.unlock('/a/b', lock.token)).toBe('not-in-scope');
+    const lock = await take(locks, '/a');
+    expect(await locks.unlock('/a/b', lock.token)).toBe('not-in-scope');
   });
 
-  it('forgetTree drops locks rooted at or below a path, and keeps others', () => {
+  it('forgetTree drops locks rooted at or below a path, and keeps others', async () => {
     const { locks } = setup();
-    take(locks, '/a');
-    take(locks, '/a/b/c');
-    const sibling = take(locks, '/ab');
-    const ancestor = take(locks, '/', { scope: 'shared', depth: 0 });
-    locks.forgetTree('/a');
-    expect(locks.size).toBe(2);
-    expect(locks.get(sibling.token)).toBeDefined();
-    expect(locks.get(ancestor.token)).toBeDefined();
+    await take(locks, '/a');
+    await take(locks, '/a/b/c');
+    const sibling = await take(locks, '/ab');
+    const ancestor = await take(locks, '/', { scope: 'shared', depth: 0 });
+    await locks.forgetTree('/a');
+    expect(await locks.size()).toBe(2);
+    expect(await locks.get(sibling.token)).toBeDefined();
+    expect(await locks.get(ancestor.token)).toBeDefined();
   });
 });
 
@@ -222,21 +222,21 @@ describe('LockManager: checkPreconditions', () => {
 
   it('a locked target without its token → 423 naming the lock root', async () => {
     const { locks } = setup();
-    take(locks, '/a', { depth: 'infinity' });
+    await take(locks, '/a', { depth: 'infinity' });
     const r = await locks.checkPreconditions({ ifHeader: undefined, targets: [{ path: '/a/b', depth: 0 }], env: env('/a/b') });
     expect(r).toMatchObject({ ok: false, status: 423, lockRoot: '/a' });
   });
 
   it('the token in an untagged list unlocks the write', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a/b');
+    const lock = await take(locks, '/a/b');
     const r = await locks.checkPreconditions({ ifHeader: `(<${lock.token}>)`, targets: [{ path: '/a/b', depth: 0 }], env: env('/a/b') });
     expect(r).toEqual({ ok: true });
   });
 
   it('the token tagged with the lock root unlocks a write to a member (neon style)', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a', { depth: 'infinity' });
+    const lock = await take(locks, '/a', { depth: 'infinity' });
     const r = await locks.checkPreconditions({
       ifHeader: `<http://127.0.0.1:8080/a/> (<${lock.token}>)`,
       targets: [{ path: '/a/new', depth: 0 }],
@@ -247,35 +247,35 @@ describe('LockManager: checkPreconditions', () => {
 
   it('an untagged token matches an unmapped member of a depth-infinity lock', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a', { depth: 'infinity' });
+    const lock = await take(locks, '/a', { depth: 'infinity' });
     const r = await locks.checkPreconditions({ ifHeader: `(<${lock.token}>)`, targets: [{ path: '/a/new', depth: 0 }, { path: '/a', depth: 0 }], env: env('/a/new') });
     expect(r).toEqual({ ok: true });
   });
 
   it('If true through another list but the lock token is wrong → 423 (litmus cond_put_corrupt_token)', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a');
+    const lock = await take(locks, '/a');
     const r = await locks.checkPreconditions({ ifHeader: `(<${lock.token}x>) (Not <DAV:no-lock>)`, targets: [{ path: '/a', depth: 0 }], env: env('/a') });
     expect(r).toMatchObject({ ok: false, status: 423, lockRoot: '/a' });
   });
 
   it('If false on a locked resource → 412 before 423 (litmus fail_cond_put)', async () => {
     const { locks } = setup();
-    take(locks, '/a');
+    await take(locks, '/a');
     const r = await locks.checkPreconditions({ ifHeader: '(<DAV:no-lock> ["ea"])', targets: [{ path: '/a', depth: 0 }], env: env('/a') });
     expect(r).toMatchObject({ ok: false, status: 412 });
   });
 
   it('a negated token is not a submission', async () => {
     const { locks } = setup();
-    const lock = take(locks, '/a');
+    const lock = await take(locks, '/a');
     const r = await locks.checkPreconditions({ ifHeader: `(Not <${lock.token}> ["nope"]) (["ea"])`, targets: [{ path: '/a', depth: 0 }], env: env('/a') });
     expect(r).toMatchObject({ ok: false, status: 423 });
   });
 
   it('a depth-infinity target is blocked by a lock below it (DELETE of a folder)', async () => {
     const { locks } = setup();
-    const inner = take(locks, '/a/b/c');
+    const inner = await take(locks, '/a/b/c');
     const blocked = await locks.checkPreconditions({ ifHeader: undefined, targets: [{ path: '/a', depth: 'infinity' }], env: env('/a') });
     expect(blocked).toMatchObject({ ok: false, status: 423, lockRoot: '/a/b/c' });
     const allowed = await locks.checkPreconditions({ ifHeader: `</a/b/c> (<${inner.token}>)`, targets: [{ path: '/a', depth: 'infinity' }], env: env('/a') });
@@ -286,8 +286,8 @@ describe('LockManager: checkPreconditions', () => {
 
   it('a parent depth-0 lock guards membership: its token is needed besides the member’s', async () => {
     const { locks } = setup();
-    const parent = take(locks, '/a');
-    const child = take(locks, '/a/b');
+    const parent = await take(locks, '/a');
+    const child = await take(locks, '/a/b');
     const targets = [{ path: '/a/b', depth: 'infinity' as const }, { path: '/a', depth: 0 as const }];
     expect(await locks.checkPreconditions({ ifHeader: `(<${child.token}>)`, targets, env: env('/a/b') })).toMatchObject({ status: 423, lockRoot: '/a' });
     expect(await locks.checkPreconditions({ ifHeader: `(<${child.token}>) </a> (<${parent.token}>)`, targets, env: env('/a/b') })).toEqual({ ok: true });
@@ -295,8 +295,8 @@ describe('LockManager: checkPreconditions', () => {
 
   it('with shared locks on one root, any holder may write; a stranger may not', async () => {
     const { locks } = setup();
-    take(locks, '/a', { scope: 'shared' });
-    const second = take(locks, '/a', { scope: 'shared' });
+    await take(locks, '/a', { scope: 'shared' });
+    const second = await take(locks, '/a', { scope: 'shared' });
     const targets = [{ path: '/a', depth: 0 as const }];
     expect(await locks.checkPreconditions({ ifHeader: `(<${second.token}>)`, targets, env: env('/a') })).toEqual({ ok: true });
     expect(await locks.checkPreconditions({ ifHeader: undefined, targets, env: env('/a') })).toMatchObject({ status: 423 });
@@ -304,14 +304,14 @@ describe('LockManager: checkPreconditions', () => {
 
   it('an expired lock blocks nothing', async () => {
     const { locks, advance } = setup();
-    take(locks, '/a', { timeoutSeconds: 10 });
+    await take(locks, '/a', { timeoutSeconds: 10 });
     advance(10);
     expect(await locks.checkPreconditions({ ifHeader: undefined, targets: [{ path: '/a', depth: 0 }], env: env('/a') })).toEqual({ ok: true });
   });
 
   it('an expired token no longer satisfies an If header', async () => {
     const { locks, advance } = setup();
-    const lock = take(locks, '/a', { timeoutSeconds: 10 });
+    const lock = await take(locks, '/a', { timeoutSeconds: 10 });
     advance(11);
     expect(await locks.checkPreconditions({ ifHeader: `(<${lock.token}>)`, targets: [], env: env('/a') })).toMatchObject({ status: 412 });
   });

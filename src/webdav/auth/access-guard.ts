@@ -1,19 +1,22 @@
 /**
  * The `authorize` hook of the WebDAV server (server.ts calls it for every method but OPTIONS):
- * HTTP Basic authentication with per-client back-off, then the read-only switch.
+ * HTTP Basic authentication with a login throttle (login-throttle.ts), then the read-only switch.
  *
  * - No or unusable credentials → 401 with `WWW-Authenticate: Basic realm="…", charset="UTF-8"`.
- * - Wrong credentials → 401 too, and they count towards the client's back-off; once blocked the
- *   client gets 429 with Retry-After without its credentials even being checked.
+ * - Wrong credentials → 401 too, and they count against the throttle's budgets (per address and
+ *   name, per name, per address, in total); an attempt the throttle does not admit gets 429 with
+ *   Retry-After without its password even being checked.
+ * - Right credentials → the request proceeds as that user (the principal locks are bound to).
  * - Read-only: every method that could change something (LOCK included: a lock is a promise to
  *   write) → 403 with a reason.
  * Requests that carry a body we will not read are answered with `Connection: close`, so a refused
  * upload is not read to its end.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../handler.js';
 import { parseBasicAuthorization } from './basic-credentials.js';
-import { FailureBackoff, type BackoffOptions } from './failure-backoff.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import type { UserStore } from './user-store.js';
 
 export const WRITE_METHODS: ReadonlySet<string> = new Set([
@@ -34,55 +37,80 @@ export interface AccessGuardOptions {
   users?: UserStore;
   realm?: string;
   readOnly?: boolean;
-  backoff?: BackoffOptions | FailureBackoff;
+  backoff?: LoginThrottleOptions | LoginThrottle;
   logger?: Logger;
 }
 
-export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+/** false: refused (already answered); true: anonymous access; `{ user }`: that authenticated user. */
+export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean | { user: string }>;
+
+const SCOPE_TEXT = {
+  pair: 'Too many failed logins for this user name from this address',
+  name: 'Too many failed logins for this user name',
+  address: 'Too many failed logins from this address',
+  global: 'Too many failed logins on this server',
+} as const;
 
 export function createAccessGuard(options: AccessGuardOptions): Authorize {
   // Header-safe: printable ASCII without quotes or backslashes.
   const realm = (options.realm ?? 'fichier-dav').replace(/[^\x20-\x7e]|["\\]/g, '') || 'fichier-dav';
   const challenge = `Basic realm="${realm}", charset="UTF-8"`;
-  const backoff = options.backoff instanceof FailureBackoff ? options.backoff : new FailureBackoff(options.backoff);
+  const throttle = options.backoff instanceof LoginThrottle ? options.backoff : new LoginThrottle(options.backoff);
   const logger = options.logger;
+  const label = options.users ? userLabel(options.users) : undefined;
+  let lastCeilingWarning = -Infinity;
 
   return async (req, res) => {
     const method = (req.method ?? '').toUpperCase();
-    if (options.users) {
+    let principal: { user: string } | true = true;
+    if (options.users && label) {
       const client = req.socket.remoteAddress ?? 'unknown';
-      const blocked = backoff.blockedFor(client);
-      if (blocked > 0) {
-        refuse(req, res, 429, 'Too many failed logins from this address; try again later\n', {
-          'Retry-After': String(Math.ceil(blocked / 1000)),
-        });
-        return false;
-      }
       const credentials = parseBasicAuthorization(header(req, 'authorization'));
       if (!credentials) {
         refuse(req, res, 401, 'Authentication required\n', { 'WWW-Authenticate': challenge });
         return false;
       }
+      const admission = throttle.admit(client, credentials.user, credentials.password);
+      if (!admission.ok) {
+        if (admission.scope !== 'pair' && Date.now() - lastCeilingWarning > 10_000) {
+          lastCeilingWarning = Date.now();
+          logger?.warn('auth: login attempts slowed down', { scope: admission.scope, client, user: label(credentials.user) });
+        }
+        refuse(req, res, 429, `${SCOPE_TEXT[admission.scope]}; try again later\n`, {
+          'Retry-After': String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000))),
+        });
+        return false;
+      }
       if (!(await options.users.verify(credentials.user, credentials.password))) {
-        const block = backoff.fail(client);
-        logger?.warn('auth: wrong credentials', { client, user: credentials.user, blockedSeconds: block ? block / 1000 : undefined });
+        const block = throttle.fail(admission.ticket);
+        logger?.warn('auth: wrong credentials', { client, user: label(credentials.user), blockedSeconds: block ? block / 1000 : undefined });
         if (block > 0) {
-          refuse(req, res, 429, 'Too many failed logins from this address; try again later\n', {
-            'Retry-After': String(Math.ceil(block / 1000)),
-          });
+          refuse(req, res, 429, `${SCOPE_TEXT.pair}; try again later\n`, { 'Retry-After': String(Math.ceil(block / 1000)) });
         } else {
           refuse(req, res, 401, 'Wrong user name or password\n', { 'WWW-Authenticate': challenge });
         }
         return false;
       }
-      backoff.succeed(client);
+      throttle.succeed(admission.ticket);
+      principal = { user: credentials.user };
     }
     if (options.readOnly && WRITE_METHODS.has(method)) {
       refuse(req, res, 403, `This server is read-only (started with --read-only): ${method} is refused\n`, {});
       return false;
     }
-    return true;
+    return principal;
   };
+}
+
+/**
+ * How a typed user name appears in logs: a configured user's name as is; anything else (a typo, a
+ * password typed into the name field, an attacker's list) only as `unknown:` and a short keyed
+ * digest, so a secret typed in the wrong field never reaches a log while repeated attempts with
+ * the same name can still be told apart. The digest key is random per process.
+ */
+export function userLabel(users: Pick<UserStore, 'has'>): (name: string) => string {
+  const key = randomBytes(32);
+  return (name) => (users.has(name) ? name : `unknown:${createHmac('sha256', key).update(name, 'utf8').digest('hex').slice(0, 12)}`);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -45,6 +45,11 @@ export class UserStore {
     this.remembered = new LRUCache({ max: 1000, ttl: options.rememberMs ?? 10 * 60_000 });
   }
 
+  /** Is `user` a configured user name (plain or htpasswd)? */
+  has(user: string): boolean {
+    return this.plain.has(user) || this.hashed.has(user);
+  }
+
   get size(): number {
     return this.plain.size + this.hashed.size;
   }

@@ -41,7 +41,7 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
     kind === 'MOVE'
       ? await ctx.drive.move(ctx.path, destination, { overwrite })
       : await ctx.drive.copy(ctx.path, destination, { overwrite, depth });
-  if (kind === 'MOVE') ctx.locks?.forgetTree(ctx.path);
+  if (kind === 'MOVE') await ctx.locks?.forgetTree(ctx.path);
   ctx.send(result.created ? 201 : 204);
 }
 

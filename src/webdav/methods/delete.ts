@@ -16,6 +16,6 @@ export const del: MethodHandler = async (ctx) => {
   }
   await ctx.checkPreconditions(writeTargets(ctx.path, entry.kind === 'folder', true));
   await ctx.drive.remove(ctx.path);
-  ctx.locks?.forgetTree(ctx.path);
+  await ctx.locks?.forgetTree(ctx.path);
   ctx.send(204);
 };

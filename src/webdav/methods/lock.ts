@@ -4,7 +4,8 @@
  * "locked empty resource" that replaced RFC 2518's lock-null resources): it then lists, reads and
  * is overwritten like any file, survives UNLOCK, and Windows/Finder's "LOCK a new name, then PUT"
  * works. Answers: 200 (existing resource or refresh), 201 (resource created), 423 on a conflicting
- * lock, 412 when a refresh names no lock covering the URL, 400 for malformed bodies and headers.
+ * lock, 412 when a refresh names no lock covering the URL, 403 when it names another user's lock
+ * (RFC 4918 §6.4), 400 for malformed bodies and headers.
  */
 import { Readable } from 'node:stream';
 import { DriveError } from '../../drive/types.js';
@@ -83,7 +84,14 @@ export const lock: MethodHandler = async (ctx) => {
 
   let result;
   try {
-    result = manager.lock({ path: ctx.path, scope: info.scope, depth, ownerXml: info.ownerXml, timeoutSeconds });
+    result = await manager.lock({
+      path: ctx.path,
+      scope: info.scope,
+      depth,
+      ownerXml: info.ownerXml,
+      timeoutSeconds,
+      principal: ctx.principal,
+    });
   } catch (error) {
     if (error instanceof LockLimitError) throw new HttpError(503, 'Too many active locks', { headers: { 'Retry-After': '60' } });
     throw error;
@@ -100,7 +108,7 @@ export const lock: MethodHandler = async (ctx) => {
       await ctx.drive.write(ctx.path, Readable.from([]), { size: 0, signal: ctx.signal });
     } catch (error) {
       // No resource, no lock: a failed creation must not leave a lock on nothing.
-      manager.unlock(ctx.path, result.lock.token);
+      await manager.unlock(ctx.path, result.lock.token, ctx.principal);
       throw error;
     }
   }
@@ -117,7 +125,11 @@ async function refresh(ctx: RequestContext, manager: LockManager, timeoutSeconds
   for (const list of parseIfHeader(ifHeader).lists) {
     for (const c of list.conditions) if (c.kind === 'state-token' && !c.negated) tokens.push(c.token);
   }
-  const refreshed = manager.refresh(ctx.path, tokens, timeoutSeconds);
+  const refreshed = await manager.refresh(ctx.path, tokens, timeoutSeconds, ctx.principal);
+  if (refreshed === 'not-owner') {
+    // RFC 4918 §6.4: the token is usable only by the principal that created the lock.
+    throw new HttpError(403, 'This lock belongs to another user');
+  }
   if (!refreshed) {
     throw new HttpError(412, 'No lock with the submitted token covers this resource', {
       condition: 'lock-token-matches-request-uri',

@@ -75,7 +75,7 @@ function liveEnv(ctx: RequestContext): LivePropertyEnv {
   return {
     quota: () => (quota ??= ctx.drive.quota()),
     locking: ctx.settings.locking,
-    activeLocks: (path) => ctx.locks?.activeLocks(path) ?? [],
+    activeLocks: async (path) => (await ctx.locks?.activeLocks(path)) ?? [],
     href: (path, collection) => ctx.href(path, collection),
   };
 }

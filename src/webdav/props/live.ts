@@ -16,7 +16,7 @@ export interface LivePropertyEnv {
   quota(): Promise<Quota>;
   /** Whether locking is offered (supportedlock / lockdiscovery). */
   locking: boolean;
-  activeLocks(path: string): ActiveLockInfo[];
+  activeLocks(path: string): Promise<ActiveLockInfo[]>;
   href(path: string, collection: boolean): string;
 }
 
@@ -78,7 +78,7 @@ export async function livePropertyValue(
     case 'supportedlock':
       return env.locking ? SUPPORTED_LOCK : undefined;
     case 'lockdiscovery':
-      return env.locking ? lockDiscovery(env.activeLocks(path), env) : undefined;
+      return env.locking ? lockDiscovery(await env.activeLocks(path), env) : undefined;
     case 'quota-available-bytes':
     case 'quota-used-bytes': {
       if (!folder) return undefined;
