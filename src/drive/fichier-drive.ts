@@ -16,7 +16,7 @@ import { checkSettings } from './block-cache/options.js';
 import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
-import { FolderCache, type UpstreamFile } from './folder-cache.js';
+import { FolderCache, type FolderPatch, type UpstreamFile } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import type { LocalState } from './local-state.js';
 import { assertFileSize, assertNameLength } from './account-limits.js';
@@ -66,6 +66,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   /** Keep OS housekeeping files (._*, .DS_Store, Thumbs.db, desktop.ini) local, never upload them. */
   keepSystemFilesLocal?: boolean;
   onBackgroundError?: (error: unknown) => void;
+  /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
+  onCachePatch?: (patch: FolderPatch) => void;
   now?: () => number;
 }
 
@@ -76,7 +78,7 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'now' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'now' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -111,10 +113,20 @@ export class FichierDrive implements Drive {
       load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(content, options)),
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
+      onPatch: options.onCachePatch,
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
     this.readCache = this.openReadCache(options);
+  }
+
+  /**
+   * Another bridge of the account wrote: its folder-cache change applies here too, and a removed
+   * file's download link is dropped (the link would now answer for a file that is gone).
+   */
+  applyRemoteChange(patch: FolderPatch): void {
+    this.folders.applyRemote(patch);
+    if (patch.op === 'removeFile') this.links.invalidate(patch.url);
   }
 
   // ---- reads -------------------------------------------------------------------------------
