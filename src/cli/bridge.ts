@@ -9,6 +9,7 @@ import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.j
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
+import { SqliteWriteJournal } from '../drive/write-journal.js';
 import { ApiUrlError, AuthError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -176,9 +177,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       { listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale) },
     ),
     state,
+    journal: new SqliteWriteJournal(account.db),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
+  // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
+  drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(),
@@ -233,6 +237,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         // The read cache stops its read-ahead and saves its index before the state is flushed.
         stopChecks.abort();
         await drive.closeReadCache();
+        await drive.closeWrites();
         await state.flush();
         await account.close();
       })();

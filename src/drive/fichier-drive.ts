@@ -24,6 +24,9 @@ import { leafOf, parentOf, splitPath } from './paths.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea } from './spool.js';
+import { InProcessPathLocks, type PathLocks, type Release } from './path-locks.js';
+import { MemoryWriteJournal, type ReplaceIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
+import { WriteRecovery } from './write-recovery.js';
 import { isSystemFileName } from './system-files.js';
 import {
   DriveError,
@@ -65,10 +68,40 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   maxResumes?: number;
   /** Keep OS housekeeping files (._*, .DS_Store, Thumbs.db, desktop.ini) local, never upload them. */
   keepSystemFilesLocal?: boolean;
+  /**
+   * Real ms after the last byte of a PUT body was sent upstream within which the client gets its
+   * answer; past it, 503 + Retry-After while the bookkeeping finishes in the background. Default 50 000
+   * (clients give up after 60-90 s).
+   */
+  answerDeadlineMs?: number;
+  /** Real ms a write waits for an earlier write to the same path before answering 503. Default 50 000. */
+  lockWaitMs?: number;
+  /** How long an unconfirmed upload's journal record keeps looking for a stray copy (ms). Default 15 min. */
+  uploadSettleMs?: number;
+  /** Delay between two tries at settling a journal record (ms). Default 30 000. */
+  reconcileRetryMs?: number;
+  /** The write journal (the account database's, from the bridge); in memory when absent. */
+  journal?: WriteJournal;
+  /** Per-path ordering of writes; in-process when absent. */
+  locks?: PathLocks;
   onBackgroundError?: (error: unknown) => void;
   /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
   onCachePatch?: (patch: FolderPatch) => void;
   now?: () => number;
+}
+
+/** Retry-After for a write that waits on an earlier write to the same path. */
+const RETRY_BUSY_SECONDS = 10;
+
+/** A definite refusal: the call did nothing upstream (as opposed to a lost answer or an outage). */
+function isRefusal(error: unknown): boolean {
+  return error instanceof DriveError && ['not-found', 'forbidden', 'bad-request', 'exists', 'conflict', 'not-empty'].includes(error.code);
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
 }
 
 export class FichierDrive implements Drive {
@@ -78,11 +111,16 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'now' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
   private readonly onBackgroundError: (error: unknown) => void;
+  private readonly locks: PathLocks;
+  private readonly journal: WriteJournal;
+  private readonly recovery: WriteRecovery;
+  /** Upload, move and copy results confirmed by this process: never taken for a stray copy. */
+  private readonly confirmed = new Set<string>();
   private quotaCache: { value: Quota; at: number } | undefined;
   private quotaRequest: Promise<Quota> | undefined;
 
@@ -99,6 +137,10 @@ export class FichierDrive implements Drive {
       singleUseLinks: false,
       maxResumes: 5,
       keepSystemFilesLocal: true,
+      answerDeadlineMs: 50_000,
+      lockWaitMs: 50_000,
+      uploadSettleMs: 15 * 60_000,
+      reconcileRetryMs: 30_000,
       ...options,
     };
     this.now = options.now ?? Date.now;
@@ -117,6 +159,19 @@ export class FichierDrive implements Drive {
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
+    this.locks = options.locks ?? new InProcessPathLocks();
+    this.journal = options.journal ?? new MemoryWriteJournal(this.now);
+    this.recovery = new WriteRecovery({
+      journal: this.journal,
+      locks: this.locks,
+      upstream: this.upstream,
+      folders: this.folders,
+      confirmed: this.confirmed,
+      uploadSettleMs: this.options.uploadSettleMs,
+      retryMs: this.options.reconcileRetryMs,
+      now: this.now,
+      onError: this.onBackgroundError,
+    });
     this.readCache = this.openReadCache(options);
   }
 
@@ -240,129 +295,123 @@ export class FichierDrive implements Drive {
       const file = await this.state.putSystem(path, body);
       return { created: !existed, entry: localEntry(name, file) };
     }
-    const parentId = await this.resolver.parentFolderId(parentOf(path));
-    const before = await this.resolver.resolve(path);
-    if (before.kind === 'folder') throw new DriveError('is-a-folder', `${path} is a folder`);
-    const previousLocal = this.state.file(path);
-    const created = before.kind === 'missing' && !previousLocal;
-
-    if (options.size === 0) {
-      body.resume();
-      const file = await this.state.putEmpty(path);
-      // Truncating a stored file: the empty version is recorded first, then the old one goes.
-      if (before.kind === 'file') await this.removeUpstreamFile(before.parentId, before.file);
-      return { created, entry: localEntry(name, file) };
-    }
-
-    let source: Readable = body;
-    let size = options.size;
-    let spooled: Awaited<ReturnType<SpoolArea['spool']>> | undefined;
-    if (size === undefined) {
-      spooled = await this.spool.spool(body, options.signal);
-      size = spooled.size;
-      if (size === 0) {
-        await spooled.release();
-        return this.write(path, Readable.from([]), { ...options, size: 0 });
-      }
-      source = createReadStream(spooled.path);
-    }
-    try {
-      const realName = before.kind === 'file' ? before.file.name : name;
-      const stored = await this.upstream.upload(source, { name: realName, folderId: parentId, size, signal: options.signal });
-      this.folders.addFile(parentId, stored);
-      // Only now that the new file is stored and verified does the old one go. If that removal
-      // fails (a flood, say), the write still succeeded: the new file is the newest, so it holds the
-      // plain name, and the old one stays visible as `name [id].ext` rather than being lost.
-      if (before.kind === 'file') {
-        await this.removeUpstreamFile(before.parentId, before.file).catch(this.onBackgroundError);
-      }
-      if (previousLocal) await this.state.removeFile(path);
-      return { created, entry: fileEntry(name, { ...stored, name: realName }) };
-    } finally {
-      await spooled?.release();
-    }
+    const release = await this.lockPaths([path]);
+    const bodySent = deferred();
+    // The job owns the path until its bookkeeping is done, whether or not the client still waits.
+    const job = this.writeHeld(path, name, body, options, bodySent.resolve).finally(release);
+    return this.answerWithin(job, bodySent.promise, path);
   }
 
   async mkdir(path: string): Promise<DriveEntry> {
     const name = leafOf(path);
     if (name === '') throw new DriveError('exists', 'the root exists');
     assertNameLength(name);
-    const parentId = await this.resolver.parentFolderId(parentOf(path));
-    const existing = await this.resolver.resolve(path);
-    if (existing.kind !== 'missing' || this.state.file(path)) throw new DriveError('exists', `${path} already exists`);
-    const folder = await this.upstream.mkdir(parentId, name);
-    this.folders.addFolder(parentId, folder);
-    return folderEntry(folder);
+    // Concurrent MKCOLs of one folder queue here: the first creates it, the others find it (405).
+    return this.withPaths([path], async () => {
+      const parentId = await this.resolver.parentFolderId(parentOf(path));
+      const existing = await this.resolver.resolve(path);
+      if (existing.kind !== 'missing' || this.state.file(path)) throw new DriveError('exists', `${path} already exists`);
+      const folder = await this.upstream.mkdir(parentId, name);
+      this.folders.addFolder(parentId, folder);
+      // A new folder is empty: no listing is needed to know it (nor to remove or fill it next).
+      this.folders.seedEmpty(folder);
+      return folderEntry(folder);
+    });
   }
 
   async remove(path: string): Promise<void> {
     if (splitPath(path).length === 0) throw new DriveError('forbidden', 'the root cannot be removed');
-    const local = this.localFileAt(path);
-    const resolved = local ? undefined : await this.resolver.resolve(path);
-    if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
-    else if (resolved?.kind === 'folder') await this.removeFolderTree(resolved.id, resolved.parentId ?? ROOT_ID);
-    else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
-    await this.state.removeTree(path);
+    await this.withPaths([path], async () => {
+      const local = this.localFileAt(path);
+      const resolved = local ? undefined : await this.resolver.resolve(path);
+      if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
+      else if (resolved?.kind === 'folder') await this.removeFolderTree(resolved.id, resolved.parentId ?? ROOT_ID);
+      else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
+      await this.state.removeTree(path);
+    });
   }
 
   async move(from: string, to: string, options: TransferOptions): Promise<TransferResult> {
     assertNameLength(leafOf(to));
-    const plan = await this.planTransfer(from, to, options);
-    if (plan.source.kind === 'local') {
-      await this.clearDestination(plan, to);
+    return this.withPaths([from, to], async () => {
+      const plan = await this.planTransfer(from, to, options);
+      if (plan.source.kind === 'local') {
+        await this.clearDestination(plan, to);
+        await this.state.moveTree(from, to);
+        return { created: plan.created };
+      }
+      const destinationName = leafOf(to);
+      if (plan.source.kind === 'file') {
+        const { file, parentId } = plan.source;
+        if (plan.destination.kind === 'file') {
+          await this.replaceFile('move-replace', to, plan.source, plan.destination, plan.destinationParentId);
+        } else {
+          await this.clearDestination(plan, to);
+          const movedUrl = await this.moveUpstreamFile(file, parentId, plan.destinationParentId, destinationName);
+          this.folders.removeFile(parentId, file.url);
+          this.folders.addFile(plan.destinationParentId, { ...file, url: movedUrl, name: destinationName });
+        }
+      } else {
+        await this.clearDestination(plan, to);
+        const { id, parentId, folder } = plan.source;
+        if (parentId !== plan.destinationParentId) await this.upstream.moveFolder(id, plan.destinationParentId);
+        if (folder.name !== destinationName) await this.upstream.renameFolder(id, destinationName);
+        this.folders.removeFolder(parentId, id, { keepListing: true });
+        this.folders.addFolder(plan.destinationParentId, { ...folder, name: destinationName });
+      }
       await this.state.moveTree(from, to);
       return { created: plan.created };
-    }
-    const destinationName = leafOf(to);
-    if (plan.source.kind === 'file') {
-      if (plan.destination.kind !== 'file') await this.clearDestination(plan, to);
-      const { file, parentId } = plan.source;
-      const movedUrl = await this.moveUpstreamFile(file, parentId, plan.destinationParentId, destinationName);
-      this.folders.removeFile(parentId, file.url);
-      this.folders.addFile(plan.destinationParentId, { ...file, url: movedUrl, name: destinationName });
-      // The moved file may be older than the one it replaces, so the old one must go for the
-      // plain name to point at the moved file.
-      if (plan.destination.kind === 'file') await this.removeUpstreamFile(plan.destination.parentId, plan.destination.file);
-    } else {
-      await this.clearDestination(plan, to);
-      const { id, parentId, folder } = plan.source;
-      if (parentId !== plan.destinationParentId) await this.upstream.moveFolder(id, plan.destinationParentId);
-      if (folder.name !== destinationName) await this.upstream.renameFolder(id, destinationName);
-      this.folders.removeFolder(parentId, id);
-      this.folders.addFolder(plan.destinationParentId, { ...folder, name: destinationName });
-    }
-    await this.state.moveTree(from, to);
-    return { created: plan.created };
+    });
   }
 
   async copy(from: string, to: string, options: CopyOptions): Promise<TransferResult> {
     assertNameLength(leafOf(to));
-    const plan = await this.planTransfer(from, to, options);
-    if (plan.source.kind === 'local') {
-      await this.clearDestination(plan, to);
+    return this.withPaths([from, to], async () => {
+      const plan = await this.planTransfer(from, to, options);
+      if (plan.source.kind === 'local') {
+        await this.clearDestination(plan, to);
+        await this.state.copyTree(from, to, options.depth);
+        return { created: plan.created };
+      }
+      const destinationName = leafOf(to);
+      if (plan.source.kind === 'file') {
+        if (plan.destination.kind === 'file') {
+          await this.replaceFile('copy-replace', to, plan.source, plan.destination, plan.destinationParentId);
+        } else {
+          await this.clearDestination(plan, to);
+          const [copyUrl] = await this.upstream.copyFiles([plan.source.file.url], plan.destinationParentId, destinationName);
+          this.folders.addFile(plan.destinationParentId, { ...plan.source.file, url: copyUrl, name: destinationName, modified: new Date(this.now()) });
+        }
+      } else {
+        await this.clearDestination(plan, to);
+        const folder = await this.upstream.mkdir(plan.destinationParentId, destinationName);
+        this.folders.addFolder(plan.destinationParentId, folder);
+        this.folders.seedEmpty(folder);
+        if (options.depth === 'infinity') await this.copyFolderContent(plan.source.id, folder.id);
+      }
       await this.state.copyTree(from, to, options.depth);
       return { created: plan.created };
-    }
-    const destinationName = leafOf(to);
-    if (plan.source.kind === 'file') {
-      if (plan.destination.kind !== 'file') await this.clearDestination(plan, to);
-      const { file } = plan.source;
-      const [copyUrl] = await this.upstream.copyFiles([file.url], plan.destinationParentId, destinationName);
-      this.folders.addFile(plan.destinationParentId, {
-        ...file,
-        url: copyUrl,
-        name: destinationName,
-        modified: new Date(this.now()),
-      });
-      if (plan.destination.kind === 'file') await this.removeUpstreamFile(plan.destination.parentId, plan.destination.file);
-    } else {
-      await this.clearDestination(plan, to);
-      const folder = await this.upstream.mkdir(plan.destinationParentId, destinationName);
-      this.folders.addFolder(plan.destinationParentId, folder);
-      if (options.depth === 'infinity') await this.copyFolderContent(plan.source.id, folder.id);
-    }
-    await this.state.copyTree(from, to, options.depth);
-    return { created: plan.created };
+    });
+  }
+
+  /**
+   * Start-up: removes the spool's leftovers (a crash mid-PUT leaves its `.part`) and settles every
+   * write the journal still holds (finishes or rolls it back, see write-recovery.ts). The paths of
+   * those writes are locked before this returns its promise, so client writes to them wait.
+   */
+  recover(): Promise<void> {
+    const replay = this.recovery.replayAll();
+    return Promise.all([this.spool.removeLeftovers(), replay]).then(() => undefined);
+  }
+
+  /** Paths whose writes are not settled yet (journal records left for a retry). */
+  unsettledWrites(): string[] {
+    return this.recovery.pendingPaths();
+  }
+
+  /** Stops background retries (records stay in the journal for the next start). */
+  async closeWrites(): Promise<void> {
+    await this.recovery.close();
   }
 
   async getProperties(path: string): Promise<DeadProperty[]> {
@@ -372,6 +421,217 @@ export class FichierDrive implements Drive {
   async patchProperties(path: string, patches: PropertyPatch[]): Promise<void> {
     await this.stat(path);
     await this.state.patchProperties(path, patches);
+  }
+
+  // ---- write internals ---------------------------------------------------------------------
+
+  /** Takes the paths in order with the other writes (path-locks.ts); 503 when they stay busy too long. */
+  private async lockPaths(paths: string[]): Promise<Release> {
+    const acquiring = this.locks.acquire(paths);
+    const waitMs = this.options.lockWaitMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), waitMs)));
+    const outcome = await Promise.race([acquiring, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      // Given up: hand the paths back as soon as they come.
+      void acquiring.then((release) => release());
+      throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
+    }
+    return outcome;
+  }
+
+  private async withPaths<T>(paths: string[], run: () => Promise<T>): Promise<T> {
+    const release = await this.lockPaths(paths);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The client's answer: the write's own result, or, when 1fichier has not confirmed the upload
+   * `answerDeadlineMs` after the last byte was sent, 503 + Retry-After while the job goes on
+   * (clients give up after 60-90 s, and their going away must not cut the bookkeeping short).
+   */
+  private async answerWithin<T>(job: Promise<T>, bodySent: Promise<void>, path: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = bodySent.then(
+      () => new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.options.answerDeadlineMs))),
+    );
+    job.catch(() => {}); // answered below, or reported in the background once the client is gone
+    try {
+      const outcome = await Promise.race([job, late]);
+      if (outcome !== 'late') return outcome as T;
+    } finally {
+      clearTimeout(timer);
+    }
+    job.catch(this.onBackgroundError);
+    throw new DriveError(
+      'unavailable',
+      `the upload of ${path} was received and 1fichier has not confirmed it yet; it is being finished in the background (a retried PUT replaces it)`,
+      RETRY_BUSY_SECONDS,
+    );
+  }
+
+  private async writeHeld(path: string, name: string, body: Readable, options: WriteOptions, bodySent: () => void): Promise<WriteResult> {
+    try {
+      const parentId = await this.resolver.parentFolderId(parentOf(path));
+      const before = await this.resolver.resolve(path);
+      if (before.kind === 'folder') throw new DriveError('is-a-folder', `${path} is a folder`);
+      const previousLocal = this.state.file(path);
+      const created = before.kind === 'missing' && !previousLocal;
+      if (options.size === 0) return await this.writeEmpty(path, name, body, before, created);
+
+      let source: Readable = body;
+      let size = options.size;
+      let spooled: Awaited<ReturnType<SpoolArea['spool']>> | undefined;
+      if (size === undefined) {
+        spooled = await this.spool.spool(body, options.signal);
+        size = spooled.size;
+        if (size === 0) {
+          await spooled.release();
+          return await this.writeEmpty(path, name, Readable.from([]), before, created);
+        }
+        source = createReadStream(spooled.path);
+      }
+      try {
+        const realName = before.kind === 'file' ? before.file.name : name;
+        const old = before.kind === 'file' ? { file: before.file, parentId: before.parentId } : undefined;
+        const stored = await this.journaledUpload(source, { path, parentId, name: realName, size, old, signal: options.signal, bodySent });
+        if (previousLocal) await this.state.removeFile(path);
+        return { created, entry: fileEntry(name, { ...stored, name: realName }) };
+      } finally {
+        await spooled?.release();
+      }
+    } finally {
+      bodySent(); // failures answer at once
+    }
+  }
+
+  /** An announced length of 0: the body must be empty too; the old upstream file goes only once the empty one is recorded. */
+  private async writeEmpty(path: string, name: string, body: Readable, before: Resolved, created: boolean): Promise<WriteResult> {
+    let received = 0;
+    for await (const chunk of body) received += (chunk as Buffer).length;
+    if (received > 0) throw new DriveError('bad-request', `the body has ${received} bytes but its announced length is 0; nothing was changed`);
+    const previousLocal = this.state.file(path);
+    const file = await this.state.putEmpty(path);
+    if (before.kind === 'file') {
+      try {
+        await this.removeUpstreamFile(before.parentId, before.file);
+      } catch (error) {
+        // The old content stays: so must the plain name's meaning.
+        if (!previousLocal) await this.state.removeFile(path);
+        throw error;
+      }
+    }
+    return { created, entry: localEntry(name, file) };
+  }
+
+  /**
+   * One upload under a journal record: begun before the first byte goes out, marked confirmed
+   * once 1fichier verified it, then the replaced file is removed (now, or by the background retry
+   * when 1fichier refuses for a while; the listing hides it meanwhile). An upload that fails after
+   * its body was sent may still be stored: its record rolls any such copy back.
+   */
+  private async journaledUpload(
+    source: Readable,
+    request: { path: string; parentId: number; name: string; size: number; old?: { file: UpstreamFile; parentId: number }; signal?: AbortSignal; bodySent: () => void },
+  ): Promise<UpstreamFile> {
+    const { path, parentId, name, size, old } = request;
+    const listed = this.folders.peek(parentId)?.files ?? [];
+    const intent: UploadIntent = {
+      op: 'upload',
+      path,
+      folderId: parentId,
+      name,
+      size,
+      before: listed.filter((file) => file.name === name).map((file) => file.url),
+      oldUrl: old?.file.url,
+    };
+    const id = this.journal.begin(intent);
+    // The client's going away cancels the upload only while its body is still coming.
+    const abort = new AbortController();
+    let sent = false;
+    const onClientGone = () => !sent && abort.abort();
+    request.signal?.addEventListener('abort', onClientGone, { once: true });
+    let stored: UpstreamFile;
+    try {
+      stored = await this.upstream.upload(source, {
+        name,
+        folderId: parentId,
+        size,
+        signal: abort.signal,
+        onBodySent: () => {
+          sent = true;
+          request.bodySent();
+        },
+      });
+    } catch (error) {
+      if (sent) await this.recovery.settleHeld(id);
+      else this.journal.finish(id);
+      throw error;
+    } finally {
+      request.signal?.removeEventListener('abort', onClientGone);
+    }
+    this.confirmed.add(stored.url);
+    this.journal.update(id, { ...intent, newUrl: stored.url });
+    this.folders.addFile(parentId, stored);
+    if (old) {
+      this.folders.removeFile(old.parentId, old.file.url);
+      this.links.invalidate(old.file.url);
+    }
+    await this.recovery.settleHeld(id);
+    return stored;
+  }
+
+  /**
+   * MOVE or COPY of a file onto another file, journaled: the transfer, then the replaced file's
+   * removal (retried in the background when 1fichier refuses it for now; hidden meanwhile). When
+   * the transfer call itself fails, whatever it may have done upstream is undone before the error
+   * is answered, so source and destination stay as they were.
+   */
+  private async replaceFile(
+    op: 'move-replace' | 'copy-replace',
+    to: string,
+    source: { file: UpstreamFile; parentId: number },
+    destination: { file: UpstreamFile; parentId: number },
+    destinationParentId: number,
+  ): Promise<void> {
+    const name = leafOf(to);
+    const intent: ReplaceIntent = {
+      op,
+      path: to,
+      sourceUrl: source.file.url,
+      sourceFolderId: source.parentId,
+      sourceName: source.file.name,
+      folderId: destinationParentId,
+      name,
+      oldUrl: destination.file.url,
+    };
+    const id = this.journal.begin(intent);
+    let newUrl: string;
+    try {
+      newUrl =
+        op === 'move-replace'
+          ? await this.moveUpstreamFile(source.file, source.parentId, destinationParentId, name)
+          : (await this.upstream.copyFiles([source.file.url], destinationParentId, name))[0];
+    } catch (error) {
+      if (isRefusal(error)) this.journal.finish(id);
+      else {
+        this.journal.update(id, { ...intent, rollback: true });
+        await this.recovery.settleHeld(id);
+      }
+      throw error;
+    }
+    this.confirmed.add(newUrl);
+    this.journal.update(id, { ...intent, newUrl });
+    if (op === 'move-replace') this.folders.removeFile(source.parentId, source.file.url);
+    this.folders.addFile(destinationParentId, { ...source.file, url: newUrl, name, modified: op === 'copy-replace' ? new Date(this.now()) : source.file.modified });
+    this.folders.removeFile(destination.parentId, destination.file.url);
+    this.links.invalidate(destination.file.url);
+    await this.recovery.settleHeld(id);
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -128,6 +128,8 @@ export class FichierUpstream implements Upstream {
         name,
         folderId: request.folderId,
         signal: request.signal,
+        // The last byte handed to the upload node: from here on the file may be stored upstream.
+        onProgress: request.onBodySent ? (sent, total) => sent === total && request.onBodySent?.() : undefined,
       });
       return {
         url: result.url,
@@ -263,6 +265,8 @@ export class FichierUpstream implements Upstream {
       return new DriveError('upstream', `the upload failed and nothing was replaced (${detail})`);
     }
     if (/not empty|non vide|contient/i.test(error.serverMessage ?? '')) return new DriveError('not-empty', detail);
+    // #613 "Another folder with the same name already exists": another client made it first.
+    if (/already exists|existe d[ée]j[àa]/i.test(error.serverMessage ?? '')) return new DriveError('exists', detail);
     return new DriveError('upstream', detail);
   }
 }

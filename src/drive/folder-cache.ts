@@ -69,7 +69,7 @@ export type FolderPatch =
   | { op: 'addFile'; folderId: number; file: UpstreamFile }
   | { op: 'removeFile'; folderId: number; url: string }
   | { op: 'addFolder'; folderId: number; folder: UpstreamFolder }
-  | { op: 'removeFolder'; folderId: number; childId: number };
+  | { op: 'removeFolder'; folderId: number; childId: number; keepListing?: boolean };
 
 interface Overlay {
   addedFiles: Map<string, { file: UpstreamFile; until: number }>;
@@ -150,8 +150,12 @@ export class FolderCache {
     this.own({ op: 'addFolder', folderId: parentId, folder });
   }
 
-  removeFolder(parentId: number, folderId: number): void {
-    this.own({ op: 'removeFolder', folderId: parentId, childId: folderId });
+  /**
+   * The folder left `parentId`. Removed upstream (the default), its own listing goes too; moved
+   * elsewhere (`keepListing`), its content did not change, so its listing stays valid.
+   */
+  removeFolder(parentId: number, folderId: number, options: { keepListing?: boolean } = {}): void {
+    this.own({ op: 'removeFolder', folderId: parentId, childId: folderId, ...(options.keepListing ? { keepListing: true } : {}) });
   }
 
   /** A patch made by another bridge's write: applied like ours, and not reported again. */
@@ -191,9 +195,18 @@ export class FolderCache {
         overlay.addedFolders.delete(patch.childId);
         overlay.removedFolders.set(patch.childId, until);
         this.patch(patch.folderId, (entry) => ({ ...entry, folders: entry.folders.filter((f) => f.id !== patch.childId) }));
-        this.forget(patch.childId);
+        if (!patch.keepListing) this.forget(patch.childId);
         return;
     }
+  }
+
+  /**
+   * A folder we just created is empty: its listing is known without asking 1fichier (whose
+   * per-folder window would make the next look at it wait up to 30 s). Later writes patch it.
+   */
+  seedEmpty(folder: UpstreamFolder): void {
+    if (this.entries.has(folder.id)) return;
+    this.entries.set(folder.id, this.applyOverlay({ id: folder.id, name: folder.name, folders: [], files: [], fetchedAt: this.now() }));
   }
 
   private patch(folderId: number, change: (entry: CachedFolder) => CachedFolder): void {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,8 @@ export interface SpooledBody {
 
 export class SpoolArea {
   private reserved = 0;
+  /** Spool files of this process (never leftovers). */
+  private readonly active = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -31,14 +33,33 @@ export class SpoolArea {
     return this.reserved;
   }
 
+  /**
+   * Removes the `.part` files a previous process left (a crash or kill -9 mid-PUT): their clients
+   * were never answered 2xx, so nothing in them is anyone's data. Call once at start, before spooling.
+   */
+  async removeLeftovers(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    const leftovers = names.filter((name) => name.endsWith('.part') && !this.active.has(join(this.dir, name)));
+    await Promise.all(leftovers.map((name) => rm(join(this.dir, name), { force: true })));
+    return leftovers.length;
+  }
+
   async spool(body: Readable, signal?: AbortSignal): Promise<SpooledBody> {
     await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, `${randomUUID()}.part`);
     let size = 0;
     let released = false;
+    this.active.add(path);
     const release = async () => {
       if (released) return;
       released = true;
+      this.active.delete(path);
       this.reserved -= size;
       await rm(path, { force: true });
     };

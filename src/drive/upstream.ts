@@ -16,6 +16,8 @@ export interface UploadRequest {
   folderId: number;
   size: number;
   signal?: AbortSignal;
+  /** Called once the whole body was handed to the upload node (the file may be stored from then on). */
+  onBodySent?: () => void;
 }
 
 export interface Upstream {

@@ -1,0 +1,181 @@
+/**
+ * Finishing or rolling back the writes the journal still holds: at start-up (after a crash, kill -9
+ * or restart) and at run time when a step failed (a flood while removing the replaced file, an
+ * upload that 1fichier never confirmed). Each record is settled under its path's lock, so a client
+ * write to that path waits for it and then runs on a clean account.
+ *
+ * What settling means, per intent (see write-journal.ts):
+ *
+ * - upload, confirmed (`newUrl` set): roll forward. The new file is the newest of its name, so it
+ *   holds the plain name; the replaced file (`oldUrl`) is removed.
+ * - upload, not confirmed: roll back. The client was not told 2xx, so any file of that name and
+ *   size that appeared in the folder (not listed in `before`, not confirmed by a later write) is
+ *   removed. 1fichier's listings can lag behind an upload, so a record that finds nothing is kept
+ *   and looked at again until `uploadSettleMs` after its start.
+ * - move-replace / copy-replace: when the transfer is known done (or the moved/copied file is seen
+ *   at the destination) the replaced file is removed (roll forward); when the client was answered an
+ *   error (`rollback`), the transfer is undone instead (a MOVE moves back, a COPY's copy is removed).
+ */
+import type { FolderCache, UpstreamFile } from './folder-cache.js';
+import type { PathLocks } from './path-locks.js';
+import { DriveError } from './types.js';
+import type { Upstream } from './upstream.js';
+import type { JournalRecord, ReplaceIntent, UploadIntent, WriteJournal } from './write-journal.js';
+
+export interface WriteRecoveryOptions {
+  journal: WriteJournal;
+  locks: PathLocks;
+  upstream: Upstream;
+  folders: FolderCache;
+  /** URLs this process confirmed as live files (never removed by a rollback). */
+  confirmed: ReadonlySet<string>;
+  /** How long an unconfirmed upload's record waits for its file to show in a listing (ms). Default 15 min. */
+  uploadSettleMs?: number;
+  /** Delay before looking at an unsettled record again (ms). Default 30 s (one listing window). */
+  retryMs?: number;
+  now?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+export class WriteRecovery {
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly queued = new Set<number>();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: WriteRecoveryOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
+  async replayAll(): Promise<void> {
+    await Promise.all(this.options.journal.pending().map((record) => this.settleLocked(record.id)));
+  }
+
+  /** Settles one record in the background, now and then again after `retryMs` until it is gone. */
+  schedule(id: number, delayMs = 0): void {
+    if (this.closed || this.queued.has(id)) return;
+    this.queued.add(id);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.queued.delete(id);
+      const run = this.settleLocked(id).finally(() => this.running.delete(run));
+      this.running.add(run);
+    }, delayMs);
+    timer.unref?.();
+    this.timers.add(timer);
+  }
+
+  /**
+   * Settles record `id` under the lock of its path, the caller already holding it (the write that
+   * failed a step). Returns true when the record is gone (settled), false when it is kept for later.
+   */
+  async settleHeld(id: number): Promise<boolean> {
+    const record = this.options.journal.pending().find((entry) => entry.id === id);
+    if (!record) return true;
+    try {
+      if (await this.settle(record)) {
+        this.options.journal.finish(id);
+        return true;
+      }
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    this.schedule(id, this.options.retryMs ?? 30_000);
+    return false;
+  }
+
+  /** Stops the retries (shutdown); records stay in the journal for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Paths of the records not settled yet. */
+  pendingPaths(): string[] {
+    return this.options.journal.pending().map((record) => record.intent.path);
+  }
+
+  private async settleLocked(id: number): Promise<void> {
+    const record = this.options.journal.pending().find((entry) => entry.id === id);
+    if (!record || this.closed) return;
+    const release = await this.options.locks.acquire([record.intent.path]);
+    try {
+      await this.settleHeld(id);
+    } finally {
+      release();
+    }
+  }
+
+  /** One attempt; true when the record is settled and may be forgotten. */
+  private async settle(record: JournalRecord): Promise<boolean> {
+    const intent = record.intent;
+    if (intent.op === 'upload') return this.settleUpload(intent, record.startedAt);
+    return this.settleReplace(intent);
+  }
+
+  private async settleUpload(intent: UploadIntent, startedAt: number): Promise<boolean> {
+    if (intent.newUrl) {
+      if (intent.oldUrl) await this.removeFile(intent.folderId, intent.oldUrl);
+      return true;
+    }
+    const listing = await this.options.upstream.listFolder(intent.folderId, 'background');
+    const strays = listing.files.filter(
+      (file) =>
+        file.name === intent.name &&
+        file.size === intent.size &&
+        !intent.before.includes(file.url) &&
+        !this.options.confirmed.has(file.url),
+    );
+    for (const file of strays) await this.removeFile(intent.folderId, file.url);
+    if (strays.length > 0) return true;
+    // Nothing seen yet: the upload may never have reached 1fichier, or its listing lags.
+    return this.now() - startedAt > (this.options.uploadSettleMs ?? 15 * 60_000);
+  }
+
+  private async settleReplace(intent: ReplaceIntent): Promise<boolean> {
+    const newUrl = intent.newUrl ?? (await this.findTransferred(intent))?.url;
+    if (!newUrl) return true; // the transfer never happened: nothing to finish or undo
+    if (intent.rollback) {
+      await this.undoTransfer(intent, newUrl);
+      return true;
+    }
+    await this.removeFile(intent.folderId, intent.oldUrl);
+    return true;
+  }
+
+  private async findTransferred(intent: ReplaceIntent): Promise<UpstreamFile | undefined> {
+    const listing = await this.options.upstream.listFolder(intent.folderId, 'background');
+    return listing.files.find((file) => file.name === intent.name && file.url !== intent.oldUrl && !intent.newUrl);
+  }
+
+  /**
+   * Undoes a transfer that reached the destination: a COPY's copy is removed, a MOVE's file goes
+   * back to its folder and name. Resolves with the file's URL at the source again (MOVE) or undefined.
+   */
+  async undoTransfer(intent: ReplaceIntent, url: string): Promise<string | undefined> {
+    const { upstream, folders } = this.options;
+    if (intent.op === 'copy-replace') {
+      await this.removeFile(intent.folderId, url);
+      return undefined;
+    }
+    let back = url;
+    if (intent.folderId === intent.sourceFolderId) await upstream.renameFile(url, intent.sourceName);
+    else back = await upstream.moveFile(url, intent.sourceFolderId, intent.name !== intent.sourceName ? intent.sourceName : undefined);
+    folders.removeFile(intent.folderId, url);
+    return back;
+  }
+
+  /** Removes one file; one already gone counts as removed. */
+  private async removeFile(folderId: number, url: string): Promise<void> {
+    try {
+      await this.options.upstream.removeFiles([url]);
+    } catch (error) {
+      if (!(error instanceof DriveError && error.code === 'not-found')) throw error;
+    }
+    this.options.folders.removeFile(folderId, url);
+  }
+}

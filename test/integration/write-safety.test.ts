@@ -1,0 +1,212 @@
+/**
+ * Writes that never lose, empty or duplicate a file, whatever clients race: bridge + simulator
+ * over real HTTP, the account checked through the simulator after each case.
+ *
+ * 1. A PUT body is checked against every announced length; a mismatch answers 400 and the old file
+ *    stays byte for byte (a chunked PUT with X-Expected-Entity-Length: 0 used to empty it).
+ * 2. A MOVE onto a path being written waits for that write, then applies whole (it used to answer
+ *    404 after moving the source anyway).
+ * 3. Concurrent PUTs of one path leave exactly one file holding one complete body.
+ * 4. Concurrent MKCOLs of one new folder: one 201, the others 405, one upstream call.
+ * 5. end.pl never confirming: the client is answered 503 + Retry-After in time, and its going away
+ *    does not cut the bookkeeping short: one file remains, no alias.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BridgeOptions } from '../../src/cli/bridge.js';
+import type { StartOptions } from '../../src/simulator/index.js';
+import { accountView, eventually } from './account-view.js';
+import { readBody, startStack, type Stack } from './helpers.js';
+import { bodyOf, send } from './write-http.js';
+
+let stack: Stack | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+async function start(sim: StartOptions = {}, bridge: Partial<BridgeOptions> = {}): Promise<Stack> {
+  stack = await startStack(sim, bridge);
+  return stack;
+}
+
+async function bridgeBytes(s: Stack, path: string): Promise<Buffer | number> {
+  const response = await fetch(`${s.url}${path}`);
+  if (response.status !== 200) {
+    await response.arrayBuffer();
+    return response.status;
+  }
+  return readBody(response);
+}
+
+async function putWhole(s: Stack, path: string, body: Buffer): Promise<number> {
+  const response = await fetch(`${s.url}${path}`, { method: 'PUT', body });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('1. a PUT body is checked against every announced length', () => {
+  const old = bodyOf(1, 1000);
+  const fresh = bodyOf(2, 1000);
+  const cases: Array<{ name: string; headers: Record<string, string | number>; pieces: Buffer[] }> = [
+    { name: 'chunked, X-Expected-Entity-Length 0, 1000-byte body', headers: { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': 0 }, pieces: [fresh] },
+    { name: 'chunked, X-Expected-Entity-Length 500, 1000-byte body', headers: { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': 500 }, pieces: [fresh.subarray(0, 500), fresh.subarray(500)] },
+    { name: 'chunked, X-Expected-Entity-Length 2000, 1000-byte body', headers: { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': 2000 }, pieces: [fresh] },
+    { name: 'Content-Length 1000 with X-Expected-Entity-Length 999', headers: { 'Content-Length': 1000, 'X-Expected-Entity-Length': 999 }, pieces: [fresh] },
+    { name: 'Content-Length 1000 with OC-Total-Length 5', headers: { 'Content-Length': 1000, 'OC-Total-Length': 5 }, pieces: [fresh] },
+    { name: 'chunked, malformed X-Expected-Entity-Length', headers: { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': '12abc' }, pieces: [fresh] },
+  ];
+  for (const { name, headers, pieces } of cases) {
+    it(`${name}: 400 with a reason, the old file untouched`, async () => {
+      const s = await start();
+      expect(await putWhole(s, '/f.bin', old)).toBe(201);
+      const answer = await send({ method: 'PUT', url: `${s.url}/f.bin`, headers, pieces, pauseMs: 50 });
+      expect(answer.status, answer.text).toBe(400);
+      expect(answer.text).toMatch(/announced|byte count|lengths disagree/);
+      expect(await bridgeBytes(s, '/f.bin')).toEqual(old);
+      const view = await accountView(s.sim);
+      expect(view.files.get('/f.bin')).toEqual(old);
+      expect([...view.files.keys()]).toEqual(['/f.bin']);
+      expect(view.duplicates).toEqual([]);
+    });
+  }
+
+  it('a chunked body matching its X-Expected-Entity-Length replaces the file (204)', async () => {
+    const s = await start();
+    expect(await putWhole(s, '/f.bin', old)).toBe(201);
+    const answer = await send({
+      method: 'PUT',
+      url: `${s.url}/f.bin`,
+      headers: { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': 1000 },
+      pieces: [fresh.subarray(0, 500), fresh.subarray(500)],
+      pauseMs: 50,
+    });
+    expect(answer.status, answer.text).toBe(204);
+    const view = await accountView(s.sim);
+    expect(view.files.get('/f.bin')).toEqual(fresh);
+    expect(view.duplicates).toEqual([]);
+  });
+});
+
+describe('2. a MOVE onto a path being written', () => {
+  it('waits for the write, then moves whole: source gone, destination holds it, no alias (3 rounds)', async () => {
+    const s = await start();
+    for (let round = 0; round < 3; round += 1) {
+      const source = bodyOf(10 + round, 40_000);
+      const written = bodyOf(20 + round, 60_000);
+      expect(await putWhole(s, `/src${round}.bin`, source)).toBe(201);
+      expect(await putWhole(s, `/dst${round}.bin`, bodyOf(30 + round, 1000))).toBe(201);
+      let moving: Promise<Response> | undefined;
+      const put = send({
+        method: 'PUT',
+        url: `${s.url}/dst${round}.bin`,
+        headers: { 'Content-Length': written.length },
+        pieces: [written.subarray(0, 20_000), written.subarray(20_000, 40_000), written.subarray(40_000)],
+        pauseMs: 300,
+        onPiece: (index) => {
+          // After the second piece: the PUT is certainly inside the drive by then.
+          if (index === 1) {
+            moving = fetch(`${s.url}/src${round}.bin`, {
+              method: 'MOVE',
+              headers: { Destination: `${s.url}/dst${round}.bin`, Overwrite: 'T' },
+            });
+          }
+        },
+      });
+      expect((await put).status).toBe(204);
+      const moved = await moving!;
+      await moved.arrayBuffer();
+      expect(moved.status).toBe(204);
+      expect(await bridgeBytes(s, `/src${round}.bin`)).toBe(404);
+      expect(await bridgeBytes(s, `/dst${round}.bin`)).toEqual(source);
+    }
+    const view = await accountView(s.sim);
+    expect([...view.files.keys()].sort()).toEqual(['/dst0.bin', '/dst1.bin', '/dst2.bin']);
+    for (let round = 0; round < 3; round += 1) expect(view.files.get(`/dst${round}.bin`)).toEqual(bodyOf(10 + round, 40_000));
+    expect(view.duplicates).toEqual([]);
+  });
+});
+
+describe('3. concurrent PUTs of one path', () => {
+  it('leave exactly one file, holding one of the complete bodies, and no alias', async () => {
+    const s = await start();
+    expect(await putWhole(s, '/same.bin', bodyOf(99, 5000))).toBe(201);
+    const bodies = [1, 2, 3, 4, 5].map((seed) => bodyOf(seed, 30_000 + seed));
+    const statuses = await Promise.all(bodies.map((body) => putWhole(s, '/same.bin', body)));
+    expect(statuses).toEqual([204, 204, 204, 204, 204]);
+    const view = await accountView(s.sim);
+    expect(view.duplicates).toEqual([]);
+    expect([...view.files.keys()]).toEqual(['/same.bin']);
+    expect(bodies.some((body) => body.equals(view.files.get('/same.bin')!))).toBe(true);
+    const listing = await fetch(`${s.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } }).then((r) => r.text());
+    expect(listing).not.toMatch(/same \[/);
+  });
+});
+
+describe('4. concurrent MKCOL of one new folder', () => {
+  it('answers 201 once and 405 to the others, with one upstream call', async () => {
+    const s = await start();
+    const statuses = await Promise.all(
+      [0, 1, 2, 3].map(() => fetch(`${s.url}/Par/`, { method: 'MKCOL' }).then(async (r) => (await r.arrayBuffer(), r.status))),
+    );
+    expect(statuses.sort()).toEqual([201, 405, 405, 405]);
+    expect(s.calls('folder/mkdir.cgi')).toBe(1);
+    const view = await accountView(s.sim);
+    expect([...view.folders]).toEqual(['/Par']);
+    expect(view.duplicates).toEqual([]);
+  });
+
+  it('a folder another client made first ("already exists" #613) answers 405, not 502', async () => {
+    const s = await start();
+    expect((await fetch(`${s.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    await s.sim.addFolder({ name: 'Elsewhere' });
+    const response = await fetch(`${s.url}/Elsewhere/`, { method: 'MKCOL' });
+    expect(response.status).toBe(405);
+  });
+});
+
+describe('5. when end.pl never confirms an upload', () => {
+  const old = bodyOf(40, 2000);
+  const fresh = bodyOf(41, 3000);
+
+  it('the client gets 503 with Retry-After in time; the upload is finished in the background', async () => {
+    const s = await start({}, { drive: { answerDeadlineMs: 300 } });
+    expect(await putWhole(s, '/late.bin', old)).toBe(201);
+    s.sim.setFaults({ endPlPleaseWait: 1000 });
+    const answer = await send({ method: 'PUT', url: `${s.url}/late.bin`, headers: { 'Content-Length': fresh.length }, pieces: [fresh] });
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    const view = await eventually(
+      () => accountView(s.sim),
+      (v) => v.duplicates.length === 0 && v.files.get('/late.bin')?.equals(fresh) === true,
+    );
+    expect(view.duplicates).toEqual([]);
+    expect(view.files.get('/late.bin')).toEqual(fresh);
+    expect([...view.files.keys()]).toEqual(['/late.bin']);
+  });
+
+  it('a client that goes away does not cut the bookkeeping short: one file, no duplicate', async () => {
+    const s = await start();
+    expect(await putWhole(s, '/gone.bin', old)).toBe(201);
+    s.sim.setFaults({ endPlPleaseWait: 1000 });
+    const controller = new AbortController();
+    const answer = send({
+      method: 'PUT',
+      url: `${s.url}/gone.bin`,
+      headers: { 'Content-Length': fresh.length },
+      pieces: [fresh],
+      signal: controller.signal,
+      onPiece: () => setTimeout(() => controller.abort(), 500),
+    });
+    expect((await answer).status).toBe(0);
+    const view = await eventually(
+      () => accountView(s.sim),
+      (v) => v.duplicates.length === 0 && v.files.size === 1,
+    );
+    expect(view.duplicates).toEqual([]);
+    expect([...view.files.keys()]).toEqual(['/gone.bin']);
+    // Either outcome is whole: the client was told nothing.
+    const bytes = view.files.get('/gone.bin')!;
+    expect(bytes.equals(fresh) || bytes.equals(old)).toBe(true);
+  });
+});
