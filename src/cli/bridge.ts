@@ -10,6 +10,9 @@ import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
 import { SqliteWriteJournal } from '../drive/write-journal.js';
+import type { FolderPatch } from '../drive/folder-cache.js';
+import { keyFingerprint } from '../state/location.js';
+import { RedisCoordination, type RedisStatus } from '../state/redis/coordination.js';
 import { ApiUrlError, AuthError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -61,6 +64,11 @@ export interface BridgeOptions {
   metrics?: BridgeMetrics;
   /** Log one line per WebDAV request (method, path, status, bytes, ms) at info level. Default true. */
   logRequests?: boolean;
+  /**
+   * Share the API budget, WebDAV locks, write ordering and cache changes with the other bridges of
+   * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
+   */
+  redis?: { url: string; bridges?: number };
 }
 
 export interface AuthOptions {
@@ -90,6 +98,8 @@ export interface RunningBridge {
   readiness(): Readiness;
   /** The account's state directory in use. */
   stateDir: string;
+  /** Whether the shared Redis is reachable (only with `redis`). */
+  redisStatus?: () => RedisStatus;
 }
 
 /**
@@ -102,8 +112,10 @@ export interface Readiness {
   apiReachable: boolean;
   /** false after 1fichier refused the key (or the account is not premium), until a call succeeds. */
   keyAccepted: boolean;
-  /** Why it is not ready, in words for an operator. */
+  /** Why it is not ready (or, ready, what is degraded), in words for an operator. */
   reason?: string;
+  /** With `--redis-url`: false while Redis is unreachable (reads served, locked writes 503). */
+  redisReachable?: boolean;
 }
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -131,6 +143,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
   };
   const userLogger = options.client?.logger;
+  const redis = options.redis
+    ? new RedisCoordination({ url: options.redis.url, account: keyFingerprint(options.apiKey), bridges: options.redis.bridges ?? 3, logger })
+    : undefined;
+  await redis?.ready(2_000);
   let account;
   try {
     account = await openAccountState({
@@ -138,6 +154,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       apiUrl,
       stateDir: options.stateDir,
       account: options.account,
+      shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
         logger: (event: FichierLogEvent) => {
@@ -149,6 +166,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       },
     });
   } catch (error) {
+    await redis?.close();
     throw startupError(error, apiUrl);
   }
   const { client, state } = account;
@@ -159,6 +177,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await checkKeyAtStart(account, logger, stopChecks.signal);
   } catch (error) {
     await account.close();
+    await redis?.close();
     throw startupError(error, apiUrl);
   }
   const drive = new FichierDrive({
@@ -178,14 +197,16 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     ),
     state,
     journal: new SqliteWriteJournal(account.db),
+    ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
+  redis?.attach((patch) => drive.applyRemoteChange(patch));
   const webdav = createWebDavHandler({
     drive,
-    locks: new LockManager(),
+    locks: new LockManager(redis ? { store: redis.locks } : {}),
     logger,
     downloads: options.downloads ?? 'stream',
     authorize:
@@ -219,12 +240,20 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     state,
     stateDir,
     keyAccepted: () => health.keyAccepted,
-    readiness: () => ({
-      ready: health.apiReachable && health.keyAccepted,
-      apiReachable: health.apiReachable,
-      keyAccepted: health.keyAccepted,
-      ...(health.reason && !(health.apiReachable && health.keyAccepted) ? { reason: health.reason } : {}),
-    }),
+    readiness: () => {
+      const ready = health.apiReachable && health.keyAccepted;
+      const redisReachable = redis?.status().reachable;
+      // Without Redis a bridge still serves reads, so it stays ready (a load balancer keeps it), degraded.
+      const degraded = redisReachable === false ? 'Redis unreachable: reads from caches, writes needing a lock refused (503)' : undefined;
+      return {
+        ready,
+        apiReachable: health.apiReachable,
+        keyAccepted: health.keyAccepted,
+        ...(health.reason && !ready ? { reason: health.reason } : degraded ? { reason: degraded } : {}),
+        ...(redisReachable !== undefined ? { redisReachable } : {}),
+      };
+    },
+    ...(redis ? { redisStatus: () => redis.status() } : {}),
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -240,6 +269,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         await drive.closeWrites();
         await state.flush();
         await account.close();
+        await redis?.close();
       })();
       return closing;
     },

@@ -196,6 +196,25 @@ export const SETTINGS = {
     default: 'info',
     parse: oneOf('error', 'warn', 'info', 'debug'),
   } satisfies Setting<'error' | 'warn' | 'info' | 'debug'>,
+  redisUrl: {
+    key: 'redisUrl',
+    flag: '--redis-url <url>',
+    env: ['FICHIER_DAV_REDIS_URL'],
+    description: 'serve: share the API budget, WebDAV locks, write ordering and cache changes with other bridges of the account through this Redis (redis://host:6379)',
+    parse: (raw: unknown) => {
+      const value = nonEmpty(raw);
+      if (!/^rediss?:\/\/[^/]/.test(value)) throw new Error('must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+      return value;
+    },
+  } satisfies Setting<string>,
+  redisBridges: {
+    key: 'redisBridges',
+    flag: '--redis-bridges <n>',
+    env: ['FICHIER_DAV_REDIS_BRIDGES'],
+    description: 'serve: bridges sharing the account; while Redis is unreachable each paces API calls at rate / n',
+    default: 3,
+    parse: integerIn(1, 64),
+  } satisfies Setting<number>,
 } as const;
 
 export type Settings = typeof SETTINGS;
@@ -206,7 +225,7 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
 /** What `serve` can take from here (the lead wires it in serve.ts). */
-export const SERVE_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel'] as const satisfies readonly SettingKey[];
+export const SERVE_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 
 export interface ConfigFile {
   path: string;

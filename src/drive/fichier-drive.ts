@@ -435,7 +435,7 @@ export class FichierDrive implements Drive {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       // Given up: hand the paths back as soon as they come.
-      void acquiring.then((release) => release());
+      void acquiring.then((release) => release(), () => {});
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
     }
     return outcome;
