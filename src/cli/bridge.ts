@@ -11,6 +11,7 @@ import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
 import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { FolderPatch } from '../drive/folder-cache.js';
+import type { Upstream } from '../drive/upstream.js';
 import { keyFingerprint } from '../state/location.js';
 import { RedisCoordination, type RedisStatus } from '../state/redis/coordination.js';
 import { ApiUrlError, AuthError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
@@ -180,20 +181,24 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await redis?.close();
     throw startupError(error, apiUrl);
   }
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
+  const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,
-    upstream: new SnapshotUpstream(
-      new FichierUpstream(client, {
-        interactiveDeadlineMs: options.upstreamDeadlineMs,
-        onKeyRejected: (message) => {
-          health.keyAccepted = false;
-          health.reason = '1fichier refused the API key';
-          account.acceptedKeys.forget(account.keyFingerprint);
-          logger.error(message);
-        },
-      }),
-      account.snapshots,
-      { listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale) },
+    upstream: shared(
+      new SnapshotUpstream(
+        new FichierUpstream(client, {
+          interactiveDeadlineMs: options.upstreamDeadlineMs,
+          onKeyRejected: (message) => {
+            health.keyAccepted = false;
+            health.reason = '1fichier refused the API key';
+            account.acceptedKeys.forget(account.keyFingerprint);
+            logger.error(message);
+          },
+        }),
+        account.snapshots,
+        { listingWindowMs },
+      ),
     ),
     state,
     journal: new SqliteWriteJournal(account.db),

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { FolderPatch } from '../../drive/folder-cache.js';
 import { defineScripts } from './budget-store.js';
 import type { RedisLink } from './connection.js';
+import { reviveFile, reviveFolder } from './shared-listings.js';
 
 const SCRIPTS = {
   /** KEYS: sequence. ARGV: channel, body. Publishes `<seq>|<body>`; → seq. */
@@ -46,8 +47,8 @@ export interface CacheBusOptions {
 
 /** Dates travel as ISO strings; back to Date on arrival. */
 function revive(patch: FolderPatch): FolderPatch {
-  if (patch.op === 'addFile') return { ...patch, file: { ...patch.file, modified: new Date(patch.file.modified) } };
-  if (patch.op === 'addFolder' && patch.folder.created) return { ...patch, folder: { ...patch.folder, created: new Date(patch.folder.created) } };
+  if (patch.op === 'addFile') return { ...patch, file: reviveFile(patch.file) };
+  if (patch.op === 'addFolder') return { ...patch, folder: reviveFolder(patch.folder) };
   return patch;
 }
 

@@ -18,6 +18,8 @@ import { FailoverBudgetStore } from './failover-budget.js';
 import { RedisBudgetStore } from './budget-store.js';
 import { RedisLockStore } from './lock-store.js';
 import { RedisPathLocks } from './path-locks.js';
+import { shareListings } from './shared-listings.js';
+import type { Upstream } from '../../drive/upstream.js';
 
 export interface RedisCoordinationOptions {
   url: string;
@@ -61,6 +63,11 @@ export class RedisCoordination {
   /** The account's budget as this bridge uses it: shared through Redis, `local` meanwhile. */
   shareBudget(local: BudgetStore): BudgetStore {
     return new FailoverBudgetStore({ shared: new RedisBudgetStore(this.link), local, health: this.link.health, bridges: this.options.bridges });
+  }
+
+  /** `upstream` with folder listings shared by the bridges for the listing window. */
+  shareListings(upstream: Upstream, listingWindowMs: number): Upstream {
+    return shareListings(upstream, this.link, { listingWindowMs });
   }
 
   /** Where other bridges' cache changes go (the drive's `applyRemoteChange`). */
