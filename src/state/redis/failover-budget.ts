@@ -12,6 +12,9 @@
  *   listed answers 503 with Retry-After until Redis is back.
  * - Floods and account locks seen meanwhile are kept locally and handed to Redis on recovery, so
  *   the other bridges honour them too.
+ * - A Redis that comes back may have lost everything (restarted without persistence): each bridge
+ *   keeps a mirror of the windows it claimed or saw extended and writes them back on recovery, and
+ *   claims no window for a moment (`settleMs`) so every bridge has written its own back first.
  *
  * Nothing waits for Redis: its client fails commands at once while disconnected, and reconnects
  * by itself; the next call after that goes to Redis again.
@@ -43,7 +46,12 @@ export interface FailoverBudgetOptions {
   health: RedisHealth;
   /** How many bridges share the account: the local pace is the rate divided by this. >= 1. */
   bridges: number;
+  /** After a recovery, ms during which no window is claimed (the bridges write theirs back). Default 1 000. */
+  settleMs?: number;
 }
+
+/** Mirrored windows beyond this many are swept of those already open. */
+const MIRROR_SWEEP_AT = 4096;
 
 export class FailoverBudgetStore implements BudgetStore {
   private readonly shared: BudgetStore;
@@ -53,6 +61,9 @@ export class FailoverBudgetStore implements BudgetStore {
   /** The last cool-down Redis told us of, and whether a local one must be handed back. */
   private lastShared: CooldownState | undefined;
   private localFloods = false;
+  /** Windows as this bridge last knew them (key → opens-at, wall-clock ms). */
+  private readonly mirror = new Map<string, number>();
+  private settledAt = 0;
 
   constructor(options: FailoverBudgetOptions) {
     if (!(options.bridges >= 1)) throw new RangeError('bridges must be >= 1');
@@ -60,6 +71,36 @@ export class FailoverBudgetStore implements BudgetStore {
     this.local = options.local ?? new MemoryBudgetStore();
     this.health = options.health;
     this.bridges = options.bridges;
+    this.health.onChange((up) => {
+      if (!up) return;
+      this.settledAt = Date.now() + (options.settleMs ?? 1_000);
+      void this.restore();
+    });
+  }
+
+  /** Writes back what a restarted Redis may have lost: our windows and cool-down. */
+  private async restore(): Promise<void> {
+    const now = Date.now();
+    try {
+      for (const [key, opensAt] of this.mirror) {
+        if (opensAt > now) await this.shared.extendWindow(key, opensAt);
+        else this.mirror.delete(key);
+      }
+      const cool = this.lastShared;
+      if (cool && cool.until > now) await this.shared.holdUntil(cool.until, cool.startedAt);
+      this.localFloods = true; // and any local one, on the next successful call
+    } catch {
+      // Lost again: the next recovery tries again.
+    }
+  }
+
+  private remember(key: string, opensAt: number): void {
+    if ((this.mirror.get(key) ?? 0) >= opensAt) return;
+    this.mirror.set(key, opensAt);
+    if (this.mirror.size > MIRROR_SWEEP_AT) {
+      const now = Date.now();
+      for (const [k, at] of this.mirror) if (at <= now) this.mirror.delete(k);
+    }
   }
 
   /** Runs on Redis; on failure (or while it is known down) runs `fallback` instead. */
@@ -102,17 +143,26 @@ export class FailoverBudgetStore implements BudgetStore {
   }
 
   async claimWindow(key: string, now: number, holdMs: number): Promise<WindowClaim> {
+    // Just back: the other bridges are still writing their windows back.
+    const settling = this.settledAt - Date.now();
+    if (settling > 0 && this.health.isUp()) return { granted: false, waitMs: settling };
     return this.either(
-      () => this.shared.claimWindow(key, now, holdMs),
+      async () => {
+        const claim = await this.shared.claimWindow(key, now, holdMs);
+        if (claim.granted) this.remember(key, claim.until);
+        return claim;
+      },
       () => Promise.reject(new SharedBudgetUnavailableError()),
     );
   }
 
   async extendWindow(key: string, at: number): Promise<void> {
+    this.remember(key, at);
     await this.either(() => this.shared.extendWindow(key, at), async () => {});
   }
 
   async releaseWindow(key: string, claim: { until: number; previous: number }): Promise<void> {
+    if (this.mirror.get(key) === claim.until) this.mirror.set(key, claim.previous);
     await this.either(() => this.shared.releaseWindow(key, claim), async () => {});
   }
 
