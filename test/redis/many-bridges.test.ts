@@ -15,7 +15,7 @@ import { openAccountDb } from '../../src/state/account-db.js';
 import { keyFingerprint } from '../../src/state/location.js';
 import { accountView, eventually } from '../integration/account-view.js';
 import { readBody, streamToBuffer } from '../integration/helpers.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
 
 const KEY = 'many-bridges-key-0123456789';
 const FOLDERS = 50;

@@ -1,5 +1,5 @@
 /**
- * A real `redis-server` (Debian's package) for tests: started on a free loopback port with no
+ * A real `redis-server` (Debian's package) for the bench and the tests: started on a free loopback port with no
  * persistence, killed and restarted on the same port to simulate an outage.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
