@@ -13,6 +13,7 @@ import { closeAllStacks } from './stack.js';
 import { agent } from './http.js';
 import { machine } from './machine.js';
 import type { Row } from './result.js';
+import { runBridges } from './rows/bridges.js';
 import { runCache } from './rows/cache.js';
 import { runGet } from './rows/get.js';
 import { runLoad } from './rows/load.js';
@@ -30,6 +31,7 @@ const RUNNERS: Record<RowName, (config: BenchConfig) => Promise<Row[]>> = {
   scan: runScan,
   load: runLoad,
   cache: runCache,
+  bridges: runBridges,
 };
 
 async function main(): Promise<number> {

@@ -8,6 +8,7 @@
 import type { LocalState as LocalStateType } from '../drive/local-state.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, FloodError, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
+import type { BudgetStore } from '../fichier/budget-store.js';
 import { AcceptedKeys } from '../state/accepted-keys.js';
 import { openAccountDb, type AccountDb } from '../state/account-db.js';
 import { SqliteBudgetStore } from '../state/budget-db.js';
@@ -25,6 +26,8 @@ export interface OpenAccountOptions {
   /** Client and scheduler settings (rate, time scale, retries, logger...). */
   client?: Omit<FichierClientOptions, 'apiKey' | 'apiUrl' | 'budget'>;
   env?: NodeJS.ProcessEnv;
+  /** Wraps the account's budget (several bridges share it through Redis: src/state/redis). */
+  shareBudget?: (local: BudgetStore) => BudgetStore;
 }
 
 export interface AccountState {
@@ -91,7 +94,7 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
     await importCliLedger(location.dir, snapshots, budget);
     const state = await LocalState.open(db);
     const acceptedKeys = new AcceptedKeys(db);
-    const client = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl, budget });
+    const client = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl, budget: o.shareBudget ? o.shareBudget(budget) : budget });
     await client.scheduler.syncCooldown();
     const fingerprint = keyFingerprint(o.apiKey);
     const timeScale = client.scheduler.options.timeScale;

@@ -10,13 +10,16 @@ import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.j
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
+import { SqliteWriteJournal } from '../drive/write-journal.js';
+import type { FolderPatch } from '../drive/folder-cache.js';
+import type { Upstream } from '../drive/upstream.js';
+import { IdentifyCooldownError, keyFingerprint } from '../state/location.js';
+import { RedisCoordination, type RedisStatus } from '../state/redis/coordination.js';
 import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
-import { IdentifyCooldownError } from '../state/location.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
 import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
-import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -63,6 +66,11 @@ export interface BridgeOptions {
   metrics?: BridgeMetrics;
   /** Log one line per WebDAV request (method, path, status, bytes, ms) at info level. Default true. */
   logRequests?: boolean;
+  /**
+   * Share the API budget, WebDAV locks, write ordering and cache changes with the other bridges of
+   * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
+   */
+  redis?: { url: string; bridges?: number };
 }
 
 export interface AuthOptions {
@@ -92,6 +100,8 @@ export interface RunningBridge {
   readiness(): Readiness;
   /** The account's state directory in use. */
   stateDir: string;
+  /** Whether the shared Redis is reachable (only with `redis`). */
+  redisStatus?: () => RedisStatus;
 }
 
 /**
@@ -104,8 +114,10 @@ export interface Readiness {
   apiReachable: boolean;
   /** false after 1fichier refused the key (or the account is not premium), until a call succeeds. */
   keyAccepted: boolean;
-  /** Why it is not ready, in words for an operator. */
+  /** Why it is not ready (or, ready, what is degraded), in words for an operator. */
   reason?: string;
+  /** With `--redis-url`: false while Redis is unreachable (reads served, locked writes 503). */
+  redisReachable?: boolean;
 }
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -133,6 +145,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
   };
   const userLogger = options.client?.logger;
+  const redis = options.redis
+    ? new RedisCoordination({ url: options.redis.url, account: keyFingerprint(options.apiKey), bridges: options.redis.bridges ?? 3, logger })
+    : undefined;
+  await redis?.ready(2_000);
   let account;
   try {
     account = await openAccountState({
@@ -140,6 +156,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       apiUrl,
       stateDir: options.stateDir,
       account: options.account,
+      shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
         logger: (event: FichierLogEvent) => {
@@ -151,6 +168,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       },
     });
   } catch (error) {
+    await redis?.close();
     throw startupError(error, apiUrl);
   }
   const { client, state } = account;
@@ -161,33 +179,40 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await checkKeyAtStart(account, logger, stopChecks.signal);
   } catch (error) {
     await account.close();
+    await redis?.close();
     throw startupError(error, apiUrl);
   }
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
+  const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,
-    upstream: new SnapshotUpstream(
-      new FichierUpstream(client, {
-        interactiveDeadlineMs: options.upstreamDeadlineMs,
-        onKeyRejected: (message) => {
-          health.keyAccepted = false;
-          health.reason = '1fichier refused the API key';
-          account.acceptedKeys.forget(account.keyFingerprint);
-          logger.error(message);
-        },
-      }),
-      account.snapshots,
-      { listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale) },
+    upstream: shared(
+      new SnapshotUpstream(
+        new FichierUpstream(client, {
+          interactiveDeadlineMs: options.upstreamDeadlineMs,
+          onKeyRejected: (message) => {
+            health.keyAccepted = false;
+            health.reason = '1fichier refused the API key';
+            account.acceptedKeys.forget(account.keyFingerprint);
+            logger.error(message);
+          },
+        }),
+        account.snapshots,
+        { listingWindowMs },
+      ),
     ),
     state,
     journal: new SqliteWriteJournal(account.db),
+    ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
+  redis?.attach((patch) => drive.applyRemoteChange(patch));
   const webdav = createWebDavHandler({
     drive,
-    locks: new LockManager(),
+    locks: new LockManager(redis ? { store: redis.locks } : {}),
     logger,
     downloads: options.downloads ?? 'stream',
     authorize:
@@ -221,12 +246,20 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     state,
     stateDir,
     keyAccepted: () => health.keyAccepted,
-    readiness: () => ({
-      ready: health.apiReachable && health.keyAccepted,
-      apiReachable: health.apiReachable,
-      keyAccepted: health.keyAccepted,
-      ...(health.reason && !(health.apiReachable && health.keyAccepted) ? { reason: health.reason } : {}),
-    }),
+    readiness: () => {
+      const ready = health.apiReachable && health.keyAccepted;
+      const redisReachable = redis?.status().reachable;
+      // Without Redis a bridge still serves reads, so it stays ready (a load balancer keeps it), degraded.
+      const degraded = redisReachable === false ? 'Redis unreachable: reads from caches, writes needing a lock refused (503)' : undefined;
+      return {
+        ready,
+        apiReachable: health.apiReachable,
+        keyAccepted: health.keyAccepted,
+        ...(health.reason && !ready ? { reason: health.reason } : degraded ? { reason: degraded } : {}),
+        ...(redisReachable !== undefined ? { redisReachable } : {}),
+      };
+    },
+    ...(redis ? { redisStatus: () => redis.status() } : {}),
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -256,6 +289,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           });
         }
         await account.close();
+        await redis?.close();
         if (failures.length > 0) throw failures[0];
       })();
       return closing;

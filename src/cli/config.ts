@@ -212,6 +212,25 @@ export const SETTINGS = {
     default: 128,
     parse: integerIn(1, 1_000_000),
   } satisfies Setting<number>,
+  redisUrl: {
+    key: 'redisUrl',
+    flag: '--redis-url <url>',
+    env: ['FICHIER_DAV_REDIS_URL'],
+    description: 'serve: share the API budget, WebDAV locks, write ordering and cache changes with other bridges of the account through this Redis (redis://host:6379)',
+    parse: (raw: unknown) => {
+      const value = nonEmpty(raw);
+      if (!/^rediss?:\/\/[^/]/.test(value)) throw new Error('must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+      return value;
+    },
+  } satisfies Setting<string>,
+  redisBridges: {
+    key: 'redisBridges',
+    flag: '--redis-bridges <n>',
+    env: ['FICHIER_DAV_REDIS_BRIDGES'],
+    description: 'serve: bridges sharing the account; while Redis is unreachable each paces API calls at rate / n',
+    default: 3,
+    parse: integerIn(1, 64),
+  } satisfies Setting<number>,
 } as const;
 
 export type Settings = typeof SETTINGS;
@@ -235,6 +254,8 @@ export const SERVE_SETTING_KEYS = [
   'logLevel',
   'loginGuessesPerMinute',
   'maxConnectionsPerAddress',
+  'redisUrl',
+  'redisBridges',
 ] as const satisfies readonly SettingKey[];
 
 export interface ConfigFile {

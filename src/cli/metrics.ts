@@ -16,6 +16,8 @@ export interface GaugeSources {
   coolDownMs?: () => number;
   /** Cumulative cache counters (folder cache, block cache...). */
   cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number }>;
+  /** With --redis-url: the shared Redis's state. */
+  redis?: () => { reachable: boolean; outages: number; remoteChanges: number };
 }
 
 export class BridgeMetrics {
@@ -101,6 +103,33 @@ export class BridgeMetrics {
         if (!depth) return;
         this.set({ priority: 'interactive' }, depth.interactive);
         this.set({ priority: 'background' }, depth.background);
+      },
+    });
+    new Gauge({
+      name: 'fichier_dav_redis_up',
+      help: 'With --redis-url: 1 while the shared Redis is reachable, 0 while it is not.',
+      registers: [this.registry],
+      collect() {
+        const redis = sources.redis?.();
+        if (redis) this.set(redis.reachable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'fichier_dav_redis_outages',
+      help: 'With --redis-url: times the connection to the shared Redis was lost since the start.',
+      registers: [this.registry],
+      collect() {
+        const redis = sources.redis?.();
+        if (redis) this.set(redis.outages);
+      },
+    });
+    new Gauge({
+      name: 'fichier_dav_redis_remote_changes',
+      help: 'With --redis-url: folder-cache changes received from other bridges of the account.',
+      registers: [this.registry],
+      collect() {
+        const redis = sources.redis?.();
+        if (redis) this.set(redis.remoteChanges);
       },
     });
     new Gauge({
@@ -203,7 +232,7 @@ export async function startMetricsServer(
       const health = options.health?.() ?? { ok: true };
       res
         .writeHead(health.ok ? 200 : 503, { 'Content-Type': 'text/plain' })
-        .end(health.ok ? 'ok\n' : `unhealthy: ${health.reason ?? 'unknown'}\n`);
+        .end(health.ok ? (health.reason ? `ok, degraded: ${health.reason}\n` : 'ok\n') : `unhealthy: ${health.reason ?? 'unknown'}\n`);
       return;
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');

@@ -186,6 +186,7 @@ export function registerServe(program: Command): void {
           maxConnectionsPerAddress: values.maxConnectionsPerAddress,
         },
         upstreamDeadlineMs: flags.upstreamDeadline * 1000,
+        ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
       }).catch((error: NodeJS.ErrnoException) => {
         // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
         if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
@@ -203,13 +204,14 @@ export function registerServe(program: Command): void {
               port: flags.metricsPort,
               health: () => {
                 const readiness = bridge.readiness();
-                return readiness.ready ? { ok: true } : { ok: false, reason: readiness.reason ?? 'not ready' };
+                return readiness.ready ? { ok: true, ...(readiness.reason ? { reason: readiness.reason } : {}) } : { ok: false, reason: readiness.reason ?? 'not ready' };
               },
             })
           : undefined;
       if (metrics) {
         metrics.sources.queueDepth = () => bridge.client.scheduler.queueDepth();
         metrics.sources.coolDownMs = () => bridge.client.scheduler.cooldownRemainingMs();
+        if (bridge.redisStatus) metrics.sources.redis = bridge.redisStatus;
         metrics.sources.cache = () => {
           const blocks = bridge.drive.cacheStats();
           return {

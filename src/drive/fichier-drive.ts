@@ -16,7 +16,7 @@ import { checkSettings } from './block-cache/options.js';
 import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
-import { FolderCache, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
+import { FolderCache, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import { checkDeadPropertyPatch, resourceBytes, type DeadPropertyLimits } from './dead-property-limits.js';
 import { asDiskFull } from './disk-full.js';
@@ -90,6 +90,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   /** Per-path ordering of writes; in-process when absent. */
   locks?: PathLocks;
   onBackgroundError?: (error: unknown) => void;
+  /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
+  onCachePatch?: (patch: FolderPatch) => void;
   now?: () => number;
 }
 
@@ -114,7 +116,7 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -164,6 +166,7 @@ export class FichierDrive implements Drive {
       load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(content, options)),
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
+      onPatch: options.onCachePatch,
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
@@ -181,6 +184,15 @@ export class FichierDrive implements Drive {
       onError: this.onBackgroundError,
     });
     this.readCache = this.openReadCache(options);
+  }
+
+  /**
+   * Another bridge of the account wrote: its folder-cache change applies here too, and a removed
+   * file's download link is dropped (the link would now answer for a file that is gone).
+   */
+  applyRemoteChange(patch: FolderPatch): void {
+    this.folders.applyRemote(patch);
+    if (patch.op === 'removeFile') this.links.invalidate(patch.url);
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -452,7 +464,7 @@ export class FichierDrive implements Drive {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       // Given up: hand the paths back as soon as they come.
-      void acquiring.then((release) => release());
+      void acquiring.then((release) => release(), () => {});
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
     }
     return outcome;

@@ -57,7 +57,19 @@ export interface FolderCacheOptions {
   now?: () => number;
   /** Reports background refresh failures (they must not surface as unhandled rejections). */
   onBackgroundError?: (folderId: number, error: unknown) => void;
+  /**
+   * Told of every patch made by our own writes, so other bridges of the account can apply it
+   * (`applyRemote`) and see the write at once instead of after their cache expires.
+   */
+  onPatch?: (patch: FolderPatch) => void;
 }
+
+/** One write-through change of the cache, as `onPatch` reports it and `applyRemote` takes it. */
+export type FolderPatch =
+  | { op: 'addFile'; folderId: number; file: UpstreamFile }
+  | { op: 'removeFile'; folderId: number; url: string }
+  | { op: 'addFolder'; folderId: number; folder: UpstreamFolder }
+  | { op: 'removeFolder'; folderId: number; childId: number; keepListing?: boolean };
 
 interface Overlay {
   addedFiles: Map<string, { file: UpstreamFile; until: number }>;
@@ -127,27 +139,15 @@ export class FolderCache {
   }
 
   addFile(folderId: number, file: UpstreamFile): void {
-    const overlay = this.overlayOf(folderId);
-    overlay.removedFiles.delete(file.url);
-    overlay.addedFiles.set(file.url, { file, until: this.now() + this.options.overlayMs });
-    this.patch(folderId, (entry) => ({ ...entry, files: [...entry.files.filter((f) => f.url !== file.url), file] }));
+    this.own({ op: 'addFile', folderId, file });
   }
 
   removeFile(folderId: number, url: string): void {
-    const overlay = this.overlayOf(folderId);
-    overlay.addedFiles.delete(url);
-    overlay.removedFiles.set(url, this.now() + this.options.overlayMs);
-    this.patch(folderId, (entry) => ({ ...entry, files: entry.files.filter((f) => f.url !== url) }));
+    this.own({ op: 'removeFile', folderId, url });
   }
 
   addFolder(parentId: number, folder: UpstreamFolder): void {
-    const overlay = this.overlayOf(parentId);
-    overlay.removedFolders.delete(folder.id);
-    overlay.addedFolders.set(folder.id, { folder, until: this.now() + this.options.overlayMs });
-    this.patch(parentId, (entry) => ({
-      ...entry,
-      folders: [...entry.folders.filter((f) => f.id !== folder.id), folder],
-    }));
+    this.own({ op: 'addFolder', folderId: parentId, folder });
   }
 
   /**
@@ -155,11 +155,49 @@ export class FolderCache {
    * elsewhere (`keepListing`), its content did not change, so its listing stays valid.
    */
   removeFolder(parentId: number, folderId: number, options: { keepListing?: boolean } = {}): void {
-    const overlay = this.overlayOf(parentId);
-    overlay.addedFolders.delete(folderId);
-    overlay.removedFolders.set(folderId, this.now() + this.options.overlayMs);
-    this.patch(parentId, (entry) => ({ ...entry, folders: entry.folders.filter((f) => f.id !== folderId) }));
-    if (!options.keepListing) this.forget(folderId);
+    this.own({ op: 'removeFolder', folderId: parentId, childId: folderId, ...(options.keepListing ? { keepListing: true } : {}) });
+  }
+
+  /** A patch made by another bridge's write: applied like ours, and not reported again. */
+  applyRemote(patch: FolderPatch): void {
+    this.apply(patch);
+  }
+
+  private own(patch: FolderPatch): void {
+    this.apply(patch);
+    this.options.onPatch?.(patch);
+  }
+
+  private apply(patch: FolderPatch): void {
+    const overlay = this.overlayOf(patch.folderId);
+    const until = this.now() + this.options.overlayMs;
+    switch (patch.op) {
+      case 'addFile': {
+        const { file } = patch;
+        overlay.removedFiles.delete(file.url);
+        overlay.addedFiles.set(file.url, { file, until });
+        this.patch(patch.folderId, (entry) => ({ ...entry, files: [...entry.files.filter((f) => f.url !== file.url), file] }));
+        return;
+      }
+      case 'removeFile':
+        overlay.addedFiles.delete(patch.url);
+        overlay.removedFiles.set(patch.url, until);
+        this.patch(patch.folderId, (entry) => ({ ...entry, files: entry.files.filter((f) => f.url !== patch.url) }));
+        return;
+      case 'addFolder': {
+        const { folder } = patch;
+        overlay.removedFolders.delete(folder.id);
+        overlay.addedFolders.set(folder.id, { folder, until });
+        this.patch(patch.folderId, (entry) => ({ ...entry, folders: [...entry.folders.filter((f) => f.id !== folder.id), folder] }));
+        return;
+      }
+      case 'removeFolder':
+        overlay.addedFolders.delete(patch.childId);
+        overlay.removedFolders.set(patch.childId, until);
+        this.patch(patch.folderId, (entry) => ({ ...entry, folders: entry.folders.filter((f) => f.id !== patch.childId) }));
+        if (!patch.keepListing) this.forget(patch.childId);
+        return;
+    }
   }
 
   /**
