@@ -18,6 +18,7 @@ import { LockManager } from '../webdav/lock-manager.js';
 import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
 import { createWebDavHandler, listenOn } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
+import { bridgeReadiness, withHealthEndpoints } from './health.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -140,7 +141,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           })
         : undefined,
   });
-  const handler = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  const observed = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
+  const handler = withHealthEndpoints(observed, () => bridgeReadiness({ keyAccepted: () => !keyRefused }));
   // Large uploads and long streams outlast Node's default 300 s request timeout (requestTimeout 0);
   // slow heads and idle sockets are cut by the limits instead.
   const server: http.Server = options.tls

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { startSimulator, type StartOptions } from '../simulator/index.js';
+import type { StartOptions } from '../simulator/index.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -91,6 +91,8 @@ export function registerSimulate(program: Command): void {
       };
       let sim;
       try {
+        // Loaded on demand: `serve` and the client library never load the simulator.
+        const { startSimulator } = await import('../simulator/index.js');
         sim = await startSimulator(options);
       } catch (err) {
         program.error(`error: cannot start the simulator: ${err instanceof Error ? err.message : String(err)}`);

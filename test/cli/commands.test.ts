@@ -280,7 +280,8 @@ describe('fichier-dav download', () => {
       );
       outputs.push(result.stdout, result.stderr);
       expect(result.code).toBe(130);
-      expect(result.stderr).toContain('fichier-dav: interrupted');
+      expect(result.stderr).toContain('fichier-dav: interrupted; run the same command again to resume from LOCAL.part');
+      expect(result.stderr).not.toMatch(/operation was aborted/i);
       expect(existsSync(join(work, 'slow.bin'))).toBe(false);
     } finally {
       sim.clearFaults();

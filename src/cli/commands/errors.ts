@@ -18,9 +18,17 @@ import { ApiKeyError } from '../api-key.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { FichierLogEvent } from '../../fichier/index.js';
 
-export const BAD_KEY_MESSAGE = '1fichier refused the API key: check FICHIER_API_KEY (premium account required)';
-export const NOT_PREMIUM_MESSAGE =
-  '1fichier refused the API key: it belongs to a free account, and the API needs a premium one (check FICHIER_API_KEY)';
+/** `source` names where the key came from ("FICHIER_API_KEY", or "the key file /path"), so the fix points at it. */
+export function badKeyMessage(source = 'FICHIER_API_KEY'): string {
+  return `1fichier refused the API key: check ${source} (premium account required)`;
+}
+
+export function notPremiumMessage(source = 'FICHIER_API_KEY'): string {
+  return `1fichier refused the API key: it belongs to a free account, and the API needs a premium one (check ${source})`;
+}
+
+export const BAD_KEY_MESSAGE = badKeyMessage();
+export const NOT_PREMIUM_MESSAGE = notPremiumMessage();
 
 export function notFoundMessage(path: string): string {
   return `no such file or folder: ${path} (run \`fichier-dav ls ${parentForHint(path)}\` to see what exists)`;
@@ -34,6 +42,8 @@ function parentForHint(path: string): string {
 export interface ErrorContext {
   lastFailure?: FichierLogEvent;
   cooldownSeconds?: number;
+  /** Where the API key came from, for the refused-key message (default FICHIER_API_KEY). */
+  keySource?: string;
   /** Seconds to wait when a flood is known but no cool-down is running (nominal 30 s × time scale). */
   defaultRetrySeconds?: number;
 }
@@ -46,8 +56,8 @@ function floodError(context: ErrorContext): CliError {
 function fromFichierError(error: FichierError, context: ErrorContext): CliError {
   const said = error.serverMessage ? ` (1fichier said: ${error.serverMessage})` : '';
   if (error instanceof FloodError) return floodError(context);
-  if (error instanceof NotPremiumError) return new CliError(NOT_PREMIUM_MESSAGE, ExitCode.auth);
-  if (error instanceof AuthError) return new CliError(BAD_KEY_MESSAGE, ExitCode.auth);
+  if (error instanceof NotPremiumError) return new CliError(notPremiumMessage(context.keySource), ExitCode.auth);
+  if (error instanceof AuthError) return new CliError(badKeyMessage(context.keySource), ExitCode.auth);
   if (error instanceof AccountLockedError) {
     return new CliError(`1fichier locked the account${said}: check the account on 1fichier.com, then retry`, ExitCode.unavailable);
   }
@@ -65,7 +75,7 @@ function fromDriveError(error: DriveError, context: ErrorContext, path?: string)
   if (flooded && (error.code === 'unavailable' || error.code === 'upstream')) return floodError(context);
   if (last === 'AuthError' || last === 'NotPremiumError') {
     if (error.code === 'upstream' || error.code === 'unavailable') {
-      return new CliError(last === 'AuthError' ? BAD_KEY_MESSAGE : NOT_PREMIUM_MESSAGE, ExitCode.auth);
+      return new CliError(last === 'AuthError' ? badKeyMessage(context.keySource) : notPremiumMessage(context.keySource), ExitCode.auth);
     }
   }
   switch (error.code) {
