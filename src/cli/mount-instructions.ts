@@ -18,10 +18,17 @@ export function reachableUrls(
   host: string,
   port: number,
   tls = false,
-  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+  interfaces: () => ReturnType<typeof networkInterfaces> = networkInterfaces,
 ): string[] {
   if (!WILDCARD_HOSTS.has(host)) return [urlFor(host, port, tls)];
-  const addresses = Object.values(interfaces)
+  let found: ReturnType<typeof networkInterfaces>;
+  try {
+    found = interfaces();
+  } catch {
+    // A sandbox without netlink sockets (systemd's RestrictAddressFamilies) cannot list them.
+    found = {};
+  }
+  const addresses = Object.values(found)
     .flatMap((list) => list ?? [])
     .filter((address) => !address.internal && (host === '0.0.0.0' ? address.family === 'IPv4' : true))
     // Link-local IPv6 addresses need a zone index no mount dialog accepts.

@@ -60,7 +60,7 @@ export function registerSimulate(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--data-dir <dir>', 'where uploads are spooled (default: a temp dir removed on exit)')
     .option('--no-limits', 'switch off rate limits and flood detection')
-    .option('--options <json>', 'any other simulator options as a JSON object (see the README, The simulator)')
+    .option('--options <json>', 'any other simulator options as a JSON object (see docs/simulator.md)')
     .action(async (flags: SimulateFlags) => {
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error('error: --tls-cert and --tls-key go together');

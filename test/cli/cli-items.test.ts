@@ -128,7 +128,7 @@ describe('--json and --dry-run', () => {
     const removed = await fc(['rm', `${base}/two.txt`, '--json']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(JSON.parse(removed.stdout)).toEqual({ dryRun: false, removed: [{ path: `${base}/two.txt`, kind: 'file' }] });
-  });
+  }, 180_000);
 
   it('rm -r --dry-run lists the folder and everything inside, and removes nothing', async () => {
     const folder = await freshFolder();
@@ -143,7 +143,7 @@ describe('--json and --dry-run', () => {
     const still = await fc(['ls', `${folder.path}/inner`, '--json']);
     expect(still.code, still.stderr).toBe(0);
     expect((JSON.parse(still.stdout) as Array<{ name: string }>).map((entry) => entry.name)).toEqual(['deep.txt']);
-  });
+  }, 120_000);
 });
 
 describe('shell completion', () => {

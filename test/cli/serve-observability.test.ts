@@ -145,6 +145,7 @@ describe('serve observability', () => {
 
   it('prints the mount commands; bound to 0.0.0.0 it names a reachable address, not 0.0.0.0', async () => {
     const served = await serve(['--api-url', sim.apiUrl, '--port', '0', '--host', '0.0.0.0', '--allow-anonymous']);
+    for (let tries = 0; !served.stdout().includes('curl -X PROPFIND') && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
     const out = served.stdout();
     expect(out).toMatch(/Mount it:/);
     expect(out).toMatch(/net use Z: http:\/\/[\d.]+:\d+\//);
