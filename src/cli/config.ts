@@ -590,7 +590,8 @@ export function settingsReferenceMarkdown(): string {
     const setting = raw as Setting<unknown>;
     const flag = setting.flag.split(' ')[0];
     const def = setting.default !== undefined ? `\`${String(setting.default)}\`` : '—';
-    return `| \`${setting.key}\` | \`${flag}\` | ${setting.env.map((name) => `\`${name}\``).join(', ')} | ${def} | ${setting.description} |`;
+    const key = setting.secret ? `\`${setting.key}\` (refused: a secret)` : `\`${setting.key}\``;
+    return `| ${key} | \`${flag}\` | ${setting.env.map((name) => `\`${name}\``).join(', ')} | ${def} | ${setting.description} |`;
   });
   return ['| config key | flag | environment | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -133,8 +133,8 @@ describe('which API key file is read', () => {
 });
 
 describe('documentation', () => {
-  it('the README carries the configuration reference generated from SETTINGS', async () => {
-    const docs = await readFile(join(root, 'README.md'), 'utf8');
+  it('docs/configuration.md carries the configuration reference generated from SETTINGS', async () => {
+    const docs = await readFile(join(root, 'docs', 'configuration.md'), 'utf8');
     expect(docs).toContain(settingsReferenceMarkdown());
     for (const setting of Object.values(SETTINGS)) {
       expect(docs).toContain(setting.flag.split(' ')[0]);
