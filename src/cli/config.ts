@@ -3,7 +3,7 @@
  * with ONE precedence: flag > environment > config file > default.
  *
  * Every setting is declared once in SETTINGS (its flag, environment variables, config key,
- * parser and default), so the commands, the help text and the reference table in the README
+ * parser and default), so the commands, the help text and the reference table in docs/configuration.md
  * all come from the same place (a test checks the docs against it).
  *
  * The config file holds no secret: the API key comes from FICHIER_API_KEY or a key file
@@ -584,7 +584,7 @@ export function addSettingOptions(command: Command, keys: readonly SettingKey[])
   return command;
 }
 
-/** The configuration reference as a markdown table (the README carries it; a test keeps them in step). */
+/** The configuration reference as a markdown table (docs/configuration.md carries it; a test keeps them in step). */
 export function settingsReferenceMarkdown(): string {
   const rows = Object.values(SETTINGS).map((raw) => {
     const setting = raw as Setting<unknown>;

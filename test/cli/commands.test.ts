@@ -280,7 +280,7 @@ describe('fichier-dav download', () => {
       );
       outputs.push(result.stdout, result.stderr);
       expect(result.code).toBe(130);
-      expect(result.stderr).toContain('fichier-dav: interrupted; run the same command again to resume from LOCAL.part');
+      expect(result.stderr).toContain('fichier-dav: interrupted; slow.bin.part is kept: run the same command again to resume');
       expect(result.stderr).not.toMatch(/operation was aborted/i);
       expect(existsSync(join(work, 'slow.bin'))).toBe(false);
     } finally {

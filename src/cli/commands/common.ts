@@ -70,8 +70,8 @@ export async function runAccountCommand(
   flags: GlobalFlags,
   body: (context: RunContext) => Promise<ExitCodeValue | void>,
   path?: () => string | undefined,
-  /** What to tell the user after Ctrl-C, e.g. how to resume. */
-  interruptHint?: string,
+  /** What to tell the user after Ctrl-C, e.g. how to resume (read when the interrupt is reported). */
+  interruptHint?: () => string | undefined,
 ): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
@@ -94,7 +94,8 @@ export async function runAccountCommand(
     code = (await body({ ...io, account, flags })) ?? ExitCode.ok;
   } catch (error) {
     if (controller.signal.aborted) {
-      io.err(`fichier-dav: interrupted${interruptHint ? `; ${interruptHint}` : ''}`);
+      const hint = interruptHint?.();
+      io.err(`fichier-dav: interrupted${hint ? `; ${hint}` : ''}`);
       code = ExitCode.interrupted;
     } else {
       const cli = toCliError(

@@ -104,6 +104,7 @@ async function downloadToStdout(context: RunContext, source: string, entry: Driv
 
 export function registerDownload(program: Command): void {
   let current: string | undefined;
+  let partFile: string | undefined;
   const command = accountCommand(
     program,
     'download <remote> <local>',
@@ -136,7 +137,7 @@ export function registerDownload(program: Command): void {
         if ((await exists(target)) && !flags.force) {
           throw new CliError(`${target} already exists (add --force to overwrite it)`, ExitCode.failed);
         }
-        const part = `${target}.part`;
+        const part = (partFile = `${target}.part`);
         let start = (await sizeOf(part)) ?? 0;
         if (start > entry.size) {
           context.err(`warning: ${part} is larger than ${source} (${start} > ${entry.size} bytes): starting over`);
@@ -189,7 +190,7 @@ export function registerDownload(program: Command): void {
         else context.out(`downloaded ${source} -> ${target} (${humanSize(entry.size)}${hasher ? ', Whirlpool verified' : ''})`);
       },
       () => current,
-      'run the same command again to resume from LOCAL.part',
+      () => (partFile ? `${partFile} is kept: run the same command again to resume` : undefined),
     );
   });
 }

@@ -179,7 +179,7 @@ export function registerUpload(program: Command): void {
           return failures === plan.files.length && firstFailure ? firstFailure.exitCode : ExitCode.failed;
         },
         () => current,
-        'files already uploaded stay; run the same command with --force to redo the rest',
+        () => 'the files reported as uploaded are on 1fichier; upload the others again',
       );
     });
 }
