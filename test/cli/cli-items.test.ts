@@ -65,7 +65,7 @@ describe('the program', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(/error/);
     }
-  });
+  }, 180_000);
 });
 
 describe('download', () => {
