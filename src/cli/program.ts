@@ -17,7 +17,8 @@ import { packageVersion } from './version.js';
  * keeps its code.
  */
 function exitWithOurCodes(error: CommanderError): never {
-  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') process.exit(ExitCode.ok);
+  // --help and --version; help shown because no command was given is a usage error.
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') process.exit(ExitCode.ok);
   if (error.code === 'commander.error') process.exit(error.exitCode);
   process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
 }

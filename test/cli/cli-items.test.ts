@@ -60,11 +60,12 @@ describe('the program', () => {
   });
 
   it('an unknown option or a missing argument exits 2 on every command, as documented', async () => {
-    for (const args of [['--bogus'], ['serve', '--bogus'], ['demo', '--bogus'], ['simulate', '--bogus'], ['ls', '--bogus'], ['download', '/x'], ['completion', 'tcsh']]) {
+    for (const args of [[], ['--bogus'], ['serve', '--bogus'], ['demo', '--bogus'], ['simulate', '--bogus'], ['ls', '--bogus'], ['download', '/x'], ['completion', 'tcsh']]) {
       const result = await runCli(cli.mainJs, args, { env: env() });
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr, args.join(' ')).toMatch(/error/);
+      expect(result.stderr, args.join(' ')).toMatch(/error|Usage/);
     }
+    for (const args of [['--help'], ['serve', '--help'], ['ls', '--help']]) expect((await runCli(cli.mainJs, args)).code, args.join(' ')).toBe(0);
   }, 180_000);
 });
 
