@@ -1,4 +1,4 @@
-/** Renders the rows as a fixed-width text table (also pasted into the README, Performance). */
+/** Renders the rows as a fixed-width text table (also pasted into docs/performance.md). */
 import type { Row } from './result.js';
 
 const COLUMNS: [keyof Row, string][] = [

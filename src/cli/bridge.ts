@@ -26,6 +26,7 @@ import { LockManager } from '../webdav/lock-manager.js';
 import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
 import { createWebDavHandler, listenOn } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
+import { bridgeReadiness, withHealthEndpoints } from './health.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -226,7 +227,22 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           })
         : undefined,
   });
-  const handler = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  const observed = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
+  const readiness = (): Readiness => {
+    const ready = health.apiReachable && health.keyAccepted;
+    const redisReachable = redis?.status().reachable;
+    // Without Redis a bridge still serves reads, so it stays ready (a load balancer keeps it), degraded.
+    const degraded = redisReachable === false ? 'Redis unreachable: reads from caches, writes needing a lock refused (503)' : undefined;
+    return {
+      ready,
+      apiReachable: health.apiReachable,
+      keyAccepted: health.keyAccepted,
+      ...(health.reason && !ready ? { reason: health.reason } : degraded ? { reason: degraded } : {}),
+      ...(redisReachable !== undefined ? { redisReachable } : {}),
+    };
+  };
+  const handler = withHealthEndpoints(observed, () => bridgeReadiness({ readiness }));
   // Large uploads and long streams outlast Node's default 300 s request timeout (requestTimeout 0);
   // slow heads and idle sockets are cut by the limits instead.
   const server: http.Server = options.tls
@@ -246,19 +262,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     state,
     stateDir,
     keyAccepted: () => health.keyAccepted,
-    readiness: () => {
-      const ready = health.apiReachable && health.keyAccepted;
-      const redisReachable = redis?.status().reachable;
-      // Without Redis a bridge still serves reads, so it stays ready (a load balancer keeps it), degraded.
-      const degraded = redisReachable === false ? 'Redis unreachable: reads from caches, writes needing a lock refused (503)' : undefined;
-      return {
-        ready,
-        apiReachable: health.apiReachable,
-        keyAccepted: health.keyAccepted,
-        ...(health.reason && !ready ? { reason: health.reason } : degraded ? { reason: degraded } : {}),
-        ...(redisReachable !== undefined ? { redisReachable } : {}),
-      };
-    },
+    readiness,
     ...(redis ? { redisStatus: () => redis.status() } : {}),
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {

@@ -1,11 +1,10 @@
 /**
- * The read-cache flags shared by commands that serve an account (`serve`, `demo`): commander
- * options and their translation into the drive's ReadCacheOptions (issue 9). Sizes accept 10G,
- * 512M, 4MiB, 1.5G or plain bytes (binary units); durations accept 7d, 12h, 30m, 45s, 2w or ms.
+ * The read-cache settings of `serve` (declared in config.ts's SETTINGS) and their translation
+ * into the drive's ReadCacheOptions. Sizes accept 10G, 512M, 4MiB, 1.5G or plain bytes (binary
+ * units); durations accept 7d, 12h, 30m, 45s, 2w or ms.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import type { ReadCacheOptions } from '../drive/block-cache/drive-options.js';
-import { CACHE_DEFAULTS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../drive/block-cache/options.js';
 
 export interface CacheFlags {
   cacheDir?: string;
@@ -37,29 +36,6 @@ export function parseDuration(value: string): number {
   const ms = Math.floor(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]);
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new InvalidArgumentError('must be a positive duration');
   return ms;
-}
-
-function positiveSize(value: string): number {
-  const bytes = parseByteSize(value);
-  if (bytes <= 0) throw new InvalidArgumentError('must be more than 0 bytes');
-  return bytes;
-}
-
-function blockSize(value: string): number {
-  const bytes = parseByteSize(value);
-  if (bytes < MIN_BLOCK_SIZE || bytes > MAX_BLOCK_SIZE) throw new InvalidArgumentError('must be between 64K and 64M');
-  return bytes;
-}
-
-export function addCacheOptions(command: Command): Command {
-  return command
-    .option('--cache-dir <dir>', 'read cache directory (default: blocks/ in the account\'s state dir)')
-    .option('--cache-max-size <size>', `read cache size bound, e.g. 10G or 512M (default ${CACHE_DEFAULTS.maxBytes / 1024 ** 3}G)`, positiveSize)
-    .option('--cache-max-age <duration>', 'drop cached blocks unused this long, e.g. 7d or 12h (default 7d)', parseDuration)
-    .option('--cache-block-size <size>', `read cache block size, 64K to 64M (default ${CACHE_DEFAULTS.blockSize / 1024 ** 2}M)`, blockSize)
-    .option('--read-ahead <size>', `how far ahead of a sequential reader to fetch, 0 = off (default ${CACHE_DEFAULTS.readAheadMaxBytes / 1024 ** 2}M)`, parseByteSize)
-    .option('--no-read-cache', 'no read cache: every client range is one upstream GET')
-    .option('--prefetch-probes', 'warm the head and tail of media files in each listed folder in the background (costs one get_token per new file)');
 }
 
 /** The FichierDriveOptions subset the flags ask for (undefined = the drive's default). */

@@ -3,7 +3,7 @@
  * with ONE precedence: flag > environment > config file > default.
  *
  * Every setting is declared once in SETTINGS (its flag, environment variables, config key,
- * parser and default), so the commands, the help text and the reference table in the README
+ * parser and default), so the commands, the help text and the reference table in docs/configuration.md
  * all come from the same place (a test checks the docs against it).
  *
  * The config file holds no secret: the API key comes from FICHIER_API_KEY or a key file
@@ -12,8 +12,12 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { CACHE_DEFAULTS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../drive/block-cache/options.js';
+import { parseByteSize, parseDuration } from './cache-options.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { parseLogFormat, type LogFormat } from './logging.js';
+import { configDirectory } from './platform-dirs.js';
 
 export type Origin = 'flag' | 'env' | 'file' | 'default';
 
@@ -28,6 +32,11 @@ export interface Setting<T> {
   default?: T;
   /** Turns a flag/env string or a config-file value into the setting; throws Error(message) when invalid. */
   parse(raw: unknown): T;
+  /**
+   * A secret (a password): flag and environment only. The config file refuses it, so the
+   * config can be shared or committed; `hint` says where the secret goes instead.
+   */
+  secret?: { hint: string };
 }
 
 function text(raw: unknown): string {
@@ -76,6 +85,40 @@ export function expandPath(raw: unknown): string {
   const home = homedir();
   const expanded = value === '~' ? home : value.startsWith('~/') ? join(home, value.slice(2)) : value;
   return isAbsolute(expanded) ? expanded : resolve(expanded);
+}
+
+/** On/off settings: a bare flag, `true`/`false`, `1`/`0`, `yes`/`no` (env and config file). */
+function boolean(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const value = text(raw).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new Error('must be true or false (or 1/0, yes/no)');
+}
+
+/** Seconds, 0 or more (0 often means "never"). */
+function seconds(raw: unknown): number {
+  const value = number(raw);
+  if (value < 0) throw new Error('must be a number of seconds (0 or more)');
+  return value;
+}
+
+/** A size such as 10G, 512M, 4MiB or a number of bytes (binary units). */
+function byteSize(min: number, max = Number.MAX_SAFE_INTEGER, rangeText?: string) {
+  return (raw: unknown): number => {
+    const bytes = typeof raw === 'number' ? raw : parseByteSize(text(raw));
+    if (!Number.isSafeInteger(bytes) || bytes < min || bytes > max) throw new Error(rangeText ?? `must be at least ${min} bytes`);
+    return bytes;
+  };
+}
+
+/** A duration such as 7d, 12h, 30m, 45s (a bare number is milliseconds). */
+function duration(raw: unknown): number {
+  return typeof raw === 'number' && raw > 0 ? raw : parseDuration(text(raw));
+}
+
+function logFormat(raw: unknown): LogFormat {
+  return parseLogFormat(text(raw));
 }
 
 function apiUrl(raw: unknown): string {
@@ -231,6 +274,196 @@ export const SETTINGS = {
     default: 3,
     parse: integerIn(1, 64),
   } satisfies Setting<number>,
+  logFormat: {
+    key: 'logFormat',
+    flag: '--log-format <format>',
+    env: ['FICHIER_DAV_LOG_FORMAT'],
+    description: 'serve: json, pretty, or auto (pretty on a terminal, JSON otherwise)',
+    default: 'auto',
+    parse: logFormat,
+  } satisfies Setting<LogFormat>,
+  uploadHousekeepingFiles: {
+    key: 'uploadHousekeepingFiles',
+    flag: '--upload-housekeeping-files',
+    env: ['FICHIER_DAV_UPLOAD_HOUSEKEEPING_FILES'],
+    description: 'serve: upload ._*, .DS_Store, Thumbs.db and desktop.ini like other files (default: keep them local)',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  metricsPort: {
+    key: 'metricsPort',
+    flag: '--metrics-port <port>',
+    env: ['FICHIER_DAV_METRICS_PORT'],
+    description: 'serve: serve Prometheus /metrics on this port (off when absent)',
+    parse: integerIn(0, 65535),
+  } satisfies Setting<number>,
+  metricsHost: {
+    key: 'metricsHost',
+    flag: '--metrics-host <host>',
+    env: ['FICHIER_DAV_METRICS_HOST'],
+    description: 'serve: interface for --metrics-port',
+    default: '127.0.0.1',
+    parse: nonEmpty,
+  } satisfies Setting<string>,
+  metricsPublic: {
+    key: 'metricsPublic',
+    flag: '--metrics-public',
+    env: ['FICHIER_DAV_METRICS_PUBLIC'],
+    description: 'serve: allow a non-loopback --metrics-host (/metrics has no authentication)',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  user: {
+    key: 'user',
+    flag: '--user <name>',
+    env: ['FICHIER_DAV_USER'],
+    description: 'serve: require HTTP Basic authentication as this user (password in FICHIER_DAV_PASS)',
+    parse: text,
+  } satisfies Setting<string>,
+  pass: {
+    key: 'pass',
+    flag: '--pass <password>',
+    env: ['FICHIER_DAV_PASS'],
+    description: 'serve: the password for --user (prefer FICHIER_DAV_PASS: a command line shows in ps)',
+    parse: text,
+    secret: { hint: 'set FICHIER_DAV_PASS, or list users in an htpasswd file ("htpasswd")' },
+  } satisfies Setting<string>,
+  htpasswd: {
+    key: 'htpasswd',
+    flag: '--htpasswd <file>',
+    env: ['FICHIER_DAV_HTPASSWD'],
+    description: 'serve: users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  realm: {
+    key: 'realm',
+    flag: '--realm <name>',
+    env: ['FICHIER_DAV_REALM'],
+    description: 'serve: the realm shown in login prompts',
+    default: 'fichier-dav',
+    parse: nonEmpty,
+  } satisfies Setting<string>,
+  readOnly: {
+    key: 'readOnly',
+    flag: '--read-only',
+    env: ['FICHIER_DAV_READ_ONLY'],
+    description: 'serve: refuse every write method (PUT, DELETE, MKCOL, MOVE, COPY, PROPPATCH, LOCK) with 403',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  allowAnonymous: {
+    key: 'allowAnonymous',
+    flag: '--allow-anonymous',
+    env: ['FICHIER_DAV_ALLOW_ANONYMOUS'],
+    description: 'serve: serve a non-loopback --host without authentication (only on a trusted network)',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  tlsCert: {
+    key: 'tlsCert',
+    flag: '--tls-cert <file>',
+    env: ['FICHIER_DAV_TLS_CERT'],
+    description: 'serve: serve HTTPS with this PEM certificate (with --tls-key)',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  tlsKey: {
+    key: 'tlsKey',
+    flag: '--tls-key <file>',
+    env: ['FICHIER_DAV_TLS_KEY'],
+    description: 'serve: the PEM private key of --tls-cert',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  headersTimeout: {
+    key: 'headersTimeout',
+    flag: '--headers-timeout <s>',
+    env: ['FICHIER_DAV_HEADERS_TIMEOUT'],
+    description: 'serve: seconds a client has to send a request head (slow clients are cut)',
+    default: 30,
+    parse: seconds,
+  } satisfies Setting<number>,
+  idleTimeout: {
+    key: 'idleTimeout',
+    flag: '--idle-timeout <s>',
+    env: ['FICHIER_DAV_IDLE_TIMEOUT'],
+    description: 'serve: close a connection the client leaves idle this many seconds (0 = never)',
+    default: 300,
+    parse: seconds,
+  } satisfies Setting<number>,
+  maxConnections: {
+    key: 'maxConnections',
+    flag: '--max-connections <n>',
+    env: ['FICHIER_DAV_MAX_CONNECTIONS'],
+    description: 'serve: connections open at once; more are refused with 503',
+    default: 1024,
+    parse: integerIn(1, 1_000_000),
+  } satisfies Setting<number>,
+  upstreamDeadline: {
+    key: 'upstreamDeadline',
+    flag: '--upstream-deadline <s>',
+    env: ['FICHIER_DAV_UPSTREAM_DEADLINE'],
+    description: 'serve: seconds a request waits for 1fichier (flood cool-down, retries) before 503',
+    default: 20,
+    parse: seconds,
+  } satisfies Setting<number>,
+  shutdownGrace: {
+    key: 'shutdownGrace',
+    flag: '--shutdown-grace <s>',
+    env: ['FICHIER_DAV_SHUTDOWN_GRACE'],
+    description: 'serve: on SIGTERM/SIGINT, seconds in-flight uploads and moves may take to finish',
+    default: 30,
+    parse: seconds,
+  } satisfies Setting<number>,
+  cacheDir: {
+    key: 'cacheDir',
+    flag: '--cache-dir <dir>',
+    env: ['FICHIER_DAV_CACHE_DIR'],
+    description: "serve: read cache directory (default: blocks/ in the account's state dir)",
+    parse: expandPath,
+  } satisfies Setting<string>,
+  cacheMaxSize: {
+    key: 'cacheMaxSize',
+    flag: '--cache-max-size <size>',
+    env: ['FICHIER_DAV_CACHE_MAX_SIZE'],
+    description: `serve: read cache size bound, e.g. 10G or 512M (default ${CACHE_DEFAULTS.maxBytes / 1024 ** 3}G)`,
+    parse: byteSize(1, Number.MAX_SAFE_INTEGER, 'must be more than 0 bytes'),
+  } satisfies Setting<number>,
+  cacheMaxAge: {
+    key: 'cacheMaxAge',
+    flag: '--cache-max-age <duration>',
+    env: ['FICHIER_DAV_CACHE_MAX_AGE'],
+    description: 'serve: drop cached blocks unused this long, e.g. 7d or 12h (default 7d)',
+    parse: duration,
+  } satisfies Setting<number>,
+  cacheBlockSize: {
+    key: 'cacheBlockSize',
+    flag: '--cache-block-size <size>',
+    env: ['FICHIER_DAV_CACHE_BLOCK_SIZE'],
+    description: `serve: read cache block size, 64K to 64M (default ${CACHE_DEFAULTS.blockSize / 1024 ** 2}M)`,
+    parse: byteSize(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, 'must be between 64K and 64M'),
+  } satisfies Setting<number>,
+  readAhead: {
+    key: 'readAhead',
+    flag: '--read-ahead <size>',
+    env: ['FICHIER_DAV_READ_AHEAD'],
+    description: `serve: how far ahead of a sequential reader to fetch, 0 = off (default ${CACHE_DEFAULTS.readAheadMaxBytes / 1024 ** 2}M)`,
+    parse: byteSize(0),
+  } satisfies Setting<number>,
+  readCache: {
+    key: 'readCache',
+    flag: '--no-read-cache',
+    env: ['FICHIER_DAV_READ_CACHE'],
+    description: 'serve: no read cache: every client range is one upstream GET (env/config: false turns it off)',
+    default: true,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  prefetchProbes: {
+    key: 'prefetchProbes',
+    flag: '--prefetch-probes',
+    env: ['FICHIER_DAV_PREFETCH_PROBES'],
+    description: 'serve: warm the head and tail of media files in each listed folder in the background (costs one get_token per new file)',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
 } as const;
 
 export type Settings = typeof SETTINGS;
@@ -240,33 +473,31 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
-/** What `serve` can take from here (the lead wires it in serve.ts). */
+/** The read-cache settings (serve; the drive applies its defaults to those left unset). */
+export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
+/** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
-  'apiUrl',
-  'apiKeyFile',
-  'stateDir',
-  'account',
-  'rate',
-  'timeScale',
-  'host',
-  'port',
-  'downloads',
-  'logLevel',
-  'loginGuessesPerMinute',
-  'maxConnectionsPerAddress',
-  'redisUrl',
-  'redisBridges',
+  'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
+  'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'realm', 'readOnly', 'allowAnonymous',
+  'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
+  ...CACHE_SETTING_KEYS,
 ] as const satisfies readonly SettingKey[];
+/** What `demo` reads (its log level defaults to warn: the banner is what matters there). */
+export const DEMO_SETTING_KEYS = ['host', 'port', 'logLevel'] as const satisfies readonly SettingKey[];
 
 export interface ConfigFile {
   path: string;
   values: Record<string, unknown>;
 }
 
-/** The file used when neither --config nor FICHIER_DAV_CONFIG names one: $XDG_CONFIG_HOME/fichier-dav/config.json. */
-export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
-  return join(base, 'fichier-dav', 'config.json');
+/**
+ * The file used when neither --config nor FICHIER_DAV_CONFIG names one: config.json in the
+ * platform's config directory (Linux: $XDG_CONFIG_HOME/fichier-dav, macOS: ~/Library/Application
+ * Support/fichier-dav, Windows: %APPDATA%\\fichier-dav).
+ */
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  return join(configDirectory(env, platform), 'config.json');
 }
 
 /**
@@ -310,6 +541,8 @@ export function parseConfigText(raw: string, path: string): Record<string, unkno
     if (!(key in SETTINGS)) {
       throw new CliError(`unknown setting "${key}" in the config file ${path}; known settings: ${Object.keys(SETTINGS).join(', ')}`, ExitCode.usage);
     }
+    const secret = (SETTINGS[key as SettingKey] as Setting<unknown>).secret;
+    if (secret) throw new CliError(`the config file ${path} must not hold a secret ("${key}"): ${secret.hint}`, ExitCode.usage);
   }
   return values;
 }
@@ -341,7 +574,9 @@ export function resolveSettings<K extends SettingKey>(keys: readonly K[], source
       }
     };
     const flagValue = sources.flags[setting.key];
-    if (flagValue !== undefined) {
+    // A `--no-x` flag can only say false: commander's implicit `true` is not a flag given.
+    const negated = setting.flag.startsWith('--no-');
+    if (flagValue !== undefined && !(negated && flagValue === true)) {
       values[key] = parse(flagValue, setting.flag.split(' ')[0]);
       origins[key] = 'flag';
       continue;
@@ -385,24 +620,29 @@ export function apiKeyFileToRead(resolved: { apiKeyFile?: string }, origin: Orig
   return resolved.apiKeyFile;
 }
 
-/** Declares the flags of `keys` on a command (no commander defaults: the loader applies them). */
+/** The commander option of one setting (no commander default: the loader applies it). */
+export function settingOption(key: SettingKey): Option {
+  const setting: Setting<unknown> = SETTINGS[key];
+  const shown = setting.default !== undefined && !setting.flag.startsWith('--no-') && setting.default !== false;
+  const defaultText = shown ? ` (default: ${String(setting.default)})` : '';
+  return new Option(setting.flag, `${setting.description.replace(/^serve: /, '')}${defaultText} [${setting.env[0]}]`);
+}
+
+/** Declares the flags of `keys` on a command, plus --config. */
 export function addSettingOptions(command: Command, keys: readonly SettingKey[]): Command {
-  for (const key of keys) {
-    const setting: Setting<unknown> = SETTINGS[key];
-    const defaultText = setting.default !== undefined ? ` (default: ${String(setting.default)})` : '';
-    command.option(setting.flag, `${setting.description}${defaultText}`);
-  }
-  command.option('--config <file>', 'JSON config file (default: ~/.config/fichier-dav/config.json when it exists; or FICHIER_DAV_CONFIG)');
+  for (const key of keys) command.addOption(settingOption(key));
+  command.option('--config <file>', 'JSON config file (default: config.json in the platform config directory when it exists; or FICHIER_DAV_CONFIG)');
   return command;
 }
 
-/** The configuration reference as a markdown table (the README carries it; a test keeps them in step). */
+/** The configuration reference as a markdown table (docs/configuration.md carries it; a test keeps them in step). */
 export function settingsReferenceMarkdown(): string {
   const rows = Object.values(SETTINGS).map((raw) => {
     const setting = raw as Setting<unknown>;
     const flag = setting.flag.split(' ')[0];
     const def = setting.default !== undefined ? `\`${String(setting.default)}\`` : '—';
-    return `| \`${setting.key}\` | \`${flag}\` | ${setting.env.map((name) => `\`${name}\``).join(', ')} | ${def} | ${setting.description} |`;
+    const key = setting.secret ? `\`${setting.key}\` (refused: a secret)` : `\`${setting.key}\``;
+    return `| ${key} | \`${flag}\` | ${setting.env.map((name) => `\`${name}\``).join(', ')} | ${def} | ${setting.description} |`;
   });
   return ['| config key | flag | environment | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

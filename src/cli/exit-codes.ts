@@ -1,6 +1,6 @@
 /**
  * Exit codes of the account commands (and of `serve` for configuration errors), in one place so
- * scripts can rely on them and the README can list them. Each failure the CLI reports is a
+ * scripts can rely on them and docs/cli.md can list them. Each failure the CLI reports is a
  * CliError carrying one of these codes and a message that names the problem and the fix.
  */
 

@@ -16,6 +16,8 @@ export interface LoggingOptions {
   format?: LogFormat;
   /** Values that must never be printed (the API key, Basic passwords). */
   secrets?: Array<string | undefined>;
+  /** Environment read for NO_COLOR (https://no-color.org); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Where lines go; default stderr. */
   destination?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -37,12 +39,17 @@ export function parseLogFormat(value: string): LogFormat {
   throw new Error(`log format must be json, pretty or auto (got "${value}")`);
 }
 
+/** Colour only on a terminal, and never when NO_COLOR is set to a non-empty value (no-color.org). */
+export function colorAllowed(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR;
+}
+
 export function createLogger(options: LoggingOptions = {}): AppLogger {
   const destination = options.destination ?? process.stderr;
   const format = options.format ?? 'auto';
   const usePretty = format === 'pretty' || (format === 'auto' && Boolean(destination.isTTY));
   const stream = usePretty
-    ? pretty({ destination, colorize: Boolean(destination.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
+    ? pretty({ destination, colorize: colorAllowed(destination, options.env), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })
     : destination;
   const base = pino({ level: options.level ?? 'info', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   const scrub = redactor(options.secrets ?? []);

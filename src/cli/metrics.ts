@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics for the bridge, served with `/healthz` on their own port (`--metrics-port`)
- * so they are never exposed through the WebDAV listener. Counters are fed by the client's per-call
+ * Prometheus metrics for the bridge, served on their own port (`--metrics-port`) so they are
+ * never exposed through the WebDAV listener. Counters are fed by the client's per-call
  * events and by the per-request observer; gauges that belong to other components (scheduler
  * queue, caches) are read at scrape time through collect callbacks.
  */
@@ -8,6 +8,7 @@ import http from 'node:http';
 import { listenOn } from '../webdav/server.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FichierLogEvent } from '../fichier/index.js';
+import { answerHealth, type Readiness } from './health.js';
 
 export interface GaugeSources {
   /** Jobs waiting in the scheduler, by priority. */
@@ -20,69 +21,89 @@ export interface GaugeSources {
   redis?: () => { reachable: boolean; outages: number; remoteChanges: number };
 }
 
+type CacheStats = ReturnType<NonNullable<GaugeSources['cache']>>[string];
+
+/** A counter whose value is a cache's own cumulative count, read at scrape time. */
+function cacheCounter(registry: Registry, sources: GaugeSources, name: string, help: string, pick: (stats: CacheStats) => number): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['cache'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.inc({ cache }, pick(stats));
+    },
+  });
+}
+
+/**
+ * The bridge's metrics, named per Prometheus conventions: one `fichier_dav_` prefix, counters end
+ * in `_total`, units in names (`_seconds`, `_bytes`); Node's default process metrics unprefixed.
+ */
 export class BridgeMetrics {
   readonly registry = new Registry();
   private readonly apiCalls = new Counter({
-    name: 'fichier_api_calls_total',
+    name: 'fichier_dav_api_calls_total',
     help: 'Upstream 1fichier calls by endpoint and outcome (ok, error, shared = answered from an identical call).',
     labelNames: ['endpoint', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly apiRetries = new Counter({
-    name: 'fichier_api_retries_total',
+    name: 'fichier_dav_api_retries_total',
     help: 'Retries of upstream calls, by endpoint.',
     labelNames: ['endpoint'] as const,
     registers: [this.registry],
   });
   private readonly floods = new Counter({
-    name: 'fichier_flood_answers_total',
+    name: 'fichier_dav_api_flood_answers_total',
     help: 'Flood answers (403 Flood detected) received from 1fichier.',
     registers: [this.registry],
   });
   private readonly uploadFailures = new Counter({
-    name: 'fichier_upload_failures_total',
+    name: 'fichier_dav_upload_failures_total',
     help: 'Uploads that failed (refusals, missing reports, checksum mismatches, cuts).',
     registers: [this.registry],
   });
   private readonly upstreamDuration = new Histogram({
-    name: 'fichier_api_call_duration_seconds',
+    name: 'fichier_dav_api_call_duration_seconds',
     help: 'Upstream call duration including scheduler wait and retries.',
     labelNames: ['endpoint'] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   private readonly schedulerWait = new Histogram({
-    name: 'fichier_scheduler_wait_seconds',
+    name: 'fichier_dav_scheduler_wait_seconds',
     help: 'Time upstream calls waited in the scheduler (rate, listing windows, cool-downs) before being sent.',
     labelNames: ['endpoint'] as const,
     buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 15, 30, 60, 300],
     registers: [this.registry],
   });
   private readonly requests = new Counter({
-    name: 'webdav_requests_total',
+    name: 'fichier_dav_webdav_requests_total',
     help: 'WebDAV requests by method and status.',
     labelNames: ['method', 'status'] as const,
     registers: [this.registry],
   });
   private readonly requestDuration = new Histogram({
-    name: 'webdav_request_duration_seconds',
+    name: 'fichier_dav_webdav_request_duration_seconds',
     help: 'WebDAV request duration, by method.',
     labelNames: ['method'] as const,
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   private readonly bytesDown = new Counter({
-    name: 'webdav_bytes_sent_total',
+    name: 'fichier_dav_webdav_sent_bytes_total',
     help: 'Bytes sent to WebDAV clients (downloads).',
     registers: [this.registry],
   });
   private readonly bytesUp = new Counter({
-    name: 'webdav_bytes_received_total',
+    name: 'fichier_dav_webdav_received_bytes_total',
     help: 'Bytes received from WebDAV clients (uploads).',
     registers: [this.registry],
   });
   private readonly activeStreams = new Gauge({
-    name: 'webdav_active_streams',
+    name: 'fichier_dav_webdav_active_streams',
     help: 'GET responses currently streaming.',
     registers: [this.registry],
   });
@@ -92,9 +113,10 @@ export class BridgeMetrics {
 
   constructor(sources: GaugeSources = {}) {
     this.sources = sources;
-    collectDefaultMetrics({ register: this.registry, prefix: 'fichier_dav_' });
+    // Node's process metrics keep their standard names (process_*, nodejs_*): stock dashboards expect them.
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({
-      name: 'fichier_scheduler_queue_depth',
+      name: 'fichier_dav_scheduler_queue_depth',
       help: 'Calls waiting for the scheduler, by priority.',
       labelNames: ['priority'] as const,
       registers: [this.registry],
@@ -114,68 +136,45 @@ export class BridgeMetrics {
         if (redis) this.set(redis.reachable ? 1 : 0);
       },
     });
-    new Gauge({
-      name: 'fichier_dav_redis_outages',
+    new Counter({
+      name: 'fichier_dav_redis_outages_total',
       help: 'With --redis-url: times the connection to the shared Redis was lost since the start.',
       registers: [this.registry],
       collect() {
         const redis = sources.redis?.();
-        if (redis) this.set(redis.outages);
+        this.reset();
+        if (redis) this.inc(redis.outages);
       },
     });
-    new Gauge({
-      name: 'fichier_dav_redis_remote_changes',
+    new Counter({
+      name: 'fichier_dav_redis_remote_changes_total',
       help: 'With --redis-url: folder-cache changes received from other bridges of the account.',
       registers: [this.registry],
       collect() {
         const redis = sources.redis?.();
-        if (redis) this.set(redis.remoteChanges);
+        this.reset();
+        if (redis) this.inc(redis.remoteChanges);
       },
     });
     new Gauge({
-      name: 'fichier_flood_cooldown_seconds',
+      name: 'fichier_dav_flood_cooldown_seconds',
       help: 'Remaining flood cool-down of the account, 0 when none.',
       registers: [this.registry],
       collect() {
         this.set((sources.coolDownMs?.() ?? 0) / 1000);
       },
     });
-    new Gauge({
-      name: 'fichier_dav_cache_hits',
-      help: 'Cache hits since start, by cache.',
-      labelNames: ['cache'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.set({ cache }, stats.hits);
-      },
-    });
-    new Gauge({
-      name: 'fichier_dav_cache_misses',
-      help: 'Cache misses since start, by cache.',
-      labelNames: ['cache'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.set({ cache }, stats.misses);
-      },
-    });
-    new Gauge({
-      name: 'fichier_dav_cache_evictions',
-      help: 'Cache evictions since start, by cache.',
-      labelNames: ['cache'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.set({ cache }, stats.evictions ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'fichier_dav_cache_bytes_saved',
-      help: 'Bytes served from a cache instead of upstream, by cache.',
-      labelNames: ['cache'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.set({ cache }, stats.bytesSaved ?? 0);
-      },
-    });
+    // Caches keep their own cumulative counts; each scrape copies them into counters.
+    cacheCounter(this.registry, sources, 'fichier_dav_cache_hits_total', 'Cache hits since start, by cache.', (stats) => stats.hits);
+    cacheCounter(this.registry, sources, 'fichier_dav_cache_misses_total', 'Cache misses since start, by cache.', (stats) => stats.misses);
+    cacheCounter(this.registry, sources, 'fichier_dav_cache_evictions_total', 'Cache evictions since start, by cache.', (stats) => stats.evictions ?? 0);
+    cacheCounter(
+      this.registry,
+      sources,
+      'fichier_dav_cache_saved_bytes_total',
+      'Bytes served from a cache instead of upstream, by cache.',
+      (stats) => stats.bytesSaved ?? 0,
+    );
   }
 
   /** Feeds one upstream call report (the client's logger event). */
@@ -210,10 +209,10 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `/metrics` (Prometheus text) and `/healthz` (200 "ok", or 503 with the reason). */
+/** Serves `/metrics` (Prometheus text), and `/healthz` and `/readyz` as the main port does (health.ts). */
 export async function startMetricsServer(
   metrics: BridgeMetrics,
-  options: { host?: string; port: number; health?: () => { ok: boolean; reason?: string } },
+  options: { host?: string; port: number; readiness?: () => Readiness },
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -228,14 +227,8 @@ export async function startMetricsServer(
       );
       return;
     }
-    if (path === '/healthz') {
-      const health = options.health?.() ?? { ok: true };
-      res
-        .writeHead(health.ok ? 200 : 503, { 'Content-Type': 'text/plain' })
-        .end(health.ok ? (health.reason ? `ok, degraded: ${health.reason}\n` : 'ok\n') : `unhealthy: ${health.reason ?? 'unknown'}\n`);
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    if (answerHealth(req, res, options.readiness ?? (() => ({ ready: true })))) return;
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
   });
   const host = options.host ?? '127.0.0.1';
   const port = await listenOn(server, options.port, host);

@@ -2,55 +2,31 @@
  * `fichier-dav serve`: serves a 1fichier account (or a simulator, with --api-url) over WebDAV.
  */
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { HtpasswdError } from '../webdav/auth/index.js';
 import { ApiKeyError, loadApiKey } from './api-key.js';
 import { startBridge, type AuthOptions } from './bridge.js';
-import { addCacheOptions, cacheOptionsFrom, type CacheFlags } from './cache-options.js';
+import { cacheOptionsFrom } from './cache-options.js';
 import { addSettingOptions, apiKeyFileToRead, loadSettings, SERVE_SETTING_KEYS } from './config.js';
 import { CliError } from './exit-codes.js';
 import { disableCoreDumps } from './core-dumps.js';
 import { assertSafeMetricsExposure, ExposureError, isLoopbackHost } from './exposure.js';
-import { createLogger, parseLogFormat } from './logging.js';
+import { bridgeReadiness } from './health.js';
+import { createLogger } from './logging.js';
 import { BridgeMetrics, startMetricsServer } from './metrics.js';
+import { mountInstructions, reachableUrls } from './mount-instructions.js';
 import { onShutdown } from './shutdown.js';
 
-interface ServeFlags extends CacheFlags {
-  config?: string;
-  uploadHousekeepingFiles?: boolean;
-  logFormat: string;
-  metricsPort?: number;
-  metricsHost: string;
-  metricsPublic?: boolean;
+interface AuthFlags {
   user?: string;
   pass?: string;
   htpasswd?: string;
   realm: string;
-  readOnly?: boolean;
-  allowAnonymous?: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
-  headersTimeout: number;
-  idleTimeout: number;
-  maxConnections: number;
-  upstreamDeadline: number;
-  shutdownGrace: number;
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds (0 or more)');
-  return n;
-}
-
-function count(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return Number(value);
 }
 
 /** Users from --user/--pass or FICHIER_DAV_USER/FICHIER_DAV_PASS, plus --htpasswd. */
 export function authFromFlags(
-  flags: Pick<ServeFlags, 'user' | 'pass' | 'htpasswd' | 'realm'>,
+  flags: AuthFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): AuthOptions | string {
   const user = flags.user ?? env.FICHIER_DAV_USER;
@@ -70,168 +46,127 @@ export function authFromFlags(
   };
 }
 
-export function portNumber(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
-  return Number(value);
-}
-
-function logFormat(value: string): string {
-  try {
-    return parseLogFormat(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
 export function registerServe(program: Command): void {
   const command = program
     .command('serve')
     .description('serve a 1fichier account over WebDAV (API key from FICHIER_API_KEY or --api-key-file)');
-  // Shared settings: flag > environment > config file > default (see config.ts).
+  // Every flag is a setting: flag > environment (FICHIER_DAV_*) > config file > default (config.ts).
   addSettingOptions(command, SERVE_SETTING_KEYS);
-  addCacheOptions(command);
-  command
-    .option('--upload-housekeeping-files', 'upload ._*, .DS_Store, Thumbs.db and desktop.ini like other files (default: keep them local)')
-    .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal, JSON otherwise)', logFormat, 'auto')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (off when absent)', portNumber)
-    .option('--metrics-host <host>', 'interface for --metrics-port', '127.0.0.1')
-    .option('--metrics-public', 'allow a non-loopback --metrics-host (/metrics has no authentication)')
-    .option('--user <name>', 'require HTTP Basic authentication as this user (or FICHIER_DAV_USER)')
-    .option('--pass <password>', 'the password for --user (prefer FICHIER_DAV_PASS: a command line shows in ps)')
-    .option('--htpasswd <file>', 'users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)')
-    .option('--realm <name>', 'the realm shown in login prompts', 'fichier-dav')
-    .option('--read-only', 'refuse every write method (PUT, DELETE, MKCOL, MOVE, COPY, PROPPATCH, LOCK) with 403')
-    .option('--allow-anonymous', 'serve a non-loopback --host without authentication (only on a trusted network)')
-    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
-    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .option('--headers-timeout <s>', 'seconds a client has to send a request head (slow clients are cut)', seconds, 30)
-    .option('--idle-timeout <s>', 'close a connection the client leaves idle this many seconds (0 = never)', seconds, 300)
-    .option('--max-connections <n>', 'connections open at once; more are refused with 503', count, 1024)
-    .option('--upstream-deadline <s>', 'seconds a request waits for 1fichier (flood cool-down, retries) before 503', seconds, 20)
-    .option('--shutdown-grace <s>', 'on SIGTERM/SIGINT, seconds in-flight uploads and moves may take to finish', seconds, 30)
-    .action(async (flags: ServeFlags & Record<string, unknown>) => {
-      // First, before the key is read: a crash must not write it into a core file.
-      const coreDumps = disableCoreDumps();
-      let settings: Awaited<ReturnType<typeof loadSettings<(typeof SERVE_SETTING_KEYS)[number]>>>;
-      let apiKey: string;
+  command.action(async (flags: Record<string, unknown> & { config?: string }) => {
+    // First, before the key is read: a crash must not write it into a core file.
+    const coreDumps = disableCoreDumps();
+    let settings: Awaited<ReturnType<typeof loadSettings<(typeof SERVE_SETTING_KEYS)[number]>>>;
+    let apiKey: string;
+    try {
+      settings = await loadSettings(SERVE_SETTING_KEYS, flags);
+      apiKey = await loadApiKey(apiKeyFileToRead(settings.values, settings.origins.apiKeyFile));
+    } catch (error) {
+      if (error instanceof ApiKeyError || error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      throw error;
+    }
+    const values = settings.values;
+    if (values.metricsPort !== undefined) {
       try {
-        settings = await loadSettings(SERVE_SETTING_KEYS, flags);
-        apiKey = await loadApiKey(apiKeyFileToRead(settings.values, settings.origins.apiKeyFile));
-      } catch (error) {
-        if (error instanceof ApiKeyError || error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: 2 });
-        throw error;
-      }
-      const values = settings.values;
-      if (flags.metricsPort !== undefined) {
-        try {
-          assertSafeMetricsExposure(flags.metricsHost, flags.metricsPublic === true);
-        } catch (error) {
-          program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
-        }
-      }
-      const auth = authFromFlags(flags);
-      if (typeof auth === 'string') program.error(`error: ${auth}`, { exitCode: 2 });
-      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
-        program.error('error: HTTPS needs both --tls-cert and --tls-key', { exitCode: 2 });
-      }
-      let tls: { cert: Buffer; key: Buffer } | undefined;
-      if (flags.tlsCert && flags.tlsKey) {
-        try {
-          tls = { cert: await readFile(flags.tlsCert), key: await readFile(flags.tlsKey) };
-        } catch (error) {
-          program.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`, { exitCode: 2 });
-        }
-      }
-      const logger = createLogger({
-        level: values.logLevel,
-        format: parseLogFormat(flags.logFormat),
-        secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password)],
-      });
-      if (!coreDumps.disabled) {
-        logger.warn('core dumps could not be turned off; a crash could write the API key to disk', {
-          reason: coreDumps.reason,
-          fix: 'set LimitCORE=0 in the systemd unit, ulimit -c 0 in the shell, or --ulimit core=0 for Docker',
-        });
-      }
-      if (flags.metricsPort !== undefined && !isLoopbackHost(flags.metricsHost)) {
-        logger.warn('metrics: /metrics and /healthz are served without authentication', { host: flags.metricsHost });
-      }
-      let drive;
-      try {
-        drive = { ...cacheOptionsFrom(flags), keepSystemFilesLocal: flags.uploadHousekeepingFiles !== true };
+        assertSafeMetricsExposure(values.metricsHost, values.metricsPublic);
       } catch (error) {
         program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
       }
-      const metrics = flags.metricsPort !== undefined ? new BridgeMetrics() : undefined;
-      const bridge = await startBridge({
-        apiKey,
-        apiUrl: values.apiUrl,
-        host: values.host,
-        port: values.port,
-        stateDir: values.stateDir,
-        account: values.account,
-        downloads: values.downloads,
-        logger,
-        metrics,
-        drive,
-        client: { ratePerSecond: values.rate, timeScale: values.timeScale },
-        auth: { ...auth, backoff: { globalLimit: values.loginGuessesPerMinute } },
-        allowAnonymous: flags.allowAnonymous,
-        readOnly: flags.readOnly,
-        tls,
-        limits: {
-          headersTimeoutMs: flags.headersTimeout * 1000,
-          idleTimeoutMs: flags.idleTimeout * 1000,
-          maxConnections: flags.maxConnections,
-          maxConnectionsPerAddress: values.maxConnectionsPerAddress,
-        },
-        upstreamDeadlineMs: flags.upstreamDeadline * 1000,
-        ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
-      }).catch((error: NodeJS.ErrnoException) => {
-        // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
-        if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
-        if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
-        if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
-        if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
-          program.error(`error: the TLS certificate or key is not usable: ${error.message}`, { exitCode: 2 });
-        }
-        throw error;
-      });
-      const metricsServer =
-        metrics && flags.metricsPort !== undefined
-          ? await startMetricsServer(metrics, {
-              host: flags.metricsHost,
-              port: flags.metricsPort,
-              health: () => {
-                const readiness = bridge.readiness();
-                return readiness.ready ? { ok: true, ...(readiness.reason ? { reason: readiness.reason } : {}) } : { ok: false, reason: readiness.reason ?? 'not ready' };
-              },
-            })
-          : undefined;
-      if (metrics) {
-        metrics.sources.queueDepth = () => bridge.client.scheduler.queueDepth();
-        metrics.sources.coolDownMs = () => bridge.client.scheduler.cooldownRemainingMs();
-        if (bridge.redisStatus) metrics.sources.redis = bridge.redisStatus;
-        metrics.sources.cache = () => {
-          const blocks = bridge.drive.cacheStats();
-          return {
-            blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache },
-            folders: bridge.drive.folders.stats(),
-          };
-        };
+    }
+    const auth = authFromFlags(values);
+    if (typeof auth === 'string') program.error(`error: ${auth}`, { exitCode: 2 });
+    if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
+      program.error('error: HTTPS needs both --tls-cert and --tls-key', { exitCode: 2 });
+    }
+    let tls: { cert: Buffer; key: Buffer } | undefined;
+    if (values.tlsCert && values.tlsKey) {
+      try {
+        tls = { cert: await readFile(values.tlsCert), key: await readFile(values.tlsKey) };
+      } catch (error) {
+        program.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`, { exitCode: 2 });
       }
-      logger.info('serving', {
-        url: bridge.url,
-        api: values.apiUrl,
-        auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none',
-        readOnly: flags.readOnly === true,
-        ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
-      });
-      // Handlers first: a supervisor may signal as soon as it reads the line below.
-      onShutdown(async () => {
-        await bridge.close({ graceMs: flags.shutdownGrace * 1000 });
-        await metricsServer?.close();
-      }, { graceMs: flags.shutdownGrace * 1000 });
-      process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${bridge.url}\n`);
+    }
+    const logger = createLogger({
+      level: values.logLevel,
+      format: values.logFormat,
+      secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password)],
     });
+    if (!coreDumps.disabled) {
+      logger.warn('core dumps could not be turned off; a crash could write the API key to disk', {
+        reason: coreDumps.reason,
+        fix: 'set LimitCORE=0 in the systemd unit, ulimit -c 0 in the shell, or --ulimit core=0 for Docker',
+      });
+    }
+    if (values.metricsPort !== undefined && !isLoopbackHost(values.metricsHost)) {
+      logger.warn('metrics: /metrics and /healthz are served without authentication', { host: values.metricsHost });
+    }
+    const drive = { ...cacheOptionsFrom(values), keepSystemFilesLocal: !values.uploadHousekeepingFiles };
+    const metrics = values.metricsPort !== undefined ? new BridgeMetrics() : undefined;
+    const bridge = await startBridge({
+      apiKey,
+      apiUrl: values.apiUrl,
+      host: values.host,
+      port: values.port,
+      stateDir: values.stateDir,
+      account: values.account,
+      downloads: values.downloads,
+      logger,
+      metrics,
+      drive,
+      client: { ratePerSecond: values.rate, timeScale: values.timeScale },
+      auth: { ...auth, backoff: { globalLimit: values.loginGuessesPerMinute } },
+      allowAnonymous: values.allowAnonymous,
+      readOnly: values.readOnly,
+      tls,
+      limits: {
+        headersTimeoutMs: values.headersTimeout * 1000,
+        idleTimeoutMs: values.idleTimeout * 1000,
+        maxConnections: values.maxConnections,
+        maxConnectionsPerAddress: values.maxConnectionsPerAddress,
+      },
+      upstreamDeadlineMs: values.upstreamDeadline * 1000,
+      ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
+    }).catch((error: NodeJS.ErrnoException) => {
+      // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
+      if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
+      if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
+      if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
+        program.error(`error: the TLS certificate or key is not usable: ${error.message}`, { exitCode: 2 });
+      }
+      throw error;
+    });
+    const metricsServer =
+      metrics && values.metricsPort !== undefined
+        ? await startMetricsServer(metrics, { host: values.metricsHost, port: values.metricsPort, readiness: () => bridgeReadiness(bridge) })
+        : undefined;
+    if (metrics) {
+      metrics.sources.queueDepth = () => bridge.client.scheduler.queueDepth();
+      metrics.sources.coolDownMs = () => bridge.client.scheduler.cooldownRemainingMs();
+      if (bridge.redisStatus) metrics.sources.redis = bridge.redisStatus;
+      metrics.sources.cache = () => {
+        const blocks = bridge.drive.cacheStats();
+        return {
+          blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache },
+          folders: bridge.drive.folders.stats(),
+        };
+      };
+    }
+    logger.info('serving', {
+      url: bridge.url,
+      api: values.apiUrl,
+      auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none',
+      readOnly: values.readOnly,
+      ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
+    });
+    // Handlers first: a supervisor may signal as soon as it reads the line below.
+    const graceMs = values.shutdownGrace * 1000;
+    onShutdown(async () => {
+      await bridge.close({ graceMs });
+      await metricsServer?.close();
+    }, { graceMs });
+    const urls = reachableUrls(values.host, bridge.port, tls !== undefined);
+    process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${urls[0]}\n`);
+    if (urls.length > 1) process.stdout.write(`also at: ${urls.slice(1).join(' ')}\n`);
+    process.stdout.write(`${mountInstructions(urls[0])}\n`);
+  });
 }

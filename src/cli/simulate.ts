@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { FIXTURE_NAMES, startSimulator, type FixtureName, type StartOptions } from '../simulator/index.js';
+// Only the option lists: the simulator itself loads when the command runs.
+import { FIXTURE_NAMES, type FixtureName } from '../simulator/options.js';
+import type { StartOptions } from '../simulator/index.js';
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -62,7 +64,7 @@ export function registerSimulate(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--data-dir <dir>', 'where uploads are spooled (default: a temp dir removed on exit)')
     .option('--no-limits', 'switch off rate limits and flood detection')
-    .option('--options <json>', 'any other simulator options as a JSON object (see the README, The simulator)')
+    .option('--options <json>', 'any other simulator options as a JSON object (see docs/simulator.md)')
     .action(async (flags: SimulateFlags) => {
       if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
         program.error('error: --tls-cert and --tls-key go together');
@@ -93,6 +95,8 @@ export function registerSimulate(program: Command): void {
       };
       let sim;
       try {
+        // Loaded on demand: `serve` and the client library never load the simulator.
+        const { startSimulator } = await import('../simulator/index.js');
         sim = await startSimulator(options);
       } catch (err) {
         program.error(`error: cannot start the simulator: ${err instanceof Error ? err.message : String(err)}`);

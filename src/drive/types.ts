@@ -1,5 +1,5 @@
 /**
- * The `Drive` seam (see design.md): everything the WebDAV layer needs from storage, and nothing
+ * The `Drive` seam (docs/design.md): everything the WebDAV layer needs from storage, and nothing
  * about how 1fichier stores it. The WebDAV layer talks only to this interface, so it can be tested
  * against the in-memory drive and served over the 1fichier-backed one unchanged.
  *

@@ -1,6 +1,6 @@
 /**
- * startSimulator(): a faithful local fake of 1fichier (see the README section "The simulator" and
- * brief/simulator-contract.md). Imports nothing from the client code on purpose.
+ * startSimulator(): a faithful local fake of 1fichier (docs/simulator.md describes its hosts,
+ * endpoints, options and faults). Imports nothing from the client code on purpose.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

@@ -6,7 +6,7 @@
  * Ids only work on the node that issued them, so a client that posts to the wrong host fails.
  */
 import type { IncomingMessage } from 'node:http';
-import busboy from 'busboy';
+import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import type { DiskContent } from './content.js';
 import { contentTypeOf, visibleAtFor, type SimContext, type UploadLink, type UploadSession } from './context.js';
 import { answerHtml, answerJson, type Exchange } from './exchange.js';
@@ -53,9 +53,10 @@ interface Part {
 function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<string, string> }> {
   const { ctx, req } = x;
   return new Promise((resolve, reject) => {
-    let bb: busboy.Busboy;
+    let bb: BusboyInstance;
     try {
-      bb = busboy({ headers: req.headers, defParamCharset: 'utf8', preservePath: true, limits: { files: 500, fieldSize: 1 << 16 } });
+      // Plain `filename=` parameters with non-ASCII bytes are read as UTF-8, as browsers send them.
+      bb = new Busboy({ headers: req.headers as BusboyHeaders, preservePath: true, limits: { files: 500, fieldSize: 1 << 16 } });
     } catch (err) {
       reject(err);
       return;
@@ -66,7 +67,7 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
     bb.on('field', (name, value) => {
       fields[name] = value;
     });
-    bb.on('file', (name, stream, info) => {
+    bb.on('file', (name, stream, filename) => {
       if (name !== 'file[]') {
         stream.resume();
         return;
@@ -74,7 +75,7 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
       openStreams.add(stream);
       stream.once('close', () => openStreams.delete(stream));
       const spooled = spoolToDisk(stream, ctx.dataDir, () => undefined, ctx.opts.maxFileSize)
-        .then((content) => ({ filename: info.filename ?? '', content }))
+        .then((content) => ({ filename: filename ?? '', content }))
         .catch((err: unknown) => {
           stream.resume();
           throw err;
@@ -83,7 +84,7 @@ function receiveParts(x: Exchange): Promise<{ parts: Part[]; fields: Record<stri
       pending.push(spooled);
     });
     bb.on('error', (err) => reject(err));
-    bb.on('close', () => {
+    bb.on('finish', () => {
       Promise.allSettled(pending).then((results) => {
         const parts: Part[] = [];
         let failure: unknown;

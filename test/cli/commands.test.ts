@@ -270,17 +270,23 @@ describe('fichier-dav download', () => {
           env: { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config') },
           onSpawn: (child) => {
             let seen = '';
+            let signalled = false;
             child.stderr!.on('data', (chunk: Buffer) => {
               seen += chunk.toString();
-              // The token is fetched: the ranged GET is on its way to the slowed host.
-              if (seen.includes('download/get_token.cgi ok')) setTimeout(() => child.kill('SIGINT'), 300);
+              // The token is fetched: the ranged GET is on its way to the slowed host. One SIGINT
+              // only: a second one is "stop now" (exit 130 without the message).
+              if (!signalled && seen.includes('download/get_token.cgi ok')) {
+                signalled = true;
+                setTimeout(() => child.kill('SIGINT'), 300);
+              }
             });
           },
         },
       );
       outputs.push(result.stdout, result.stderr);
       expect(result.code).toBe(130);
-      expect(result.stderr).toContain('fichier-dav: interrupted');
+      expect(result.stderr).toContain('fichier-dav: interrupted; slow.bin.part is kept: run the same command again to resume');
+      expect(result.stderr).not.toMatch(/operation was aborted/i);
       expect(existsSync(join(work, 'slow.bin'))).toBe(false);
     } finally {
       sim.clearFaults();

@@ -101,6 +101,17 @@ describe('config file', () => {
     expect(parseConfigText('{"$schema":"x","rate":1}', '/c.json')).toEqual({ $schema: 'x', rate: 1 });
   });
 
+  it("the default config file is in the platform's config directory", () => {
+    expect(defaultConfigPath({}, 'linux')).toBe(join(homedir(), '.config', 'fichier-dav', 'config.json'));
+    expect(defaultConfigPath({}, 'darwin')).toBe(join(homedir(), 'Library', 'Application Support', 'fichier-dav', 'config.json'));
+    expect(defaultConfigPath({ APPDATA: '/c/Users/me/AppData/Roaming' }, 'win32')).toBe(join('/c/Users/me/AppData/Roaming', 'fichier-dav', 'config.json'));
+    expect(defaultConfigPath({ XDG_CONFIG_HOME: '/x' }, 'darwin')).toBe(join('/x', 'fichier-dav', 'config.json'));
+  });
+
+  it('refuses a secret in the config file, naming where it goes', () => {
+    expect(() => parseConfigText('{"pass":"hunter2"}', '/c.json')).toThrow(/must not hold a secret \("pass"\): set FICHIER_DAV_PASS/);
+  });
+
   it('reads --config, then FICHIER_DAV_CONFIG, then the default path; only the default may be missing', async () => {
     const dir = await tempDir('config');
     const explicit = join(dir, 'explicit.json');
@@ -133,8 +144,8 @@ describe('which API key file is read', () => {
 });
 
 describe('documentation', () => {
-  it('the README carries the configuration reference generated from SETTINGS', async () => {
-    const docs = await readFile(join(root, 'README.md'), 'utf8');
+  it('docs/configuration.md carries the configuration reference generated from SETTINGS', async () => {
+    const docs = await readFile(join(root, 'docs', 'configuration.md'), 'utf8');
     expect(docs).toContain(settingsReferenceMarkdown());
     for (const setting of Object.values(SETTINGS)) {
       expect(docs).toContain(setting.flag.split(' ')[0]);

@@ -31,6 +31,16 @@ describe('logging', () => {
     expect(() => JSON.parse(lines[0])).toThrow();
   });
 
+  it('colours a terminal, but not when NO_COLOR is set (no-color.org)', () => {
+    const coloured = capture(true);
+    createLogger({ destination: coloured.stream, format: 'auto', env: {} }).warn('upstream');
+    expect(coloured.lines.join('\n')).toContain('\u001b[');
+    const plain = capture(true);
+    createLogger({ destination: plain.stream, format: 'auto', env: { NO_COLOR: '1' } }).warn('upstream');
+    expect(plain.lines.join('\n')).toMatch(/WARN.*upstream/);
+    expect(plain.lines.join('\n')).not.toContain('\u001b[');
+  });
+
   it('never prints a secret, in messages, nested fields, errors or credential-named fields', () => {
     const key = 'sEcReT-api-key-1234567890';
     const { stream, lines } = capture(false);

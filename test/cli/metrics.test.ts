@@ -24,32 +24,46 @@ describe('metrics', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await response.text();
-    expect(text).toContain('fichier_api_calls_total{endpoint="folder/ls.cgi",outcome="ok"} 1');
-    expect(text).toContain('fichier_api_retries_total{endpoint="file/mv.cgi"} 1');
-    expect(text).toContain('fichier_flood_answers_total 1');
-    expect(text).toContain('fichier_scheduler_wait_seconds_bucket{le="0.5",endpoint="file/mv.cgi"} 1');
-    expect(text).toContain('fichier_upload_failures_total 1');
-    expect(text).toContain('webdav_requests_total{method="GET",status="206"} 1');
-    expect(text).toContain('webdav_bytes_sent_total 65836');
-    expect(text).toContain('webdav_bytes_received_total 1000200');
-    expect(text).toContain('fichier_scheduler_queue_depth{priority="background"} 5');
-    expect(text).toContain('fichier_flood_cooldown_seconds 1.5');
-    expect(text).toContain('fichier_dav_cache_hits{cache="blocks"} 7');
-    expect(text).toContain('fichier_dav_cache_bytes_saved{cache="blocks"} 4096');
-    expect(text).toMatch(/fichier_dav_process_resident_memory_bytes \d+/);
+    expect(text).toContain('fichier_dav_api_calls_total{endpoint="folder/ls.cgi",outcome="ok"} 1');
+    expect(text).toContain('fichier_dav_api_retries_total{endpoint="file/mv.cgi"} 1');
+    expect(text).toContain('fichier_dav_api_flood_answers_total 1');
+    expect(text).toContain('fichier_dav_scheduler_wait_seconds_bucket{le="0.5",endpoint="file/mv.cgi"} 1');
+    expect(text).toContain('fichier_dav_upload_failures_total 1');
+    expect(text).toContain('fichier_dav_webdav_requests_total{method="GET",status="206"} 1');
+    expect(text).toContain('fichier_dav_webdav_sent_bytes_total 65836');
+    expect(text).toContain('fichier_dav_webdav_received_bytes_total 1000200');
+    expect(text).toContain('fichier_dav_scheduler_queue_depth{priority="background"} 5');
+    expect(text).toContain('fichier_dav_flood_cooldown_seconds 1.5');
+    expect(text).toContain('fichier_dav_cache_hits_total{cache="blocks"} 7');
+    expect(text).toContain('fichier_dav_cache_saved_bytes_total{cache="blocks"} 4096');
+    expect(text).toMatch(/\nprocess_resident_memory_bytes \d+/);
   });
 
-  it('answers /healthz with 200 or 503 and a reason, and 404 elsewhere', async () => {
-    let healthy = true;
+  it('answers /healthz (liveness: always 200) and /readyz (200 or 503 with the reason), and 404 elsewhere', async () => {
+    let ready = true;
     server = await startMetricsServer(new BridgeMetrics(), {
       port: 0,
-      health: () => (healthy ? { ok: true } : { ok: false, reason: '1fichier refused the API key' }),
+      readiness: () => (ready ? { ready: true } : { ready: false, reason: '1fichier refused the API key' }),
     });
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    healthy = false;
-    const sick = await fetch(`${server.url}/healthz`);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    ready = false;
+    const sick = await fetch(`${server.url}/readyz`);
     expect(sick.status).toBe(503);
     expect(await sick.text()).toContain('refused the API key');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/other`)).status).toBe(404);
+  });
+
+  it('follows Prometheus naming: one fichier_dav_ prefix, counters end in _total, process metrics unprefixed', async () => {
+    const metrics = new BridgeMetrics({ cache: () => ({ blocks: { hits: 1, misses: 1 } }) });
+    const families = await metrics.registry.getMetricsAsJSON();
+    const ours = families.filter((family) => !/^(process|nodejs)_/.test(family.name));
+    expect(families.some((family) => family.name === 'process_resident_memory_bytes')).toBe(true);
+    expect(ours.length).toBeGreaterThan(10);
+    for (const family of ours) {
+      expect(family.name, family.name).toMatch(/^fichier_dav_[a-z_]+$/);
+      if (String(family.type) === 'counter') expect(family.name, family.name).toMatch(/_total$/);
+      else expect(family.name, family.name).not.toMatch(/_total$/);
+    }
   });
 });

@@ -33,6 +33,7 @@ afterAll(async () => {
 
 interface Served {
   url: string;
+  stdout: () => string;
   stderr: () => string;
   logLines: () => Array<Record<string, unknown>>;
   stop(): Promise<number | null>;
@@ -51,8 +52,8 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', () => {
-      const match = /serving .* at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (match) resolve(match[1]);
+      const match = /serving .* at http:\/\/[^:/]+:(\d+)\//.exec(out);
+      if (match) resolve(`http://127.0.0.1:${match[1]}`);
     });
     void exit.then((code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err}`)));
   });
@@ -63,6 +64,7 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   return {
     url,
+    stdout: () => out,
     stderr: () => err,
     logLines,
     stop: async () => {
@@ -92,13 +94,14 @@ describe('serve observability', () => {
     expect(upstream).toContain('download/get_token.cgi');
 
     const metrics = await (await fetch(metricsUrl)).text();
-    expect(metrics).toContain('fichier_api_calls_total{endpoint="folder/ls.cgi",outcome="ok"} 1');
-    expect(metrics).toContain('webdav_requests_total{method="PROPFIND",status="207"} 1');
-    expect(metrics).toMatch(/fichier_scheduler_queue_depth\{priority="interactive"\} 0/);
-    expect(metrics).toMatch(/fichier_dav_cache_misses\{cache="blocks"\} \d+/);
-    expect(metrics).toMatch(/fichier_dav_cache_hits\{cache="folders"\} [1-9]/);
+    expect(metrics).toContain('fichier_dav_api_calls_total{endpoint="folder/ls.cgi",outcome="ok"} 1');
+    expect(metrics).toContain('fichier_dav_webdav_requests_total{method="PROPFIND",status="207"} 1');
+    expect(metrics).toMatch(/fichier_dav_scheduler_queue_depth\{priority="interactive"\} 0/);
+    expect(metrics).toMatch(/fichier_dav_cache_misses_total\{cache="blocks"\} \d+/);
+    expect(metrics).toMatch(/fichier_dav_cache_hits_total\{cache="folders"\} [1-9]/);
     const health = await fetch(metricsUrl.replace('/metrics', '/healthz'));
     expect(health.status).toBe(200);
+    expect((await fetch(metricsUrl.replace('/metrics', '/readyz'))).status).toBe(200);
 
     expect(served.stderr()).not.toContain(KEY);
     expect(await served.stop()).toBe(0);
@@ -113,6 +116,40 @@ describe('serve observability', () => {
     expect(redirect.status).toBe(302);
     // logLevel "warn" from the file: no per-request info lines.
     expect(served.logLines().filter((line) => line.msg === 'request')).toEqual([]);
+    expect(await served.stop()).toBe(0);
+  }, 60_000);
+
+  it('answers /healthz and /readyz on the WebDAV port without authentication and without data', async () => {
+    const served = await serve(['--api-url', sim.apiUrl, '--port', '0', '--user', 'alice'], { FICHIER_DAV_PASS: 'secret-pass-1' });
+    expect((await fetch(`${served.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(401);
+    for (const path of ['/healthz', '/readyz']) {
+      const response = await fetch(`${served.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(await response.text()).toBe('ok\n');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    }
+    // Only GET/HEAD are health checks: other methods still need authentication.
+    expect((await fetch(`${served.url}/readyz`, { method: 'PROPFIND' })).status).toBe(401);
+    expect(await served.stop()).toBe(0);
+  }, 60_000);
+
+  it('/readyz turns 503 once 1fichier refuses the key; /healthz stays 200', async () => {
+    const served = await serve(['--api-url', sim.apiUrl, '--port', '0'], { FICHIER_API_KEY: 'a-key-the-simulator-refuses' });
+    expect((await fetch(`${served.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBeGreaterThanOrEqual(400);
+    const ready = await fetch(`${served.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/refused the API key/);
+    expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
+    expect(await served.stop()).toBe(0);
+  }, 60_000);
+
+  it('prints the mount commands; bound to 0.0.0.0 it names a reachable address, not 0.0.0.0', async () => {
+    const served = await serve(['--api-url', sim.apiUrl, '--port', '0', '--host', '0.0.0.0', '--allow-anonymous']);
+    for (let tries = 0; !served.stdout().includes('curl -X PROPFIND') && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const out = served.stdout();
+    expect(out).toMatch(/Mount it:/);
+    expect(out).toMatch(/net use Z: http:\/\/[\d.]+:\d+\//);
+    expect(out).not.toContain('0.0.0.0');
     expect(await served.stop()).toBe(0);
   }, 60_000);
 

@@ -3,14 +3,15 @@
  */
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addCacheOptions, cacheOptionsFrom, parseByteSize, parseDuration, type CacheFlags } from '../../src/cli/cache-options.js';
+import { cacheOptionsFrom, parseByteSize, parseDuration, type CacheFlags } from '../../src/cli/cache-options.js';
+import { addSettingOptions, CACHE_SETTING_KEYS, resolveSettings } from '../../src/cli/config.js';
 import { cacheSettingsFrom } from '../../src/drive/block-cache/drive-options.js';
 import { checkSettings } from '../../src/drive/block-cache/options.js';
 
 function parse(args: string[]): CacheFlags {
-  const command = addCacheOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
+  const command = addSettingOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }), CACHE_SETTING_KEYS);
   command.parse(args, { from: 'user' });
-  return command.opts<CacheFlags>();
+  return resolveSettings(CACHE_SETTING_KEYS, { flags: command.opts(), env: {} }).values as CacheFlags;
 }
 
 describe('read cache flags', () => {

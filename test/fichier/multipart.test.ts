@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import busboy from 'busboy';
+import { Busboy } from '@fastify/busboy';
 import fc from 'fast-check';
 import { buildMultipart, quoteParam } from '../../src/fichier/multipart.js';
 import { whirlpoolHex, WhirlpoolPassThrough } from '../../src/fichier/whirlpool.js';
@@ -15,16 +15,16 @@ async function collect(r: Readable): Promise<Buffer> {
 
 function parse(body: Buffer, contentType: string): Promise<{ fields: Record<string, string>; files: Array<{ field: string; filename: string; data: Buffer }> }> {
   return new Promise((resolve, reject) => {
-    const bb = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', preservePath: true });
+    const bb = new Busboy({ headers: { 'content-type': contentType }, preservePath: true });
     const fields: Record<string, string> = {};
     const files: Array<{ field: string; filename: string; data: Buffer }> = [];
     bb.on('field', (n, v) => (fields[n] = v));
-    bb.on('file', (field, stream, info) => {
+    bb.on('file', (field, stream, filename) => {
       const parts: Buffer[] = [];
       stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('end', () => files.push({ field, filename: info.filename ?? "", data: Buffer.concat(parts) }));
+      stream.on('end', () => files.push({ field, filename: filename ?? '', data: Buffer.concat(parts) }));
     });
-    bb.on('close', () => resolve({ fields, files }));
+    bb.on('finish', () => resolve({ fields, files }));
     bb.on('error', reject);
     bb.end(body);
   });

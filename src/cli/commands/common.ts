@@ -53,6 +53,11 @@ export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** `--json`: the command prints one JSON document on stdout instead of its lines. */
+export function addJsonOption(command: Command): Command {
+  return command.option('--json', 'print the result as JSON on stdout');
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
@@ -65,6 +70,8 @@ export async function runAccountCommand(
   flags: GlobalFlags,
   body: (context: RunContext) => Promise<ExitCodeValue | void>,
   path?: () => string | undefined,
+  /** What to tell the user after Ctrl-C, e.g. how to resume (read when the interrupt is reported). */
+  interruptHint?: () => string | undefined,
 ): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
@@ -87,7 +94,8 @@ export async function runAccountCommand(
     code = (await body({ ...io, account, flags })) ?? ExitCode.ok;
   } catch (error) {
     if (controller.signal.aborted) {
-      io.err('fichier-dav: interrupted');
+      const hint = interruptHint?.();
+      io.err(`fichier-dav: interrupted${hint ? `; ${hint}` : ''}`);
       code = ExitCode.interrupted;
     } else {
       const cli = toCliError(
@@ -95,6 +103,7 @@ export async function runAccountCommand(
         {
           lastFailure: account?.lastFailure(),
           cooldownSeconds: account?.cooldownSeconds(),
+          keySource: account?.keySource,
           defaultRetrySeconds: account ? Math.ceil(30 * account.settings.timeScale) : undefined,
         },
         safePath(path),

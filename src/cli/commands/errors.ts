@@ -20,10 +20,10 @@ import {
 import { IdentifyCooldownError } from '../../state/location.js';
 import { ApiKeyError } from '../api-key.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { BAD_KEY_MESSAGE, describeKeyRefusal, KEY_CHECK_ERRORS, NOT_PREMIUM_MESSAGE, PASSWORD_LOCKOUT_MESSAGE } from '../key-check.js';
+import { BAD_KEY_MESSAGE, badKeyMessage, describeKeyRefusal, KEY_CHECK_ERRORS, NOT_PREMIUM_MESSAGE, notPremiumMessage, PASSWORD_LOCKOUT_MESSAGE } from '../key-check.js';
 import type { FichierLogEvent } from '../../fichier/index.js';
 
-export { BAD_KEY_MESSAGE, NOT_PREMIUM_MESSAGE };
+export { BAD_KEY_MESSAGE, badKeyMessage, NOT_PREMIUM_MESSAGE, notPremiumMessage };
 
 export function notFoundMessage(path: string): string {
   return `no such file or folder: ${path} (run \`fichier-dav ls ${parentForHint(path)}\` to see what exists)`;
@@ -37,6 +37,8 @@ function parentForHint(path: string): string {
 export interface ErrorContext {
   lastFailure?: FichierLogEvent;
   cooldownSeconds?: number;
+  /** Where the API key came from, for the refused-key message (default FICHIER_API_KEY). */
+  keySource?: string;
   /** Seconds to wait when a flood is known but no cool-down is running (nominal 30 s × time scale). */
   defaultRetrySeconds?: number;
 }
@@ -49,7 +51,7 @@ function floodError(context: ErrorContext): CliError {
 function fromFichierError(error: FichierError, context: ErrorContext): CliError {
   const said = error.serverMessage ? ` (1fichier said: ${error.serverMessage})` : '';
   if (error instanceof FloodError) return floodError(context);
-  if (error instanceof NotPremiumError || error instanceof AuthError) return new CliError(describeKeyRefusal(error), ExitCode.auth);
+  if (error instanceof NotPremiumError || error instanceof AuthError) return new CliError(describeKeyRefusal(error, context.keySource), ExitCode.auth);
   if (error instanceof AccountLockedError) {
     return new CliError(
       `1fichier locked the account${said}: log in on 1fichier.com to see why; fichier-dav sends nothing for this account for 5 minutes, then retry`,
@@ -72,7 +74,7 @@ function fromDriveError(error: DriveError, context: ErrorContext, path?: string)
   if (flooded && (error.code === 'unavailable' || error.code === 'upstream')) return floodError(context);
   if (last && KEY_CHECK_ERRORS.has(last)) {
     if (error.code === 'upstream' || error.code === 'unavailable') {
-      const message = last === PasswordLockoutError.name ? PASSWORD_LOCKOUT_MESSAGE : last === NotPremiumError.name ? NOT_PREMIUM_MESSAGE : BAD_KEY_MESSAGE;
+      const message = last === PasswordLockoutError.name ? PASSWORD_LOCKOUT_MESSAGE : last === NotPremiumError.name ? notPremiumMessage(context.keySource) : badKeyMessage(context.keySource);
       return new CliError(message, ExitCode.auth);
     }
   }

@@ -5,15 +5,17 @@
  */
 import type { Command } from 'commander';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { accountCommand, baseName, joinRemote, remotePath, runAccountCommand } from './common.js';
+import { accountCommand, addJsonOption, baseName, joinRemote, printJson, remotePath, runAccountCommand } from './common.js';
 import { kindAt } from './remote-folders.js';
 import type { GlobalFlags } from './session.js';
 
 export function registerMv(program: Command): void {
   let current: string | undefined;
-  accountCommand(program, 'mv <src> <dst>', 'move or rename a remote file or folder (server-side)')
-    .option('-f, --force', 'replace an existing destination file (a folder is replaced only with --force too)')
-    .action(async (src: string, dst: string, flags: GlobalFlags & { force?: boolean }) => {
+  const command = accountCommand(program, 'mv <src> <dst>', 'move or rename a remote file or folder (server-side)').option(
+    '-f, --force',
+    'replace an existing destination file (a folder is replaced only with --force too)',
+  );
+  addJsonOption(command).action(async (src: string, dst: string, flags: GlobalFlags & { force?: boolean; json?: boolean }) => {
       await runAccountCommand(
         flags,
         async (io) => {
@@ -27,7 +29,8 @@ export function registerMv(program: Command): void {
           if (to.startsWith(`${from}/`)) throw new CliError(`cannot move ${from} inside itself`, ExitCode.usage);
           current = from;
           await io.account.drive.move(from, to, { overwrite: Boolean(flags.force) });
-          io.out(`moved ${from} -> ${to}`);
+          if (flags.json) printJson(io, { moved: { from, to } });
+          else io.out(`moved ${from} -> ${to}`);
         },
         () => current,
       );

@@ -28,6 +28,8 @@ export interface GlobalFlags extends Record<string, unknown> {
 
 export interface Account {
   settings: AccountSettings;
+  /** Where the API key came from, in words: "FICHIER_API_KEY" or "the key file PATH". */
+  keySource: string;
   client: FichierClient;
   drive: FichierDrive;
   snapshots: ListingSnapshots;
@@ -45,8 +47,9 @@ export interface Account {
 export async function openAccount(flags: GlobalFlags, stderr: (line: string) => void): Promise<Account> {
   const { values: settings, origins } = await loadSettings(ACCOUNT_SETTING_KEYS, flags);
   let apiKey: string;
+  const keyFile = apiKeyFileToRead(settings, origins.apiKeyFile);
   try {
-    apiKey = await loadApiKey(apiKeyFileToRead(settings, origins.apiKeyFile), process.env, stderr);
+    apiKey = await loadApiKey(keyFile, process.env, stderr);
   } catch (error) {
     if (error instanceof ApiKeyError) throw new CliError(error.message, ExitCode.usage);
     throw error;
@@ -100,6 +103,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
 
   return {
     settings,
+    keySource: keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY',
     client,
     drive,
     snapshots,

@@ -16,9 +16,9 @@ import type { Command } from 'commander';
 import pLimit from 'p-limit';
 import { isSystemFileName } from '../../drive/system-files.js';
 import { MAX_UPLOAD_SIZE } from '../../fichier/index.js';
-import { loadSettings } from '../config.js';
+import { loadSettings, settingOption } from '../config.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { accountCommand, joinRemote, remotePath, runAccountCommand, type RunContext } from './common.js';
+import { accountCommand, addJsonOption, joinRemote, printJson, remotePath, runAccountCommand, type RunContext } from './common.js';
 import { toCliError } from './errors.js';
 import { humanSize } from './format.js';
 import { createProgress, type Progress } from './progress.js';
@@ -26,6 +26,7 @@ import { ensureFolder, kindAt } from './remote-folders.js';
 import type { GlobalFlags } from './session.js';
 
 interface UploadFlags extends GlobalFlags {
+  json?: boolean;
   recursive?: boolean;
   parents?: boolean;
   force?: boolean;
@@ -116,21 +117,21 @@ async function uploadOne(context: RunContext, progress: Progress, file: PlannedF
     transfer.done();
   } catch (error) {
     source.destroy();
-    transfer.fail(error instanceof Error ? error.message : String(error));
+    transfer.fail(context.signal.aborted ? 'interrupted' : error instanceof Error ? error.message : String(error));
     throw error;
   }
 }
 
 export function registerUpload(program: Command): void {
   let current: string | undefined;
-  accountCommand(program, 'upload <paths...>', 'upload local files (and folders with -r) into a remote folder: upload LOCAL... REMOTE_DIR')
+  const command = accountCommand(program, 'upload <paths...>', 'upload local files (and folders with -r) into a remote folder: upload LOCAL... REMOTE_DIR')
     .option('-r, --recursive', 'upload directories with their whole content')
     .option('-p, --parents', 'create the remote folder (and its parents) when missing')
     .option('-f, --force', 'replace remote files of the same name (safely: the old one goes after the new one is verified)')
     .option('-q, --quiet', 'no progress output')
-    .option('--transfers <n>', 'files uploaded at once (default: 2)')
-    .option('--progress-interval <s>', 'seconds between plain progress lines when stderr is not a terminal (default: 5)')
-    .action(async (args: string[], flags: UploadFlags) => {
+    .addOption(settingOption('transfers'))
+    .addOption(settingOption('progressInterval'));
+  addJsonOption(command).action(async (args: string[], flags: UploadFlags) => {
       await runAccountCommand(
         flags,
         async (context) => {
@@ -146,6 +147,8 @@ export function registerUpload(program: Command): void {
           const limit = pLimit(values.transfers);
           let failures = 0;
           let firstFailure: CliError | undefined;
+          const uploaded: Array<{ local: string; remote: string; size: number }> = [];
+          const failed: Array<{ local: string; remote: string; error: string }> = [];
           await Promise.all(
             plan.files.map((file) =>
               limit(async () => {
@@ -153,12 +156,14 @@ export function registerUpload(program: Command): void {
                 const target = joinRemote(remoteDir, file.relative);
                 try {
                   await uploadOne(context, progress, file, target, Boolean(flags.force));
+                  uploaded.push({ local: file.local, remote: target, size: file.size });
                   progress.log(`uploaded ${file.local} -> ${target} (${humanSize(file.size)})`);
                 } catch (error) {
                   if (context.signal.aborted) throw error;
                   failures += 1;
                   const failure = toCliError(error, { lastFailure: context.account.lastFailure(), cooldownSeconds: context.account.cooldownSeconds() }, target);
                   firstFailure ??= failure;
+                  failed.push({ local: file.local, remote: target, error: failure.message });
                   progress.log(`error: ${file.local}: ${failure.message}`);
                 }
               }),
@@ -167,12 +172,14 @@ export function registerUpload(program: Command): void {
           progress.stop();
           if (context.signal.aborted) throw new Error('interrupted');
           const sent = plan.files.length - failures;
-          context.out(`${sent} of ${plan.files.length} file(s) uploaded to ${remoteDir}${plan.warnings.length ? `, ${plan.warnings.length} skipped` : ''}`);
+          if (flags.json) printJson(context, { uploaded, failed, skipped: plan.warnings });
+          else context.out(`${sent} of ${plan.files.length} file(s) uploaded to ${remoteDir}${plan.warnings.length ? `, ${plan.warnings.length} skipped` : ''}`);
           if (failures === 0) return ExitCode.ok;
           // One failure keeps its own code (e.g. 4 or 5); several mixed ones are a plain failure.
           return failures === plan.files.length && firstFailure ? firstFailure.exitCode : ExitCode.failed;
         },
         () => current,
+        () => 'the files reported as uploaded are on 1fichier; upload the others again',
       );
     });
 }

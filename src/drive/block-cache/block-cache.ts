@@ -2,7 +2,7 @@
  * The persistent read cache (issue 9): reads are served from fixed-size blocks on disk, missing
  * blocks come from one upstream ranged GET per client range, concurrent readers of a missing block
  * share its transfer, sequential readers get read-ahead, and media files get their head and tail
- * warmed. See the README (The block cache) for the design and its costs.
+ * warmed. See docs/design.md (The block cache) for the design and its costs.
  */
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
