@@ -90,6 +90,36 @@ function apiUrl(raw: unknown): string {
   return value;
 }
 
+/** A byte count: a plain integer, or one with a binary unit (K, M, G, T; "GiB" and "GB" read the same). */
+function byteSize(raw: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text(raw));
+  if (!match) throw new Error('must be a size such as 500M, 20G or a number of bytes');
+  const power = ' KMGT'.indexOf(match[2].toUpperCase() || ' ');
+  const value = Math.floor(Number(match[1]) * 1024 ** power);
+  if (value <= 0) throw new Error('must be more than 0 bytes');
+  return value;
+}
+
+function yesNo(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const value = text(raw).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new Error('must be true or false');
+}
+
+function keepCount(rule: string, period: string) {
+  const key = `keep${rule[0].toUpperCase()}${rule.slice(1)}` as const;
+  return {
+    key,
+    flag: `--keep-${rule} <n>`,
+    env: [`FICHIER_DAV_KEEP_${rule.toUpperCase()}`],
+    description: `backup: keep the newest backup of each of the last N ${period} that have one (restic's rules)`,
+    default: 0,
+    parse: integerIn(0, 1_000_000),
+  };
+}
+
 export const SETTINGS = {
   apiUrl: {
     key: 'apiUrl',
@@ -189,6 +219,56 @@ export const SETTINGS = {
     default: 'info',
     parse: oneOf('error', 'warn', 'info', 'debug'),
   } satisfies Setting<'error' | 'warn' | 'info' | 'debug'>,
+  keepLast: { ...keepCount('last', 'backups'), description: 'backup: keep the N newest backups' } satisfies Setting<number>,
+  keepHourly: keepCount('hourly', 'hours') satisfies Setting<number>,
+  keepDaily: keepCount('daily', 'days') satisfies Setting<number>,
+  keepWeekly: keepCount('weekly', 'ISO weeks') satisfies Setting<number>,
+  keepMonthly: keepCount('monthly', 'months') satisfies Setting<number>,
+  keepYearly: keepCount('yearly', 'years') satisfies Setting<number>,
+  compression: {
+    key: 'compression',
+    flag: '--compression <kind>',
+    env: ['FICHIER_DAV_COMPRESSION'],
+    description: 'backup: compress the tar archive with zstd, gzip, or none',
+    default: 'zstd',
+    parse: oneOf('zstd', 'gzip', 'none'),
+  } satisfies Setting<'zstd' | 'gzip' | 'none'>,
+  encrypt: {
+    key: 'encrypt',
+    flag: '--encrypt',
+    env: ['FICHIER_DAV_ENCRYPT'],
+    description: 'backup: encrypt the archive with age before it leaves this machine (key: --recipients-file, --passphrase-file or FICHIER_DAV_BACKUP_PASSPHRASE)',
+    default: false,
+    parse: yesNo,
+  } satisfies Setting<boolean>,
+  recipientsFile: {
+    key: 'recipientsFile',
+    flag: '--recipients-file <file>',
+    env: ['FICHIER_DAV_RECIPIENTS_FILE'],
+    description: 'backup: encrypt to the age public keys (age1…) in this file, one a line',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  passphraseFile: {
+    key: 'passphraseFile',
+    flag: '--passphrase-file <file>',
+    env: ['FICHIER_DAV_PASSPHRASE_FILE'],
+    description: 'backup, restore: read the encryption passphrase from this file (otherwise FICHIER_DAV_BACKUP_PASSPHRASE)',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  identityFile: {
+    key: 'identityFile',
+    flag: '--identity-file <file>',
+    env: ['FICHIER_DAV_IDENTITY_FILE'],
+    description: 'restore: decrypt with the age identities (AGE-SECRET-KEY-1…) in this file',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  spoolLimit: {
+    key: 'spoolLimit',
+    flag: '--spool-limit <size>',
+    env: ['FICHIER_DAV_SPOOL_LIMIT'],
+    description: "backup: largest archive spooled to disk before its upload (default: the spool disk's free space less 1 GiB)",
+    parse: byteSize,
+  } satisfies Setting<number>,
 } as const;
 
 export type Settings = typeof SETTINGS;

@@ -27,6 +27,8 @@ export interface GlobalFlags extends Record<string, unknown> {
 
 export interface Account {
   settings: AccountSettings;
+  /** This account's local state directory (--state-dir, or the per-account default). */
+  stateDir: string;
   client: FichierClient;
   drive: FichierDrive;
   ledger: ApiLedger;
@@ -100,6 +102,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
 
   return {
     settings,
+    stateDir,
     client,
     drive,
     ledger,
