@@ -63,7 +63,8 @@ function archivePath(path: string, sources: readonly ArchiveSource[]): string {
 }
 
 function compressor(compression: Compression): Transform | undefined {
-  if (compression === 'zstd') return new CompressStream({ compressionLevel: 3 });
+  // The frame checksum makes a damaged archive fail to decompress instead of restoring wrong bytes.
+  if (compression === 'zstd') return new CompressStream({ compressionLevel: 3, checksumFlag: true });
   if (compression === 'gzip') return createGzip();
   return undefined;
 }
