@@ -235,6 +235,7 @@ function report(context: RunContext, flags: BackupFlags, s: Summary): void {
     return;
   }
   context.out(`backed up ${s.entries} entries to ${s.target} (${humanSize(s.spooled.size)}, verified)`);
+  if (s.retention.dryRun) for (const name of s.retention.removed) context.out(`would remove ${joinRemote(s.folder, name)}`);
   const verb = s.retention.dryRun ? 'would remove' : 'removed';
   context.out(`retention: kept ${s.retention.kept.length}, ${verb} ${s.retention.removed.length}${s.retention.failed.length ? `, failed to remove ${s.retention.failed.length}` : ''}`);
   if (s.warnings.length) context.out(`${s.warnings.length} warning(s): some entries could not be read (see above)`);
