@@ -105,8 +105,13 @@ describe('fichier-dav backup', () => {
     expect(summary.retention.dryRun).toBe(true);
     expect(summary.retention.kept.map((k) => k.name)).toEqual([name('daily', '2026-01-11')]);
     expect(summary.retention.removed.sort()).toEqual([name('daily', '2026-01-04'), name('daily', '2026-01-08'), name('daily', '2026-01-09'), name('daily', '2026-01-10')]);
-    expect(dry.stderr).toContain(`would remove /Backups/daily/${name('daily', '2026-01-04')}`);
     expect(await listed('daily')).toHaveLength(5);
+    // Without --json the dry run lists what would go on stdout, one path a line.
+    const text = await backupAt('daily', '2026-01-12', ['--keep-last', '1', '--dry-run', '-q']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`would remove /Backups/daily/${name('daily', '2026-01-04')}\n`);
+    expect(text.stdout).toMatch(/retention: kept 1, would remove 5/);
+    expect(await listed('daily')).toHaveLength(6);
   }, 300_000);
 
   it('a failed verification removes the bad upload, exits 7 and leaves the older backups', async () => {
@@ -185,6 +190,10 @@ describe('fichier-dav backup', () => {
     const noKey = await fc(['backup', source, '--to', '/Backups/k', '--encrypt']);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/--encrypt needs a key/);
+    await writeFile(join(work, 'recipients.txt'), 'age1notchecked\n');
+    const forgotten = await fc(['backup', source, '--to', '/Backups/k', '--recipients-file', join(work, 'recipients.txt')]);
+    expect(forgotten.code).toBe(2);
+    expect(forgotten.stderr).toMatch(/--recipients-file is set but --encrypt is not/);
     const flag = await fc(['backup', source, '--to', '/Backups/k', '--encrypt', '--passphrase', 'x']);
     expect(flag.code).toBe(2);
     // Nothing was created on the account: the set's folder does not exist.

@@ -48,7 +48,6 @@ export async function applyRetention(
   for (const backup of plan.remove) {
     if (backup.name === justMade.name) continue; // cannot happen (protected); kept as a last guard
     if (options.dryRun) {
-      options.log(`would remove ${joinRemote(folder, backup.name)}`);
       outcome.removed.push(backup.name);
       continue;
     }

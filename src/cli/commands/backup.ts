@@ -123,6 +123,10 @@ async function makeBackup(context: RunContext, sourcePaths: string[], flags: Bac
   const { folder, name } = backupSet(flags.to, '--to');
   const policy = keepPolicy(values);
   const compression: Compression = values.compression;
+  if (!values.encrypt && (values.recipientsFile || values.passphraseFile)) {
+    // A key without --encrypt most likely means a forgotten flag: refuse rather than upload plaintext.
+    throw new CliError(`${values.recipientsFile ? '--recipients-file' : '--passphrase-file'} is set but --encrypt is not: add --encrypt (or FICHIER_DAV_ENCRYPT=true)`, ExitCode.usage);
+  }
   const key: EncryptionKey | undefined = values.encrypt ? await loadEncryptionKey(values).catch(asUsage) : undefined;
   const sources = await archiveSources(sourcePaths).catch(asUsage);
   const time = backupTime();
