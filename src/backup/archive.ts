@@ -14,12 +14,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Pack, Unpack } from 'tar';
 import { CompressStream, DecompressStream } from 'zstd-napi';
+import { SourceError } from './errors.js';
 import type { Compression } from './naming.js';
 
-/** A problem with the sources given: the CLI reports it as a usage error. */
-export class SourceError extends Error {
-  override readonly name = 'SourceError';
-}
 
 export interface ArchiveSource {
   /** Absolute local path. */

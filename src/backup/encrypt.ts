@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter } from 'age-encryption';
+import { KeyError } from './errors.js';
 
 /** The environment variable that may hold the passphrase (never a flag). */
 export const PASSPHRASE_ENV = 'FICHIER_DAV_BACKUP_PASSPHRASE';
@@ -32,10 +33,6 @@ export interface KeyFiles {
   identityFile?: string;
 }
 
-/** A problem with the key material: the CLI reports it as a usage error. */
-export class KeyError extends Error {
-  override readonly name = 'KeyError';
-}
 
 async function readKeyFile(path: string, what: string): Promise<string> {
   try {

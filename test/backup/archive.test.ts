@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveSources, createArchive, extractArchive } from '../../src/backup/archive.js';
-import { decryptStream, encryptStream, KeyError, loadDecryptionKey, loadEncryptionKey, PASSPHRASE_ENV } from '../../src/backup/encrypt.js';
+import { decryptStream, encryptStream, loadDecryptionKey, loadEncryptionKey, PASSPHRASE_ENV } from '../../src/backup/encrypt.js';
+import { KeyError } from '../../src/backup/errors.js';
 import { tempDir } from '../cli/helpers.js';
 
 let work: string;

@@ -12,11 +12,10 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { archiveSources, createArchive, SourceError } from '../../backup/archive.js';
-import { encryptStream, KeyError, loadEncryptionKey, type EncryptionKey } from '../../backup/encrypt.js';
+import type { EncryptionKey } from '../../backup/encrypt.js';
+import { KeyError, SourceError } from '../../backup/errors.js';
 import { backupFileName, invalidBackupName, type BackupFile, type Compression } from '../../backup/naming.js';
 import { describePolicy } from '../../backup/retention.js';
-import { RunLock } from '../../backup/run-lock.js';
 import { spoolArchive, spoolBound, SpoolLimitError, type SpooledArchive } from '../../backup/spool.js';
 import { encodeName, IntegrityError, type UploadResult } from '../../fichier/index.js';
 import { loadSettings } from '../config.js';
@@ -127,6 +126,10 @@ async function makeBackup(context: RunContext, sourcePaths: string[], flags: Bac
     // A key without --encrypt most likely means a forgotten flag: refuse rather than upload plaintext.
     throw new CliError(`${values.recipientsFile ? '--recipients-file' : '--passphrase-file'} is set but --encrypt is not: add --encrypt (or FICHIER_DAV_ENCRYPT=true)`, ExitCode.usage);
   }
+  // tar, zstd, age and SQLite load only when a backup runs, not with every command of the CLI.
+  const { archiveSources, createArchive } = await import('../../backup/archive.js');
+  const { encryptStream, loadEncryptionKey } = await import('../../backup/encrypt.js');
+  const { RunLock } = await import('../../backup/run-lock.js');
   const key: EncryptionKey | undefined = values.encrypt ? await loadEncryptionKey(values).catch(asUsage) : undefined;
   const sources = await archiveSources(sourcePaths).catch(asUsage);
   const time = backupTime();

@@ -8,8 +8,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { extractArchive } from '../../backup/archive.js';
-import { decryptStream, KeyError, loadDecryptionKey, type DecryptionKey } from '../../backup/encrypt.js';
+import type { DecryptionKey } from '../../backup/encrypt.js';
+import { KeyError } from '../../backup/errors.js';
 import { ArchiveIntegrityError, fetchArchive } from '../../backup/fetch-archive.js';
 import { formatOfFileName } from '../../backup/naming.js';
 import { loadSettings } from '../config.js';
@@ -61,6 +61,9 @@ export function registerRestore(program: Command): void {
         const { values } = await loadSettings(RESTORE_SETTING_KEYS, flags);
         const format = formatOfFileName(basename(source));
         if (!format) throw new CliError(`${source} is not a backup archive (a .tar, .tar.zst or .tar.gz file, optionally .age)`, ExitCode.usage);
+        // tar, zstd and age load only when a restore runs, not with every command of the CLI.
+        const { extractArchive } = await import('../../backup/archive.js');
+        const { decryptStream, loadDecryptionKey } = await import('../../backup/encrypt.js');
         const key: DecryptionKey | undefined = format.encrypted ? await loadDecryptionKey(values).catch(keyProblem) : undefined;
         const dest = resolve(destArg);
         await checkDestination(dest, Boolean(flags.force));
