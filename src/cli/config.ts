@@ -133,6 +133,18 @@ function apiUrl(raw: unknown): string {
   return value;
 }
 
+function keepCount(rule: string, period: string) {
+  const key = `keep${rule[0].toUpperCase()}${rule.slice(1)}` as const;
+  return {
+    key,
+    flag: `--keep-${rule} <n>`,
+    env: [`FICHIER_DAV_KEEP_${rule.toUpperCase()}`],
+    description: `backup: keep the newest backup of each of the last N ${period} that have one (restic's rules)`,
+    default: 0,
+    parse: integerIn(0, 1_000_000),
+  };
+}
+
 export const SETTINGS = {
   apiUrl: {
     key: 'apiUrl',
@@ -464,6 +476,56 @@ export const SETTINGS = {
     default: false,
     parse: boolean,
   } satisfies Setting<boolean>,
+  keepLast: { ...keepCount('last', 'backups'), description: 'backup: keep the N newest backups' } satisfies Setting<number>,
+  keepHourly: keepCount('hourly', 'hours') satisfies Setting<number>,
+  keepDaily: keepCount('daily', 'days') satisfies Setting<number>,
+  keepWeekly: keepCount('weekly', 'ISO weeks') satisfies Setting<number>,
+  keepMonthly: keepCount('monthly', 'months') satisfies Setting<number>,
+  keepYearly: keepCount('yearly', 'years') satisfies Setting<number>,
+  compression: {
+    key: 'compression',
+    flag: '--compression <kind>',
+    env: ['FICHIER_DAV_COMPRESSION'],
+    description: 'backup: compress the tar archive with zstd, gzip, or none',
+    default: 'zstd',
+    parse: oneOf('zstd', 'gzip', 'none'),
+  } satisfies Setting<'zstd' | 'gzip' | 'none'>,
+  encrypt: {
+    key: 'encrypt',
+    flag: '--encrypt',
+    env: ['FICHIER_DAV_ENCRYPT'],
+    description: 'backup: encrypt the archive with age before it leaves this machine (key: --recipients-file, --passphrase-file or FICHIER_DAV_BACKUP_PASSPHRASE)',
+    default: false,
+    parse: boolean,
+  } satisfies Setting<boolean>,
+  recipientsFile: {
+    key: 'recipientsFile',
+    flag: '--recipients-file <file>',
+    env: ['FICHIER_DAV_RECIPIENTS_FILE'],
+    description: 'backup: encrypt to the age public keys (age1…) in this file, one a line',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  passphraseFile: {
+    key: 'passphraseFile',
+    flag: '--passphrase-file <file>',
+    env: ['FICHIER_DAV_PASSPHRASE_FILE'],
+    description: 'backup, restore: read the encryption passphrase from this file (otherwise FICHIER_DAV_BACKUP_PASSPHRASE)',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  identityFile: {
+    key: 'identityFile',
+    flag: '--identity-file <file>',
+    env: ['FICHIER_DAV_IDENTITY_FILE'],
+    description: 'restore: decrypt with the age identities (AGE-SECRET-KEY-1…) in this file',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  spoolLimit: {
+    key: 'spoolLimit',
+    flag: '--spool-limit <size>',
+    env: ['FICHIER_DAV_SPOOL_LIMIT'],
+    description: "backup: largest archive spooled to disk before its upload (default: the spool disk's free space less 1 GiB)",
+    parse: byteSize(1),
+  } satisfies Setting<number>,
 } as const;
 
 export type Settings = typeof SETTINGS;

@@ -17,6 +17,12 @@ export const ExitCode = {
   auth: 4,
   /** 1fichier is rate-limiting the account (flood), or is unreachable / answering errors: retry later. */
   unavailable: 5,
+  /** backup: another run of the same backup holds its lock. */
+  busy: 6,
+  /** backup: the uploaded archive failed verification (it was removed). */
+  verification: 7,
+  /** backup: the backup was made and verified, but removing old backups by the keep rules failed. */
+  retention: 8,
   /** Interrupted by SIGINT/SIGTERM (128 + 2, as shells report it). */
   interrupted: 130,
 } as const;

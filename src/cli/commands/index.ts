@@ -1,5 +1,6 @@
-/** Registers the account commands (info, ls, upload, download, link, mkdir, rm, mv, remote-upload, remote-status). */
+/** Registers the account commands (info, ls, upload, download, link, mkdir, rm, mv, remote-upload, remote-status, backup, restore). */
 import type { Command } from 'commander';
+import { registerBackup } from './backup.js';
 import { registerDownload } from './download.js';
 import { registerInfo } from './info.js';
 import { registerLink } from './link.js';
@@ -8,6 +9,7 @@ import { registerMkdir } from './mkdir.js';
 import { registerMv } from './mv.js';
 import { registerRemoteStatus } from './remote-status.js';
 import { registerRemoteUpload } from './remote-upload.js';
+import { registerRestore } from './restore.js';
 import { registerRm } from './rm.js';
 import { registerUpload } from './upload.js';
 
@@ -22,4 +24,6 @@ export function registerAccountCommands(program: Command): void {
   registerMv(program);
   registerRemoteUpload(program);
   registerRemoteStatus(program);
+  registerBackup(program);
+  registerRestore(program);
 }

@@ -30,6 +30,8 @@ export interface Account {
   settings: AccountSettings;
   /** Where the API key came from, in words: "FICHIER_API_KEY" or "the key file PATH". */
   keySource: string;
+  /** This account's local state directory (--state-dir, or the per-account default). */
+  stateDir: string;
   client: FichierClient;
   drive: FichierDrive;
   snapshots: ListingSnapshots;
@@ -104,6 +106,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
   return {
     settings,
     keySource: keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY',
+    stateDir: account.location.dir,
     client,
     drive,
     snapshots,
