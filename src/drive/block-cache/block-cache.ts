@@ -208,20 +208,15 @@ export class BlockCache {
     priority: FetchPriority,
   ): SpanFetch {
     const { blockSize } = this.settings;
-    const lastBlock = Math.floor(Math.min(file.size - 1, through) / blockSize);
-    const claimed: number[] = [];
-    for (let index = from; index <= lastBlock; index += 1) {
-      if (!this.store.index.has(key, index) && !this.registry.get(key, index)) claimed.push(index);
-    }
-    // The span ends at the last block to fetch: cached blocks after it are read from disk instead.
-    const spanLast = claimed.length > 0 ? claimed[claimed.length - 1] : from;
+    // The span (and so the upstream Range) ends at the last block to fetch: cached blocks after it are read from disk.
+    let lastBlock = Math.floor(Math.min(file.size - 1, through) / blockSize);
+    while (lastBlock > from && (this.store.index.has(key, lastBlock) || this.registry.get(key, lastBlock)?.state === 'done')) lastBlock -= 1;
     const fetch = new SpanFetch({
       key,
       meta,
       blockSize,
       firstBlock: from,
-      lastBlock: spanLast,
-      claimed,
+      lastBlock,
       store: this.store,
       registry: this.registry,
       stats: this.counters,
