@@ -123,6 +123,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     state,
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
+    onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
   });
   const webdav = createWebDavHandler({
     drive,

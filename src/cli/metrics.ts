@@ -15,7 +15,7 @@ export interface GaugeSources {
   /** Remaining flood cool-down (ms), 0 when none. */
   coolDownMs?: () => number;
   /** Cumulative cache counters (folder cache, block cache...). */
-  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number }>;
+  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number; corrupt?: number }>;
 }
 
 export class BridgeMetrics {
@@ -145,6 +145,15 @@ export class BridgeMetrics {
       registers: [this.registry],
       collect() {
         for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.set({ cache }, stats.bytesSaved ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'fichier_dav_cache_corrupt_blocks',
+      help: 'Cached blocks found corrupt (checksum mismatch) since start, dropped and fetched again, by cache.',
+      labelNames: ['cache'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) if (stats.corrupt !== undefined) this.set({ cache }, stats.corrupt);
       },
     });
   }

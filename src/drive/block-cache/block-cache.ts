@@ -30,6 +30,8 @@ export interface BlockCacheHooks {
   now?: () => number;
   /** Background failures (warming, disk errors); they never reach a client. */
   onError?: (error: unknown) => void;
+  /** State changes worth one log line each (the disk is full: reads pass through; it has room again). */
+  onNotice?: (message: string, error?: unknown) => void;
 }
 
 export class BlockCache {
@@ -55,6 +57,8 @@ export class BlockCache {
     this.readAhead = new ReadAheadTracker(settings.blockSize, settings.readAheadMaxBytes, () => (this.counters.readAheadCancelled += 1));
     this.background = pLimit(settings.backgroundFetches);
     store.onEvict = (blocks) => (this.counters.evictions += blocks.length);
+    store.onCorrupt = () => (this.counters.corruptBlocks += 1);
+    store.onNotice = hooks.onNotice ?? ((message, error) => this.onError(error ?? new Error(message)));
   }
 
   static async open(settings: BlockCacheSettings, hooks: BlockCacheHooks): Promise<BlockCache> {
@@ -133,7 +137,12 @@ export class BlockCache {
   }
 
   stats(): CacheStats {
-    return { ...this.counters, storedBlocks: this.store.index.blockCount, storedBytes: this.store.index.bytes };
+    return {
+      ...this.counters,
+      storedBlocks: this.store.index.blockCount,
+      storedBytes: this.store.index.bytes,
+      passThrough: this.store.passThrough ? 1 : 0,
+    };
   }
 
   /** Waits until no transfer, background job or disk write is in progress, and the index is saved. */

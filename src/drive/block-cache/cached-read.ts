@@ -178,6 +178,7 @@ export class CachedRangeStream extends Readable {
         const piece = fill.read(this.position - blockStart, max);
         if (piece) {
           this.count(index, 'fill', fill);
+          if (fill.unstored && this.position + piece.length > blockEnd) registry.delete(fill);
           this.keepFetching();
           return piece;
         }

@@ -23,6 +23,8 @@ import type { CacheStats } from './stats.js';
 
 /** Cached blocks a transfer streams through again to reach a missing block behind them (rather than open a second GET). */
 const PASS_THROUGH_BLOCKS = 8;
+/** How long a block that could not be stored waits in memory for the reader behind its transfer. */
+const UNSTORED_KEEP_MS = 30_000;
 
 export type FetchPriority = 'interactive' | 'background';
 
@@ -326,9 +328,19 @@ export class SpanFetch implements FillSource {
     this.writers.delete(fill.index);
     this.fills.delete(fill.index);
     void writer.commit().then(
-      () => this.options.registry.delete(fill),
-      () => this.options.registry.delete(fill),
+      (stored) => (stored ? this.options.registry.delete(fill) : this.keepUnstored(fill)),
+      () => this.keepUnstored(fill),
     );
+  }
+
+  /**
+   * A block that could not be stored (full disk: pass-through) stays in memory for the readers
+   * behind this transfer (at most a window ahead of them); the reader that passes it lets it go,
+   * and a timer drops it if no reader comes.
+   */
+  private keepUnstored(fill: BlockFill): void {
+    fill.unstored = true;
+    setTimeout(() => this.options.registry.delete(fill), UNSTORED_KEEP_MS).unref();
   }
 
   private finish(error: Error | undefined): void {
