@@ -16,6 +16,7 @@ import type { Row } from './result.js';
 import { runCache } from './rows/cache.js';
 import { runGet } from './rows/get.js';
 import { runLoad } from './rows/load.js';
+import { runMedia } from './rows/media.js';
 import { runProbe } from './rows/probe.js';
 import { runPropfind } from './rows/propfind.js';
 import { runPut } from './rows/put.js';
@@ -30,6 +31,7 @@ const RUNNERS: Record<RowName, (config: BenchConfig) => Promise<Row[]>> = {
   scan: runScan,
   load: runLoad,
   cache: runCache,
+  media: runMedia,
 };
 
 async function main(): Promise<number> {
