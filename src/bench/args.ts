@@ -1,9 +1,9 @@
 /** Command line of `npm run bench`: --quick, --only <rows>, --out <file>. */
-export const ROW_NAMES = ['propfind', 'get', 'probe', 'put', 'scan', 'load', 'cache', 'bridges'] as const;
+export const ROW_NAMES = ['propfind', 'get', 'probe', 'put', 'scan', 'load', 'cache', 'media', 'bridges'] as const;
 export type RowName = (typeof ROW_NAMES)[number];
 
 /** Row numbers of the issue as aliases: rows 2 and 3 share one file, so both mean "get". */
-const ALIASES: Record<string, RowName> = { '1': 'propfind', '2': 'get', '3': 'get', '4': 'probe', '5': 'put', '6': 'scan', '7': 'load', '8': 'bridges', c: 'cache' };
+const ALIASES: Record<string, RowName> = { '1': 'propfind', '2': 'get', '3': 'get', '4': 'probe', '5': 'put', '6': 'scan', '7': 'load', '8': 'bridges', c: 'cache', m: 'media' };
 
 export interface BenchArgs {
   quick: boolean;
@@ -13,7 +13,7 @@ export interface BenchArgs {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only ${ROW_NAMES.join(',')}] [--out bench/results.json]
   --quick   reduced sizes (under a minute)
-  --only    run only these rows (comma separated names, or the row numbers 1-8 and C);
+  --only    run only these rows (comma separated names, or the row numbers 1-8, C and M);
             rows 2 and 3 (sequential GET and seeks) run together as "get"
   --out     where to write the JSON results (default bench/results.json)`;
 

@@ -17,6 +17,7 @@ import { runBridges } from './rows/bridges.js';
 import { runCache } from './rows/cache.js';
 import { runGet } from './rows/get.js';
 import { runLoad } from './rows/load.js';
+import { runMedia } from './rows/media.js';
 import { runProbe } from './rows/probe.js';
 import { runPropfind } from './rows/propfind.js';
 import { runPut } from './rows/put.js';
@@ -32,6 +33,7 @@ const RUNNERS: Record<RowName, (config: BenchConfig) => Promise<Row[]>> = {
   load: runLoad,
   cache: runCache,
   bridges: runBridges,
+  media: runMedia,
 };
 
 async function main(): Promise<number> {

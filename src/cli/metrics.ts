@@ -16,7 +16,7 @@ export interface GaugeSources {
   /** Remaining flood cool-down (ms), 0 when none. */
   coolDownMs?: () => number;
   /** Cumulative cache counters (folder cache, block cache...). */
-  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number }>;
+  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number; corrupt?: number }>;
   /** With --redis-url: the shared Redis's state. */
   redis?: () => { reachable: boolean; outages: number; remoteChanges: number };
 }
@@ -174,6 +174,13 @@ export class BridgeMetrics {
       'fichier_dav_cache_saved_bytes_total',
       'Bytes served from a cache instead of upstream, by cache.',
       (stats) => stats.bytesSaved ?? 0,
+    );
+    cacheCounter(
+      this.registry,
+      sources,
+      'fichier_dav_cache_corrupt_blocks_total',
+      'Cached blocks found corrupt (checksum mismatch) since start, dropped and fetched again, by cache.',
+      (stats) => stats.corrupt ?? 0,
     );
   }
 

@@ -146,7 +146,7 @@ export function registerServe(program: Command): void {
       metrics.sources.cache = () => {
         const blocks = bridge.drive.cacheStats();
         return {
-          blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache },
+          blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache, corrupt: blocks.corruptBlocks },
           folders: bridge.drive.folders.stats(),
         };
       };

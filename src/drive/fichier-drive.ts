@@ -92,6 +92,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
   onCachePatch?: (patch: FolderPatch) => void;
+  /** One line per state change of the read cache (full disk: pass-through; room again). Default: onBackgroundError. */
+  onReadCacheNotice?: (message: string, error?: unknown) => void;
   now?: () => number;
 }
 
@@ -116,7 +118,7 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -705,17 +707,22 @@ export class FichierDrive implements Drive {
   private openReadCache(options: FichierDriveOptions): Promise<BlockCache | undefined> {
     const settings = cacheSettingsFrom({ ...options, maxResumes: this.options.maxResumes });
     if (!settings) return Promise.resolve(undefined);
+    const notice = (message: string, error?: unknown): void => {
+      if (options.onReadCacheNotice) options.onReadCacheNotice(message, error);
+      else options.onBackgroundError?.(error ?? new Error(message));
+    };
     checkSettings(settings);
     return BlockCache.open(settings, {
       open: (file, range, context) =>
         this.openUpstreamRange(file as UpstreamFile, range, context.signal, context.attempt > 0, context.priority),
       now: this.now,
-      onError: (error) => options.onBackgroundError?.(error),
+      onError: (error) => notice('read cache: a background read or a disk write failed', error),
+      onNotice: notice,
     }).then(
       (cache) => (this.openedCache = cache),
       (error: unknown) => {
         // A cache that cannot open (unwritable directory...) must not take reads down: go direct.
-        options.onBackgroundError?.(error);
+        notice('read cache: cannot open its directory; reads go straight to 1fichier', error);
         return undefined;
       },
     );

@@ -28,6 +28,8 @@ function bounds(size: number, start = 0, end = size - 1): [number, number] {
   return [s, e];
 }
 
+const MEMORY_SLICE = 64 * 1024;
+
 export class MemoryContent implements ContentSource {
   readonly kind = 'memory';
   private constructor(private readonly buf: Buffer, readonly whirlpool: string) {}
@@ -42,7 +44,13 @@ export class MemoryContent implements ContentSource {
 
   read(start?: number, end?: number): Readable {
     const [s, e] = bounds(this.size, start, end);
-    return Readable.from(e < s ? [] : [this.buf.subarray(s, e + 1)], { objectMode: false });
+    // In slices, as a socket sends them: one giant chunk would count as served before the client
+    // took a byte of it, and back-pressure (a reader that stops) could never show in the stats.
+    const buf = this.buf;
+    function* slices(): Generator<Buffer> {
+      for (let at = s; at <= e; at += MEMORY_SLICE) yield buf.subarray(at, Math.min(e + 1, at + MEMORY_SLICE));
+    }
+    return Readable.from(slices(), { objectMode: false });
   }
 
   retain(): void {}

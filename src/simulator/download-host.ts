@@ -76,6 +76,9 @@ export async function handleDownload(x: Exchange): Promise<void> {
     Server: 'nginx',
   };
   if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+  // The CDN's time to first byte (option downloadTtfbMs): real time, not scaled.
+  if (ctx.opts.downloadTtfbMs > 0) await new Promise((resolve) => setTimeout(resolve, ctx.opts.downloadTtfbMs));
+  if (res.destroyed) return;
   x.outcome = 'data';
   res.writeHead(status, headers);
   if (method === 'HEAD' || length === 0) {
@@ -125,9 +128,36 @@ export async function handleDownload(x: Exchange): Promise<void> {
     },
   });
   try {
-    await pipeline(file.content.read(start, end), meter, res);
+    const rate = ctx.opts.downloadBytesPerSecond;
+    if (rate > 0) await pipeline(file.content.read(start, end), paced(rate), meter, res);
+    else await pipeline(file.content.read(start, end), meter, res);
   } catch {
     // The client went away or the cut fault fired: nothing to answer any more.
     if (!res.destroyed) res.destroy();
   }
+}
+
+/** Slices of at most this many bytes, so a per-connection cap is smooth rather than bursty. */
+const PACE_SLICE = 64 * 1024;
+
+/**
+ * Caps one connection at `bytesPerSecond` (option downloadBytesPerSecond): each slice leaves no
+ * earlier than the cap allows since the transfer began, as a congested real link would deliver it.
+ */
+function paced(bytesPerSecond: number): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    async transform(chunk: Buffer, _enc, done) {
+      for (let at = 0; at < chunk.length; at += PACE_SLICE) {
+        const slice = chunk.subarray(at, at + PACE_SLICE);
+        const due = started + ((sent + slice.length) / bytesPerSecond) * 1000;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        sent += slice.length;
+        this.push(slice);
+      }
+      done();
+    },
+  });
 }

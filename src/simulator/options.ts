@@ -122,6 +122,14 @@ export interface SimOptions {
   /** HTTP status of the HTML page for an expired, spent or unknown download token. */
   deadTokenStatus: number;
   maxConcurrentDownloads: number;
+
+  // --- network (real milliseconds and bytes, never scaled: they model the wire, not 1fichier's rules) ---
+  /** Added before every API answer (the round trip to api.1fichier.com). 0 = loopback. */
+  apiLatencyMs: number;
+  /** Added before a download's first byte (the CDN's time to first byte). 0 = loopback. */
+  downloadTtfbMs: number;
+  /** Bytes per second at most on each download connection (one GET). 0 = no cap. */
+  downloadBytesPerSecond: number;
 }
 
 export const DEFAULT_OPTIONS: SimOptions = {
@@ -173,6 +181,9 @@ export const DEFAULT_OPTIONS: SimOptions = {
   tokenLifetimeMs: 5 * 60_000,
   deadTokenStatus: 404,
   maxConcurrentDownloads: 30,
+  apiLatencyMs: 0,
+  downloadTtfbMs: 0,
+  downloadBytesPerSecond: 0,
 };
 
 /** Options that only make sense before the listeners start. */

@@ -306,7 +306,7 @@ describe('block cache reads', () => {
     const reopened = await openCache({ maxAgeMs: 60_000 }, () => clock);
     expect(reopened.stats().storedBlocks).toBe(0);
     await reopened.settle();
-    const left = (await readdir(join(dir, 'files'), { recursive: true })).filter((name) => /(^|\/)\d+$/.test(String(name)));
+    const left = (await readdir(join(dir, 'files'), { recursive: true })).filter((name) => /(^|\/)\d+\.[0-9a-f]{16}$/.test(String(name)));
     expect(left).toEqual([]);
   });
 

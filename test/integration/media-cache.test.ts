@@ -79,7 +79,7 @@ async function diskUsage(root: string): Promise<{ bytes: number; allocated: numb
     const info = await stat(join(entry.parentPath, entry.name));
     bytes += info.size;
     allocated += info.blocks * 512;
-    if (/^\d+$/.test(entry.name)) blockFiles += 1;
+    if (/^\d+\.[0-9a-f]{16}$/.test(entry.name)) blockFiles += 1;
   }
   return { bytes, allocated, blockFiles };
 }

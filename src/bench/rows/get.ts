@@ -51,7 +51,8 @@ export async function runGet(config: BenchConfig): Promise<Row[]> {
     const bridgeMBs = mbPerSecond(viaBridge.bytes, viaBridge.ms);
     const directMBs = mbPerSecond(viaDirect.bytes, viaDirect.ms);
     const busy = (s: number) => `${((s / (viaBridge.ms / 1000)) * 100).toFixed(0)}%`;
-    const cpuNote = `CPU during the bridge GET: bridge ${busy(cpu.bridge)}, simulator ${busy(cpu.sim)}, client ${busy(cpu.client)} of one core (${cpuCount()} cores)`;
+    const bridgeCpuPerGiB = cpu.bridge / (viaBridge.bytes / 1024 ** 3);
+    const cpuNote = `CPU during the bridge GET: bridge ${busy(cpu.bridge)} (${bridgeCpuPerGiB.toFixed(2)} CPU s/GiB), simulator ${busy(cpu.sim)}, client ${busy(cpu.client)} of one core (${cpuCount()} cores)`;
     const cut = [cpuNote, viaBridge.complete ? '' : `bridge transfer cut after ${(capMs / 1000).toFixed(0)} s (${(viaBridge.bytes / 1024 ** 2).toFixed(0)} MiB read)`, viaDirect.complete ? '' : `direct transfer cut after ${(capMs / 1000).toFixed(0)} s`].filter(Boolean).join('; ');
     const c1 = await stack.counters();
 
@@ -90,7 +91,7 @@ export async function runGet(config: BenchConfig): Promise<Row[]> {
         target: 'bridge >= 0.90x direct',
         met: met(bridgeMBs >= 0.9 * directMBs),
         note: cut,
-        values: { cpuSeconds: cpu, bytes: size, bridgeBytes: viaBridge.bytes, directBytes: viaDirect.bytes, bridgeMs: viaBridge.ms, directMs: viaDirect.ms, bridgeMBs, directMBs, bridgeApiCalls: seqCalls.api - 1, complete: viaBridge.complete && viaDirect.complete },
+        values: { cpuSeconds: cpu, bridgeCpuSecondsPerGiB: bridgeCpuPerGiB, bytes: size, bridgeBytes: viaBridge.bytes, directBytes: viaDirect.bytes, bridgeMs: viaBridge.ms, directMs: viaDirect.ms, bridgeMBs, directMBs, bridgeApiCalls: seqCalls.api - 1, complete: viaBridge.complete && viaDirect.complete },
       },
       {
         row: '3',

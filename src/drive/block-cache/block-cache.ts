@@ -30,6 +30,8 @@ export interface BlockCacheHooks {
   now?: () => number;
   /** Background failures (warming, disk errors); they never reach a client. */
   onError?: (error: unknown) => void;
+  /** State changes worth one log line each (the disk is full: reads pass through; it has room again). */
+  onNotice?: (message: string, error?: unknown) => void;
 }
 
 export class BlockCache {
@@ -55,6 +57,8 @@ export class BlockCache {
     this.readAhead = new ReadAheadTracker(settings.blockSize, settings.readAheadMaxBytes, () => (this.counters.readAheadCancelled += 1));
     this.background = pLimit(settings.backgroundFetches);
     store.onEvict = (blocks) => (this.counters.evictions += blocks.length);
+    store.onCorrupt = () => (this.counters.corruptBlocks += 1);
+    store.onNotice = hooks.onNotice ?? ((message, error) => this.onError(error ?? new Error(message)));
   }
 
   static async open(settings: BlockCacheSettings, hooks: BlockCacheHooks): Promise<BlockCache> {
@@ -133,7 +137,12 @@ export class BlockCache {
   }
 
   stats(): CacheStats {
-    return { ...this.counters, storedBlocks: this.store.index.blockCount, storedBytes: this.store.index.bytes };
+    return {
+      ...this.counters,
+      storedBlocks: this.store.index.blockCount,
+      storedBytes: this.store.index.bytes,
+      passThrough: this.store.passThrough ? 1 : 0,
+    };
   }
 
   /** Waits until no transfer, background job or disk write is in progress, and the index is saved. */
@@ -208,20 +217,15 @@ export class BlockCache {
     priority: FetchPriority,
   ): SpanFetch {
     const { blockSize } = this.settings;
-    const lastBlock = Math.floor(Math.min(file.size - 1, through) / blockSize);
-    const claimed: number[] = [];
-    for (let index = from; index <= lastBlock; index += 1) {
-      if (!this.store.index.has(key, index) && !this.registry.get(key, index)) claimed.push(index);
-    }
-    // The span ends at the last block to fetch: cached blocks after it are read from disk instead.
-    const spanLast = claimed.length > 0 ? claimed[claimed.length - 1] : from;
+    // The span (and so the upstream Range) ends at the last block to fetch: cached blocks after it are read from disk.
+    let lastBlock = Math.floor(Math.min(file.size - 1, through) / blockSize);
+    while (lastBlock > from && (this.store.index.has(key, lastBlock) || this.registry.get(key, lastBlock)?.state === 'done')) lastBlock -= 1;
     const fetch = new SpanFetch({
       key,
       meta,
       blockSize,
       firstBlock: from,
-      lastBlock: spanLast,
-      claimed,
+      lastBlock,
       store: this.store,
       registry: this.registry,
       stats: this.counters,

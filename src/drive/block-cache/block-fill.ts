@@ -19,6 +19,8 @@ export class BlockFill {
   length = 0;
   state: FillState = 'filling';
   error: Error | undefined;
+  /** Whole, but not stored (full disk): dropped from the registry once its reader passed it. */
+  unstored = false;
 
   constructor(
     readonly key: string,

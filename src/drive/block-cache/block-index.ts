@@ -8,6 +8,10 @@ export interface BlockRecord {
   index: number;
   bytes: number;
   lastUsed: number;
+  /** xxHash64 of the block's bytes (16 hex digits), as written; part of the block's file name. */
+  sum: string;
+  /** False for blocks found on disk at start: their bytes are checked against `sum` on first read. */
+  verified: boolean;
 }
 
 export interface FileRecord {
@@ -54,6 +58,10 @@ export class BlockIndex {
       this.files.set(key, record);
     }
     return record;
+  }
+
+  get(key: string, index: number): BlockRecord | undefined {
+    return this.files.get(key)?.blocks.get(index);
   }
 
   has(key: string, index: number): boolean {

@@ -1,15 +1,22 @@
 /**
- * The cache on disk: one file per block under `files/<file key>/<block index>`, a `meta.json` per
- * upstream file (its size, URL group and block size), and `index.json` with each block's last use.
+ * The cache on disk: one file per block under `files/<file key>/<block index>.<xxHash64>`, a
+ * `meta.json` per upstream file (its size, URL group and block size), and `index.json` with each
+ * block's last use.
  *
- * A block is written to a `.part` file, flushed, then renamed: a block file that exists is always
- * complete, so a crash can lose blocks but never serve a torn one. At start the directory itself is
- * the truth (blocks are validated against their file's size); the index only restores LRU order,
- * so losing it costs recency, not bytes.
+ * A block is written to a `.part` file, then renamed under a name that carries the checksum of its
+ * bytes: a block file that exists is always complete. Blocks are not flushed one by one (that cost
+ * more than the transfer itself on a sequential read); instead, blocks found at start are checked
+ * against the checksum in their name on first read, and one that does not match (a crash before
+ * the page cache reached the disk, a disk error, an edit in place) is dropped, counted, and fetched
+ * again. At start the directory itself is the truth; the index only restores LRU order.
+ *
+ * A full disk (ENOSPC, EDQUOT) turns storing off: reads go on straight from upstream (pass-through)
+ * and one line says so; storing is tried again after FULL_DISK_RETRY_MS.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createXXHash64, type IHasher } from 'hash-wasm';
 import { BlockIndex, type BlockRecord } from './block-index.js';
 import type { BlockCacheSettings } from './options.js';
 
@@ -27,6 +34,9 @@ interface IndexFile {
 }
 
 const INDEX_VERSION = 1;
+const BLOCK_NAME = /^(\d+)\.([0-9a-f]{16})$/;
+/** How long storing stays off after the disk was found full. */
+export const FULL_DISK_RETRY_MS = 60_000;
 const SAVE_DELAY_MS = 1000;
 /** One file may hold at most this share of the cache (a long stream must not evict every probe). */
 const FILE_SHARE = 0.5;
@@ -42,6 +52,13 @@ export class BlockStore {
   private dirty = false;
   /** Called with each batch of evicted blocks (for stats). */
   onEvict: (blocks: BlockRecord[]) => void = () => {};
+  /** Called for each block found corrupt (checksum mismatch) and dropped. */
+  onCorrupt: (block: BlockRecord) => void = () => {};
+  /** Called once when the disk is found full (storing turns off) and once when storing works again. */
+  onNotice: (message: string, error?: unknown) => void = () => {};
+  /** Until when storing is off because the disk was full (ms, from `now`). */
+  private fullUntil = 0;
+  private fullReported = false;
 
   private constructor(
     private readonly settings: BlockCacheSettings,
@@ -59,36 +76,109 @@ export class BlockStore {
     return this.settings.blockSize;
   }
 
-  blockPath(key: string, index: number): string {
-    return join(this.fileDir(key), String(index));
+  blockPath(key: string, index: number, sum: string): string {
+    return join(this.fileDir(key), `${index}.${sum}`);
   }
 
-  /** Opens a stored block for reading, or undefined when it is not (or no longer) on disk. */
+  /** True while a full disk keeps the cache from storing (reads pass through). */
+  get passThrough(): boolean {
+    return this.now() < this.fullUntil;
+  }
+
+  /**
+   * Opens a stored block for reading, or undefined when it is not (or no longer) on disk, or when
+   * its bytes no longer match the checksum they were stored with (then it is dropped and counted).
+   */
   async openBlock(key: string, index: number): Promise<FileHandle | undefined> {
-    if (!this.index.has(key, index)) return undefined;
+    const block = this.index.get(key, index);
+    if (!block) return undefined;
+    let handle: FileHandle | undefined;
     try {
-      const handle = await open(this.blockPath(key, index), 'r');
+      handle = await open(this.blockPath(key, index, block.sum), 'r');
+      if (!block.verified && !(await this.verify(handle, block))) {
+        await handle.close().catch(() => {});
+        if (this.index.get(key, index) === block) this.dropCorrupt(block);
+        return undefined;
+      }
       this.index.touch(key, index, this.now());
       this.scheduleSave();
       return handle;
     } catch (error) {
+      await handle?.close().catch(() => {});
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(error);
-      this.index.remove(key, index);
+      if (this.index.get(key, index) === block) this.index.remove(key, index);
       return undefined;
     }
   }
 
+  /** Reads the whole block and compares its checksum with the one it was stored with. */
+  private async verify(handle: FileHandle, block: BlockRecord): Promise<boolean> {
+    const hasher = await createXXHash64();
+    hasher.init();
+    const buffer = Buffer.allocUnsafe(Math.min(block.bytes, 1024 * 1024));
+    let position = 0;
+    while (position < block.bytes) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, block.bytes - position), position);
+      if (bytesRead === 0) return false;
+      hasher.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    if (hasher.digest('hex') !== block.sum) return false;
+    block.verified = true;
+    return true;
+  }
+
+  private dropCorrupt(block: BlockRecord): void {
+    this.index.remove(block.key, block.index);
+    this.onCorrupt(block);
+    this.track(unlink(this.blockPath(block.key, block.index, block.sum)).catch(ignoreMissing(this.onError)));
+    this.scheduleSave();
+  }
+
   /** A writer for one block; `commit` makes it visible atomically, `abort` throws it away. */
   createWriter(key: string, index: number, meta: { size: number; urlHash: string }, onWritten: (bytes: number) => void): BlockWriter {
+    if (this.passThrough) return BlockWriter.discarding(this, onWritten);
     const ready = this.prepareFile(key, meta);
-    const temp = `${this.blockPath(key, index)}.${randomBytes(4).toString('hex')}.part`;
+    const temp = `${join(this.fileDir(key), String(index))}.${randomBytes(4).toString('hex')}.part`;
     return new BlockWriter(this, key, index, meta, temp, ready, onWritten);
   }
 
+  /**
+   * A disk failure while storing a block: the block is just not cached. A full disk turns storing
+   * off for a while (reads pass through) with one clear line; other failures go to onError.
+   */
+  report(error: unknown): void {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      const wasOn = !this.passThrough;
+      this.fullUntil = this.now() + FULL_DISK_RETRY_MS;
+      if (wasOn && !this.fullReported) {
+        this.fullReported = true;
+        this.onNotice(
+          `read cache: the disk of ${this.settings.dir} is full (${code}); reads now go straight to 1fichier without caching; ` +
+            'free space or lower --cache-max-size; caching is tried again every minute',
+          error,
+        );
+      }
+      return;
+    }
+    this.onError(error);
+  }
+
+  /** A block was stored again after a full disk: say so once. */
+  private noteStored(): void {
+    if (!this.fullReported) return;
+    this.fullReported = false;
+    this.onNotice(`read cache: the disk of ${this.settings.dir} has room again; caching reads again`);
+  }
+
   /** Called by a writer whose block is complete on disk under its final name. */
-  registerBlock(key: string, index: number, bytes: number, meta: { size: number; urlHash: string }): void {
+  registerBlock(key: string, index: number, bytes: number, meta: { size: number; urlHash: string }, sum: string): void {
+    this.noteStored();
     const file = this.index.ensureFile(key, meta.size, meta.urlHash);
-    this.index.add({ key, index, bytes, lastUsed: this.now() });
+    const previous = this.index.get(key, index);
+    if (previous && previous.sum !== sum) this.track(unlink(this.blockPath(key, index, previous.sum)).catch(ignoreMissing(this.onError)));
+    this.index.add({ key, index, bytes, lastUsed: this.now(), sum, verified: true });
     if (file.bytes > this.settings.maxBytes * FILE_SHARE) {
       const last = Math.floor((meta.size - 1) / this.settings.blockSize);
       const protect = (block: number) => block === 0 || block === last || block === index || this.isPinned(key, block);
@@ -125,13 +215,8 @@ export class BlockStore {
   private dropBlocks(evicted: BlockRecord[]): void {
     if (evicted.length === 0) return;
     this.onEvict(evicted);
-    for (const block of evicted) this.track(unlink(this.blockPath(block.key, block.index)).catch(ignoreMissing(this.onError)));
+    for (const block of evicted) this.track(unlink(this.blockPath(block.key, block.index, block.sum)).catch(ignoreMissing(this.onError)));
     this.scheduleSave();
-  }
-
-  /** A disk failure while storing a block: the block is just not cached, but the log should say why. */
-  report(error: unknown): void {
-    this.onError(error);
   }
 
   track<T>(promise: Promise<T>): Promise<T> {
@@ -234,16 +319,26 @@ export class BlockStore {
       for (const name of await readdir(dir)) {
         if (name === 'meta.json') continue;
         const path = join(dir, name);
-        const index = /^\d+$/.test(name) ? Number(name) : -1;
-        const info = index >= 0 ? await stat(path).catch(() => undefined) : undefined;
+        const parsed = BLOCK_NAME.exec(name);
+        const index = parsed ? Number(parsed[1]) : -1;
+        const info = parsed ? await stat(path).catch(() => undefined) : undefined;
         const expected = Math.min(this.settings.blockSize, meta.size - index * this.settings.blockSize);
-        if (!info || expected <= 0 || info.size !== expected) {
-          // Temporary .part files of an interrupted run, or anything that is not a whole block.
+        if (!parsed || !info || expected <= 0 || info.size !== expected) {
+          // Temporary .part files of an interrupted run, blocks without a checksum, anything not a whole block.
           await rm(path, { force: true });
           continue;
         }
         kept += 1;
-        found.push({ key, index, bytes: info.size, lastUsed: lastUsed.get(`${key}:${index}`) ?? info.mtimeMs, urlHash: meta.urlHash, size: meta.size });
+        found.push({
+          key,
+          index,
+          bytes: info.size,
+          lastUsed: lastUsed.get(`${key}:${index}`) ?? info.mtimeMs,
+          sum: parsed[2]!,
+          verified: false,
+          urlHash: meta.urlHash,
+          size: meta.size,
+        });
       }
       if (kept === 0) await rm(dir, { recursive: true, force: true });
     }
@@ -251,7 +346,7 @@ export class BlockStore {
     for (const block of found) {
       this.index.ensureFile(block.key, block.size, block.urlHash);
       this.readyDirs.set(block.key, Promise.resolve());
-      this.index.add({ key: block.key, index: block.index, bytes: block.bytes, lastUsed: block.lastUsed });
+      this.index.add({ key: block.key, index: block.index, bytes: block.bytes, lastUsed: block.lastUsed, sum: block.sum, verified: false });
     }
     this.enforceBounds();
   }
@@ -275,12 +370,14 @@ export class BlockStore {
 }
 
 /**
- * Streams one block to its temporary file while the bytes also go to readers; writes are chained
- * (in order) and the block appears under its final name only once complete and flushed.
+ * Streams one block to its temporary file while the bytes also go to readers, hashing them on the
+ * way; writes are chained (in order) and the block appears under its final name (with its
+ * checksum) only once complete. No flush: the checksum catches what a crash left torn.
  */
 export class BlockWriter {
   private chain: Promise<void>;
   private handle: FileHandle | undefined;
+  private hasher: IHasher | undefined;
   private failed = false;
   private written = 0;
 
@@ -290,10 +387,17 @@ export class BlockWriter {
     private readonly index: number,
     private readonly meta: { size: number; urlHash: string },
     private readonly temp: string,
-    ready: Promise<void>,
+    ready: Promise<void> | undefined,
     private readonly onWritten: (bytes: number) => void,
   ) {
+    if (!ready) {
+      this.failed = true;
+      this.chain = Promise.resolve();
+      return;
+    }
     this.chain = ready.then(async () => {
+      this.hasher = await createXXHash64();
+      this.hasher.init();
       this.handle = await open(this.temp, 'w');
     });
     this.chain.catch((error: unknown) => {
@@ -302,10 +406,16 @@ export class BlockWriter {
     });
   }
 
+  /** A writer that stores nothing (the disk is full): bytes are only acknowledged. */
+  static discarding(store: BlockStore, onWritten: (bytes: number) => void): BlockWriter {
+    return new BlockWriter(store, '', -1, { size: 0, urlHash: '' }, '', undefined, onWritten);
+  }
+
   write(chunk: Buffer): void {
     this.chain = this.chain.then(async () => {
       try {
         if (!this.failed && this.handle) {
+          this.hasher!.update(chunk);
           await this.handle.write(chunk, 0, chunk.length, this.written);
           this.written += chunk.length;
         }
@@ -326,16 +436,17 @@ export class BlockWriter {
     return this.store.track(
       this.chain.then(
         async () => {
-          if (this.failed || !this.handle) return this.discard();
+          if (this.failed || !this.handle || !this.hasher) return this.discard();
+          const sum = this.hasher.digest('hex');
           try {
-            await this.handle.datasync();
             await this.handle.close();
             this.handle = undefined;
-            await rename(this.temp, this.store.blockPath(this.key, this.index));
-          } catch {
+            await rename(this.temp, this.store.blockPath(this.key, this.index, sum));
+          } catch (error) {
+            this.store.report(error);
             return this.discard();
           }
-          this.store.registerBlock(this.key, this.index, this.written, this.meta);
+          this.store.registerBlock(this.key, this.index, this.written, this.meta, sum);
           return true;
         },
         () => this.discard(),
@@ -352,7 +463,7 @@ export class BlockWriter {
     this.failed = true;
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
-    await rm(this.temp, { force: true }).catch(() => {});
+    if (this.temp) await rm(this.temp, { force: true }).catch(() => {});
     return false;
   }
 }

@@ -178,6 +178,7 @@ export class CachedRangeStream extends Readable {
         const piece = fill.read(this.position - blockStart, max);
         if (piece) {
           this.count(index, 'fill', fill);
+          if (fill.unstored && this.position + piece.length > blockEnd) registry.delete(fill);
           this.keepFetching();
           return piece;
         }
@@ -200,6 +201,12 @@ export class CachedRangeStream extends Readable {
       // Another transfer may have claimed (or stored) the block while the disk was asked: look again.
       const claimed = registry.get(key, index);
       if ((claimed && claimed.state !== 'failed') || store.index.has(key, index)) continue;
+      // This reader's own transfer claims blocks only as it is allowed to go on: let it reach this one.
+      const own = this.fetches[this.fetches.length - 1];
+      if (own?.reaches(index)) {
+        own.want(blockEnd + 1);
+        if (registry.get(key, index)?.source === own) continue;
+      }
       // Neither in flight nor on disk (or it vanished): one transfer over what is missing ahead.
       if (this.stalledAt !== this.position) {
         this.stalledAt = this.position;
@@ -232,6 +239,8 @@ export class CachedRangeStream extends Readable {
   }
 
   private startFetch(index: number): SpanFetch {
+    // A reader destroyed while it looked at the disk has already let go of its transfers: start none.
+    if (this.controller.signal.aborted) throw new Error('read aborted');
     const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.window);
     this.fetches.push(fetch);
     return fetch;

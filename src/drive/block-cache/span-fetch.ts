@@ -1,20 +1,30 @@
 /**
  * One upstream ranged GET over a block-aligned span of a file, through the same resumable reader
  * as uncached reads (invisible resume, link reuse). Every block of the span it has claimed is fed
- * to its BlockFill (readers get bytes as they arrive) and written to disk; blocks of the span that
- * were already cached or claimed by another transfer just pass through. This is what keeps "one
+ * to its BlockFill (readers get bytes as they arrive) and written to disk. This is what keeps "one
  * client range = one upstream GET" when the range spans several missing blocks.
  *
  * Pacing: the transfer runs only up to `limit` (its reader's position plus the read-ahead window),
  * so a slow client does not make us download the whole file into the cache; readers raise it with
  * `want`. A transfer whose reader finished keeps going to the end of its span (read-ahead), and is
  * cancelled when its reader leaves early or seeks elsewhere.
+ *
+ * Claims follow the pacing limit: a transfer claims a block only once it is allowed to fetch it.
+ * A block far ahead of a stalled reader stays unclaimed, so another request for it (ffprobe asking
+ * for the tail while its first connection, `bytes=0-`, stays open and unread) starts its own
+ * upstream range at once instead of waiting for this transfer to stream the whole file. When the
+ * next block to claim is already cached or claimed by another transfer, this one stops before it.
  */
 import type { Readable } from 'node:stream';
 import { resumableRead } from '../resumable-read.js';
 import { BlockFill, type FillSource } from './block-fill.js';
 import type { BlockStore, BlockWriter } from './block-store.js';
 import type { CacheStats } from './stats.js';
+
+/** Cached blocks a transfer streams through again to reach a missing block behind them (rather than open a second GET). */
+const PASS_THROUGH_BLOCKS = 8;
+/** How long a block that could not be stored waits in memory for the reader behind its transfer. */
+const UNSTORED_KEEP_MS = 30_000;
 
 export type FetchPriority = 'interactive' | 'background';
 
@@ -50,9 +60,8 @@ export interface SpanFetchOptions {
   meta: { size: number; urlHash: string };
   blockSize: number;
   firstBlock: number;
+  /** The last block the transfer may reach (it stops earlier at a block that is cached or claimed). */
   lastBlock: number;
-  /** The blocks (within the span) this transfer must produce; others pass through. */
-  claimed: number[];
   store: BlockStore;
   registry: FillRegistry;
   stats: CacheStats;
@@ -78,7 +87,8 @@ export class SpanFetch implements FillSource {
   private readonly fills = new Map<number, BlockFill>();
   private readonly writers = new Map<number, BlockWriter>();
   private readonly controller = new AbortController();
-  private readonly stream: Readable;
+  /** Undefined when there was nothing to claim (every block already cached or in flight). */
+  private readonly stream: Readable | undefined;
   private pendingWrites = 0;
   /** Set by truncate or abandon: the last byte still wanted. */
   private stopAt = Number.MAX_SAFE_INTEGER;
@@ -86,6 +96,8 @@ export class SpanFetch implements FillSource {
   private othersWant = 0;
   private paused = false;
   private over = false;
+  /** The next block to claim (blocks before it are claimed by this transfer, or it stopped before them). */
+  private nextClaim: number;
   private resolveDone!: () => void;
   private resolveOpened!: () => void;
   private rejectOpened!: (error: Error) => void;
@@ -102,28 +114,36 @@ export class SpanFetch implements FillSource {
       this.rejectOpened = reject;
     });
     this.opened.catch(() => {});
-    for (const index of options.claimed) {
-      const expected = Math.min(blockSize, meta.size - index * blockSize);
-      const fill = new BlockFill(options.key, index, expected, this);
-      this.fills.set(index, fill);
-      options.registry.set(fill);
+    this.nextClaim = options.firstBlock;
+    this.claimThrough(this.limit);
+    if (this.fills.size === 0) {
+      this.stream = undefined;
+      this.finish(undefined);
+      return;
     }
     options.stats.upstreamRequests += 1;
     if (options.priority === 'background') options.stats.backgroundRequests += 1;
-    this.stream = resumableRead({
+    const stream = resumableRead({
       start: this.start,
       end: this.end,
       maxResumes: options.maxResumes,
       signal: this.controller.signal,
       open: (part, context) => options.open(part, { attempt: context.attempt, signal: context.signal, priority: options.priority }),
     });
-    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.stream.once('end', () => this.finish(undefined));
-    this.stream.once('error', (error: Error) => this.finish(error));
+    this.stream = stream;
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.once('end', () => this.finish(undefined));
+    stream.once('error', (error: Error) => this.finish(error));
   }
 
   get isRunning(): boolean {
     return !this.over;
+  }
+
+  /** Whether this transfer, still running, will pass through block `index` if allowed to go on. */
+  reaches(index: number): boolean {
+    const blockStart = index * this.options.blockSize;
+    return !this.over && blockStart >= this.position - (this.position % this.options.blockSize) && blockStart <= Math.min(this.end, this.stopAt);
   }
 
   /**
@@ -133,8 +153,60 @@ export class SpanFetch implements FillSource {
   want(position: number, byOther = false): void {
     const target = Math.min(this.end + 1, position);
     if (byOther && target > this.othersWant) this.othersWant = target;
-    if (target > this.limit) this.limit = target;
+    if (target > this.limit) {
+      this.limit = target;
+      this.claimThrough(target);
+    }
     this.maybeResume();
+  }
+
+  /**
+   * Claims the blocks up to the one holding byte `position - 1`. It stops before a block another
+   * transfer is fetching (bytes are never fetched twice at once) and before a cached block, unless
+   * a missing block follows within a few blocks: passing those cached bytes through again costs
+   * less than a second GET.
+   */
+  private claimThrough(position: number): void {
+    if (this.over) return;
+    const { blockSize, key, meta, registry, store } = this.options;
+    const last = Math.min(this.options.lastBlock, Math.floor((Math.min(position, this.end + 1) - 1) / blockSize));
+    for (; this.nextClaim <= last; this.nextClaim += 1) {
+      const index = this.nextClaim;
+      if (this.stopAt < index * blockSize) return;
+      if (this.claimedElsewhere(index)) return this.stopBefore(index);
+      if (this.isAvailable(index)) {
+        const next = this.nextMissingAfter(index);
+        if (next === undefined || this.claimedElsewhere(next)) return this.stopBefore(index);
+        this.nextClaim = next - 1;
+        continue;
+      }
+      const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this);
+      this.fills.set(index, fill);
+      registry.set(fill);
+    }
+  }
+
+  /** Another transfer is fetching this block now. */
+  private claimedElsewhere(index: number): boolean {
+    const other = this.options.registry.get(this.options.key, index);
+    return other !== undefined && other.state === 'filling' && other.source !== this;
+  }
+
+  /** Cached, or whole in memory on its way to disk. */
+  private isAvailable(index: number): boolean {
+    return this.options.store.index.has(this.options.key, index) || this.options.registry.get(this.options.key, index)?.state === 'done';
+  }
+
+  /** The first block after `index` (within the span and PASS_THROUGH_BLOCKS) that is not cached. */
+  private nextMissingAfter(index: number): number | undefined {
+    const last = Math.min(this.options.lastBlock, index + PASS_THROUGH_BLOCKS);
+    for (let next = index + 1; next <= last; next += 1) if (!this.isAvailable(next)) return next;
+    return undefined;
+  }
+
+  private stopBefore(index: number): void {
+    this.stopAt = Math.min(this.stopAt, index * this.options.blockSize - 1);
+    this.limit = Math.min(this.limit, this.stopAt + 1);
   }
 
   /**
@@ -143,11 +215,17 @@ export class SpanFetch implements FillSource {
    */
   abandon(): void {
     if (this.over) return;
-    if (this.othersWant <= this.position) {
+    // The block in progress holds the last bytes the reader got: finish it so a repeat of the same
+    // read (a media server probing the file again) is served from disk. At most one block more.
+    const { blockSize } = this.options;
+    const current = this.position % blockSize === 0 ? this.position - 1 : this.blockEndOf(this.position);
+    const stop = Math.max(current, this.othersWant > this.position ? this.blockEndOf(this.othersWant - 1) : -1);
+    if (stop < this.position) {
       this.cancel();
       return;
     }
-    this.stopAt = Math.min(this.stopAt, this.blockEndOf(this.othersWant - 1));
+    this.stopAt = Math.min(this.stopAt, stop);
+    this.want(stop + 1);
   }
 
   /** The reader got all it asked for: finish the span (the rest is read-ahead). */
@@ -177,11 +255,19 @@ export class SpanFetch implements FillSource {
     return Math.min(this.end, (Math.floor(position / blockSize) + 1) * blockSize - 1);
   }
 
+  /** Ends the transfer where it was asked to stop; only blocks claimed beyond that point fail. */
+  private stop(): void {
+    if (this.over) return;
+    this.controller.abort();
+    this.stream?.destroy();
+    this.finish(undefined);
+  }
+
   /** Stops the transfer now; blocks not complete yet are not cached. */
   cancel(reason = 'the reader went away'): void {
     if (this.over) return;
     this.controller.abort();
-    this.stream.destroy();
+    this.stream?.destroy();
     this.finish(new Error(`read cancelled: ${reason}`));
   }
 
@@ -205,14 +291,14 @@ export class SpanFetch implements FillSource {
       this.position += piece.length;
       offset += piece.length;
       if (this.position > this.stopAt) {
-        this.cancel('the reader seeked elsewhere');
+        this.stop();
         return;
       }
     }
     // Never pause once the span is complete: the stream must flow to emit its 'end'.
     if (this.position <= this.end && (this.position >= this.limit || this.pendingWrites > 2 * blockSize)) {
       this.paused = true;
-      this.stream.pause();
+      this.stream?.pause();
     }
   }
 
@@ -232,7 +318,7 @@ export class SpanFetch implements FillSource {
     if (!this.paused || this.over) return;
     if (this.position < this.limit && this.pendingWrites <= 2 * this.options.blockSize) {
       this.paused = false;
-      this.stream.resume();
+      this.stream?.resume();
     }
   }
 
@@ -242,9 +328,19 @@ export class SpanFetch implements FillSource {
     this.writers.delete(fill.index);
     this.fills.delete(fill.index);
     void writer.commit().then(
-      () => this.options.registry.delete(fill),
-      () => this.options.registry.delete(fill),
+      (stored) => (stored ? this.options.registry.delete(fill) : this.keepUnstored(fill)),
+      () => this.keepUnstored(fill),
     );
+  }
+
+  /**
+   * A block that could not be stored (full disk: pass-through) stays in memory for the readers
+   * behind this transfer (at most a window ahead of them); the reader that passes it lets it go,
+   * and a timer drops it if no reader comes.
+   */
+  private keepUnstored(fill: BlockFill): void {
+    fill.unstored = true;
+    setTimeout(() => this.options.registry.delete(fill), UNSTORED_KEEP_MS).unref();
   }
 
   private finish(error: Error | undefined): void {

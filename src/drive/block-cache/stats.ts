@@ -21,6 +21,10 @@ export interface CacheStats {
   backgroundRequests: number;
   /** Read-ahead transfers stopped because the reader left or seeked elsewhere. */
   readAheadCancelled: number;
+  /** Blocks found on disk whose bytes no longer matched their checksum: dropped and fetched again. */
+  corruptBlocks: number;
+  /** 1 while a full disk keeps the cache from storing (reads pass through to upstream), else 0. */
+  passThrough: number;
   /** Blocks and bytes on disk now. */
   storedBlocks: number;
   storedBytes: number;
@@ -37,6 +41,8 @@ export function emptyStats(): CacheStats {
     upstreamRequests: 0,
     backgroundRequests: 0,
     readAheadCancelled: 0,
+    corruptBlocks: 0,
+    passThrough: 0,
     storedBlocks: 0,
     storedBytes: 0,
   };

@@ -97,6 +97,8 @@ function authenticate(ctx: SimContext, header: string | undefined): Auth {
 export async function handleApi(x: Exchange): Promise<void> {
   const ip = x.req.socket.remoteAddress ?? '?';
   x.res.once('finish', () => x.ctx.limits.noteAnswer(ip, x.res.statusCode));
+  // A real round trip to the API host (option apiLatencyMs): real time, not scaled.
+  if (x.ctx.opts.apiLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, x.ctx.opts.apiLatencyMs));
   await answerApi(x, ip);
 }
 

@@ -1,0 +1,143 @@
+/**
+ * The block cache against a disk that lies or fills up (issue 16): a block corrupted in place while
+ * the bridge was stopped is caught by its checksum after the restart, dropped, counted and fetched
+ * again; a full disk turns the cache into a pass-through with one clear notice, and reads stay exact.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BlockCache, type RangeOpener } from '../../src/drive/block-cache/block-cache.js';
+import type { CachedFileRef } from '../../src/drive/block-cache/file-key.js';
+
+const BLOCK = 64 * 1024;
+
+let dir: string;
+let contents: Map<string, Buffer>;
+let requests: Array<{ start: number; end: number }>;
+let notices: string[];
+let errors: unknown[];
+const caches: BlockCache[] = [];
+
+const opener: RangeOpener = async (file, range) => {
+  requests.push(range);
+  return Readable.from([contents.get(file.url)!.subarray(range.start, range.end + 1)]);
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fichier-dav-cache-disk-'));
+  contents = new Map();
+  requests = [];
+  notices = [];
+  errors = [];
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(caches.splice(0).map((cache) => cache.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openCache(): Promise<BlockCache> {
+  const cache = await BlockCache.open(
+    { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 0, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+    { open: opener, onError: (error) => errors.push(error), onNotice: (message) => notices.push(message) },
+  );
+  caches.push(cache);
+  return cache;
+}
+
+function addFile(name: string, size: number): { file: CachedFileRef; content: Buffer } {
+  const content = randomBytes(size);
+  const file: CachedFileRef = { url: `https://1fichier.com/?${name}`, name, size, modified: new Date(0), checksum: `sum-${name}` };
+  contents.set(file.url, content);
+  return { file, content };
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function blockFiles(): Promise<string[]> {
+  return (await readdir(join(dir, 'files'), { recursive: true })).map(String).filter((name) => /(^|\/)\d+\.[0-9a-f]{16}$/.test(name));
+}
+
+describe('block integrity after a restart', () => {
+  it('drops a block corrupted in place while stopped, counts it, fetches it again and serves the right bytes', async () => {
+    const first = await openCache();
+    const { file, content } = addFile('film.mkv', 3 * BLOCK);
+    expect((await collect(first.read(file, { start: 0, end: file.size - 1 }))).equals(content)).toBe(true);
+    await first.close();
+    caches.splice(0);
+
+    // Overwrite most of block 1 in place: same size, same name, wrong bytes.
+    const [victim] = (await blockFiles()).filter((name) => /(^|\/)1\.[0-9a-f]{16}$/.test(name));
+    expect(victim).toBeDefined();
+    const handle = await open(join(dir, 'files', victim!), 'r+');
+    await handle.write(Buffer.alloc(BLOCK - 100, 0x5a), 0, BLOCK - 100, 50);
+    await handle.close();
+
+    const second = await openCache();
+    expect(second.stats().storedBlocks).toBe(3);
+    requests = [];
+    const got = await collect(second.read(file, { start: 0, end: file.size - 1 }));
+    expect(got.equals(content)).toBe(true);
+    expect(second.stats().corruptBlocks).toBe(1);
+    // Only the corrupt block went upstream again.
+    expect(requests).toEqual([{ start: BLOCK, end: 2 * BLOCK - 1 }]);
+    await second.settle();
+    // Refetched and stored again, verified: a third read costs nothing.
+    requests = [];
+    expect((await collect(second.read(file, { start: BLOCK, end: 2 * BLOCK - 1 }))).equals(content.subarray(BLOCK, 2 * BLOCK))).toBe(true);
+    expect(requests).toEqual([]);
+    expect(second.stats().corruptBlocks).toBe(1);
+  });
+
+  it('serves intact blocks after a restart without going upstream', async () => {
+    const first = await openCache();
+    const { file, content } = addFile('intact.bin', 2 * BLOCK + 5);
+    await collect(first.read(file, { start: 0, end: file.size - 1 }));
+    await first.close();
+    caches.splice(0);
+    const second = await openCache();
+    requests = [];
+    expect((await collect(second.read(file, { start: 10, end: file.size - 1 }))).equals(content.subarray(10))).toBe(true);
+    expect(requests).toEqual([]);
+    expect(second.stats().corruptBlocks).toBe(0);
+  });
+});
+
+describe('a full disk', () => {
+  it('turns the cache into a pass-through with one notice, every read exact, nothing stored', async () => {
+    const cache = await openCache();
+    const { file, content } = addFile('full.mp4', 4 * BLOCK);
+    // The disk fills up: every write of the cache directory fails with ENOSPC from now on.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const fileHandle = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => unknown; writeFile: (...args: unknown[]) => unknown };
+    await probe.close();
+    const full = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    vi.spyOn(fileHandle, 'write').mockImplementation(full);
+    vi.spyOn(fileHandle, 'writeFile').mockImplementation(full);
+
+    for (let pass = 0; pass < 3; pass += 1) {
+      const before = requests.length;
+      const got = await collect(cache.read(file, { start: 100, end: file.size - 1 }));
+      expect(got.equals(content.subarray(100))).toBe(true);
+      await cache.settle();
+      // Pass-through: bytes come from upstream (blocks still in memory may serve part of a read),
+      // at most one GET per block.
+      expect(requests.length - before).toBeLessThanOrEqual(4);
+    }
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    expect(cache.stats().storedBlocks).toBe(0);
+    expect(cache.stats().passThrough).toBe(1);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/disk .* is full \(ENOSPC\); reads now go straight to 1fichier/);
+    expect(errors).toEqual([]);
+    expect(await blockFiles()).toEqual([]);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Media probes end to end (issue 13): real ffprobe and the ffmpeg access pattern (an open-ended
+ * head kept open and unread while the tail is asked for on a second connection) through the
+ * bridge, with the simulator's byte and request counters as the witness of what each probe cost
+ * upstream. Nothing here measures time: only bytes, statuses and counts.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, streamToBuffer, type Stack } from './helpers.js';
+
+const run = promisify(execFile);
+const MIB = 1024 * 1024;
+/** What the issue allows a probe to cost upstream beyond the bytes it read. */
+const SLACK = 16 * MIB;
+
+let stack: Stack | undefined;
+let cacheDir: string;
+let mediaDir: string;
+
+afterEach(async () => {
+  await stack?.bridge.drive.closeReadCache();
+  await stack?.close();
+  stack = undefined;
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+async function start(drive: Record<string, unknown>): Promise<Stack> {
+  cacheDir = await mkdtemp(join(tmpdir(), 'fichier-dav-media-probe-'));
+  stack = await startStack({}, { drive: { cacheDir, ...drive } });
+  return stack;
+}
+
+/** Polls until the simulator's served-byte count stops moving (the upstream is idle or paused). */
+async function servedWhenQuiet(sim: Stack['sim']): Promise<number> {
+  let last = -1;
+  let same = 0;
+  for (let tries = 0; tries < 400 && same < 4; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const now = sim.stats().bytesServed;
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+interface OpenHead {
+  /** Bytes received so far. */
+  received: Buffer;
+  status: number;
+  contentRange: string | undefined;
+  close(): void;
+}
+
+/** GET with `Range` on its own connection; stops reading (without closing) once `keep` bytes arrived. */
+function openAndStall(url: string, range: string, keep: number): Promise<OpenHead> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { headers: { Range: range }, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const head: OpenHead = {
+        received: Buffer.alloc(0),
+        status: response.statusCode ?? 0,
+        contentRange: response.headers['content-range'],
+        close: () => request.destroy(),
+      };
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= keep) {
+          response.pause();
+          head.received = Buffer.concat(chunks).subarray(0, keep);
+          resolve(head);
+        }
+      });
+      response.on('error', () => {});
+      response.on('end', () => {
+        head.received = Buffer.concat(chunks);
+        resolve(head);
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+async function ranged(url: string, range: string): Promise<{ status: number; body: Buffer; contentRange: string | null }> {
+  const response = await fetch(url, { headers: { Range: range } });
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()), contentRange: response.headers.get('content-range') };
+}
+
+describe.each([
+  ['with the block cache', { cacheBlockSize: MIB }],
+  ['with --no-read-cache', { readCache: false }],
+])('the ffmpeg access pattern %s', (_label, drive) => {
+  it('a head kept open and unread does not hold the tail back, and costs at most its bytes + 16 MiB upstream', async () => {
+    const { sim, url } = await start(drive);
+    const size = 96 * MIB + 12_345;
+    const fileUrl = await sim.addFile({ name: 'film.mp4', synthetic: { size, seed: 7 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+
+    const head = await openAndStall(`${url}/film.mp4`, 'bytes=0-', 64 * 1024);
+    // 206 or 200 for the whole file, as RFC 9110 allows either; the bytes are what matter here.
+    expect([200, 206]).toContain(head.status);
+    if (head.status === 206) expect(head.contentRange).toBe(`bytes 0-${size - 1}/${size}`);
+    expect(head.received.equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 64 * 1024 - 1)))).toBe(true);
+
+    // The tail on a second connection while the head is still open: it must be answered (the
+    // old cache made it wait until the head's transfer had streamed the whole file).
+    const tailStart = size - 7_919;
+    const tail = await ranged(`${url}/film.mp4`, `bytes=${tailStart}-`);
+    expect(tail.status).toBe(206);
+    expect(tail.body.equals(await streamToBuffer(sim.contentOf(fileUrl, tailStart, size - 1)))).toBe(true);
+    const middleStart = Math.floor(size / 2) + 333;
+    const middle = await ranged(`${url}/film.mp4`, `bytes=${middleStart}-${middleStart + 200_000}`);
+    expect(middle.status).toBe(206);
+    expect(middle.body.equals(await streamToBuffer(sim.contentOf(fileUrl, middleStart, middleStart + 200_000)))).toBe(true);
+
+    // Everything the probe read, plus the bounded read-ahead of the stalled head and what the
+    // sockets hold (their size varies with load): never the file.
+    const served = await servedWhenQuiet(sim);
+    const read = 64 * 1024 + tail.body.length + middle.body.length;
+    expect(served).toBeLessThanOrEqual(read + 2 * SLACK);
+    head.close();
+  });
+
+  it('a stalled open-ended reader stops its upstream within the read-ahead window', async () => {
+    const { sim, url } = await start(drive);
+    const size = 80 * MIB;
+    await sim.addFile({ name: 'stall.mkv', synthetic: { size, seed: 8 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const head = await openAndStall(`${url}/stall.mkv`, 'bytes=0-', 256 * 1024);
+    const served = await servedWhenQuiet(sim);
+    // The read-ahead window plus what the sockets between us hold (their size varies with load).
+    expect(served).toBeLessThanOrEqual(256 * 1024 + 2 * SLACK);
+    // Still stalled a while later: nothing more went upstream.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await servedWhenQuiet(sim)).toBe(served);
+    head.close();
+  });
+});
+
+/** Small real media files, made by ffmpeg at test time. */
+const MEDIA = [
+  // MP4 as ffmpeg writes it by default: the `moov` index at the end, so probes read head AND tail.
+  { name: 'clip.mp4', format: 'mp4', audio: 'aac' },
+  { name: 'clip.mkv', format: 'matroska', audio: 'aac' },
+  { name: 'clip.avi', format: 'avi', audio: 'mp3' },
+];
+
+async function ffprobe(url: string): Promise<unknown> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', url], { timeout: 120_000 });
+  const parsed = JSON.parse(stdout) as { format: Record<string, unknown> };
+  // The URL is part of the answer; what must match is what ffprobe found in the file.
+  delete parsed.format.filename;
+  return parsed;
+}
+
+describe('real ffprobe through the bridge (block cache on)', () => {
+  beforeAll(async () => {
+    mediaDir = await mkdtemp(join(tmpdir(), 'fichier-dav-media-files-'));
+    for (const media of MEDIA) {
+      await run(
+        'ffmpeg',
+        [
+          ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25,noise=alls=80:allf=t', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+          ...['-t', '12', '-c:v', 'mpeg4', '-b:v', '20M', '-c:a', media.audio, '-f', media.format, join(mediaDir, media.name)],
+        ],
+        { timeout: 120_000 },
+      );
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await rm(mediaDir, { recursive: true, force: true });
+  });
+
+  it.each(MEDIA.map((media) => media.name))('probing %s reads a bounded part of it, and probing it again costs 0 upstream requests', async (name) => {
+    const { sim, url } = await start({ cacheBlockSize: MIB });
+    const content = await readFile(join(mediaDir, name));
+    expect(content.length).toBeGreaterThan(20 * MIB);
+    await sim.addFile({ name, content });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    const direct = await ffprobe(join(mediaDir, name));
+
+    sim.reset();
+    const first = await ffprobe(`${url}/${name}`);
+    expect(first).toEqual(direct);
+    await stack!.bridge.drive.settleReadCache();
+    const firstCost = sim.stats();
+    expect(firstCost.downloadRequests).toBeGreaterThan(0);
+    // A probe is not a download: at most what ffprobe needs plus the bounded read-ahead.
+    expect(firstCost.bytesServed).toBeLessThan(content.length - 2 * MIB);
+
+    sim.reset();
+    const second = await ffprobe(`${url}/${name}`);
+    expect(second).toEqual(direct);
+    await stack!.bridge.drive.settleReadCache();
+    // Usually 0. The bridge writes ahead of ffprobe into socket buffers whose size varies with
+    // load, so a repeat may reach one block past what the first probe stored: at most one GET.
+    expect(sim.stats().downloadRequests).toBeLessThanOrEqual(1);
+    expect(sim.stats().bytesServed).toBeLessThanOrEqual(4 * MIB);
+  });
+});

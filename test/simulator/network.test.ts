@@ -1,0 +1,44 @@
+/**
+ * The simulator's network options (issue 13): API latency, download time to first byte and a
+ * per-connection bandwidth cap. Off by default; on, every byte and answer stays exact. (How fast
+ * they make things is for `npm run bench`, never for a test.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect } from '../../src/simulator/content.js';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { api, NO_LIMITS } from './helpers.js';
+
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ apiKey: 'net-key', ...NO_LIMITS, timeScale: 1 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('network options', () => {
+  it('are zero by default', () => {
+    expect(sim.options()).toMatchObject({ apiLatencyMs: 0, downloadTtfbMs: 0, downloadBytesPerSecond: 0 });
+  });
+
+  it('refuse negative values with a clear reason', () => {
+    expect(() => sim.setOptions({ downloadBytesPerSecond: -1 })).toThrow(/downloadBytesPerSecond.*non-negative/);
+  });
+
+  it('with latency, TTFB and a bandwidth cap, API answers and ranged bytes stay exact', async () => {
+    const url = await sim.addFile({ name: 'capped.bin', synthetic: { size: 600_000, seed: 3 } });
+    sim.setOptions({ apiLatencyMs: 20, downloadTtfbMs: 20, downloadBytesPerSecond: 4_000_000 });
+    try {
+      const r = await api(sim, 'download/get_token.cgi', { url });
+      expect(r.json.status).toBe('OK');
+      const response = await fetch(r.json.url as string, { headers: { Range: 'bytes=1000-500999' } });
+      expect(response.status).toBe(206);
+      const body = Buffer.from(await response.arrayBuffer());
+      expect(body.equals(await collect(sim.contentOf(url, 1000, 500_999)))).toBe(true);
+      expect(sim.stats().bytesServed).toBeGreaterThanOrEqual(500_000);
+    } finally {
+      sim.setOptions({ apiLatencyMs: 0, downloadTtfbMs: 0, downloadBytesPerSecond: 0 });
+    }
+  });
+});
