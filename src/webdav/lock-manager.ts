@@ -205,7 +205,7 @@ export class LockManager implements LockManagerPort {
 
   /** Locks rooted at `path` or below it disappear with the resource (DELETE, MOVE source). */
   async forgetTree(path: string): Promise<void> {
-    const gone = (await this.store.all()).filter((l) => l.root === path || isBelow(l.root, path));
+    const gone = (await this.store.all()).filter((l) => samePath(l.root, path) || isBelow(l.root, path));
     if (gone.length > 0) await this.store.delete(gone.map((l) => l.token));
   }
 
@@ -301,13 +301,24 @@ function conflictsWith(l: LockRecord, path: string, scope: LockScope, depth: Loc
   return covers(l.root, l.depth, path) || (depth === 'infinity' && isBelow(l.root, path));
 }
 
-/** Does a lock rooted at `root` with `depth` cover `path`? */
+/**
+ * Does a lock rooted at `root` with `depth` cover `path`? Paths compare in Unicode NFC: macOS sends
+ * `e` + U+0301 where Windows sends `é`, and the drive finds the same entry for both (docs/names.md),
+ * so a lock taken in one form must guard the other.
+ */
 export function covers(root: string, depth: LockDepth, path: string): boolean {
-  return root === path || (depth === 'infinity' && isBelow(path, root));
+  return samePath(root, path) || (depth === 'infinity' && isBelow(path, root));
 }
 
-/** Is `path` strictly below `ancestor`? */
+/** The same resource path, whatever the Unicode normalisation form each was sent in. */
+export function samePath(a: string, b: string): boolean {
+  return a === b || a.normalize('NFC') === b.normalize('NFC');
+}
+
+/** Is `path` strictly below `ancestor` (compared in NFC, like `covers`)? */
 export function isBelow(path: string, ancestor: string): boolean {
+  path = path.normalize('NFC');
+  ancestor = ancestor.normalize('NFC');
   if (path === ancestor) return false;
   return ancestor === '/' ? path.startsWith('/') : path.startsWith(`${ancestor}/`);
 }

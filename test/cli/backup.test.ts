@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -41,7 +41,7 @@ beforeEach(async () => {
 afterEach(() => sim.clearFaults());
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_CONFIG_HOME: join(work, 'config'), ...extra };
+  return { FICHIER_API_KEY: API_KEY, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state'), XDG_CONFIG_HOME: join(work, 'config'), ...extra };
 }
 
 function args(list: string[]): string[] {
@@ -76,13 +76,13 @@ function waitForStderr(child: ReturnType<typeof spawn>, text: string): Promise<v
 }
 
 async function spoolFiles(set: string): Promise<string[]> {
-  const base = join(work, 'cache', 'fichier-dav');
-  const found: string[] = [];
-  for (const account of existsSync(base) ? await readdir(base) : []) {
-    const dir = join(base, account, 'backup-spool', set);
-    if (existsSync(dir)) found.push(...(await readdir(dir)));
-  }
-  return found;
+  // The account's state folder (and its backup spool) lives under the platform's state directory.
+  const base = join(work, 'state', 'fichier-dav');
+  if (!existsSync(base)) return [];
+  const marker = `${sep}backup-spool${sep}${set}${sep}`;
+  return (await readdir(base, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile() && `${join(entry.parentPath, entry.name)}`.includes(marker))
+    .map((entry) => entry.name);
 }
 
 const name = (set: string, day: string, ext = '.tar.zst'): string => `${set}-${day.replace(/-/g, '')}T020000Z${ext}`;

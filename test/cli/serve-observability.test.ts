@@ -133,13 +133,21 @@ describe('serve observability', () => {
     expect(await served.stop()).toBe(0);
   }, 60_000);
 
-  it('/readyz turns 503 once 1fichier refuses the key; /healthz stays 200', async () => {
-    const served = await serve(['--api-url', sim.apiUrl, '--port', '0'], { FICHIER_API_KEY: 'a-key-the-simulator-refuses' });
-    expect((await fetch(`${served.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBeGreaterThanOrEqual(400);
-    const ready = await fetch(`${served.url}/readyz`);
-    expect(ready.status).toBe(503);
-    expect(await ready.text()).toMatch(/refused the API key/);
-    expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
+  it('/readyz turns 503 once 1fichier refuses the key (revoked while serving); /healthz stays 200', async () => {
+    // A key refused at start stops serve with exit 4 (serve-start.test.ts); here it is revoked later.
+    const served = await serve(['--api-url', sim.apiUrl, '--port', '0']);
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(200);
+    const accepted = sim.apiKey;
+    sim.setOptions({ apiKey: 'another-key-the-account-now-has' });
+    try {
+      expect((await fetch(`${served.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBeGreaterThanOrEqual(400);
+      const ready = await fetch(`${served.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toMatch(/refused the API key/);
+      expect((await fetch(`${served.url}/healthz`)).status).toBe(200);
+    } finally {
+      sim.setOptions({ apiKey: accepted });
+    }
     expect(await served.stop()).toBe(0);
   }, 60_000);
 

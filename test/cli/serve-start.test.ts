@@ -64,7 +64,7 @@ describe('serve at start', () => {
     }
   });
 
-  it('an unreachable API: serves, warns, and /healthz says not ready', async () => {
+  it('an unreachable API: serves, warns, and /readyz says not ready (/healthz: alive)', async () => {
     const { home } = await setup();
     const url = `http://127.0.0.1:${await closedPort()}/v1`;
     const served = await startServe(['--api-url', url, '--account', 'work', '--metrics-port', '0'], userEnv(home, { FICHIER_API_KEY: KEY }), children);
@@ -72,9 +72,11 @@ describe('serve at start', () => {
     expect(metrics, served.stderr()).toBeDefined();
     expect(served.stderr()).toContain('cannot check the API key now');
     expect(served.stderr()).toContain(`cannot reach the 1fichier API at ${url}`);
-    const health = await fetch(`${metrics}/healthz`);
-    expect(health.status).toBe(503);
-    expect(await health.text()).toContain('cannot reach the 1fichier API');
+    const ready = await fetch(`${metrics}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain('cannot reach the 1fichier API');
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${metrics}/healthz`)).status).toBe(200);
     expect(await served.stop()).toBe(0);
   });
 

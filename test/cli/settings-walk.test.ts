@@ -18,6 +18,7 @@ import {
   type Setting,
   type SettingKey,
 } from '../../src/cli/config.js';
+import { BACKUP_SETTING_KEYS, RESTORE_SETTING_KEYS } from '../../src/cli/commands/backup-options.js';
 import { buildProgram } from '../../src/cli/program.js';
 
 /** A valid value for settings without a default (the others use their default's text). */
@@ -35,6 +36,12 @@ const SAMPLES: Partial<Record<string, string>> = {
   cacheMaxAge: '3d',
   cacheBlockSize: '2M',
   readAhead: '32M',
+  account: 'household',
+  redisUrl: 'redis://127.0.0.1:6379',
+  recipientsFile: '/etc/fichier-dav/backup.recipients',
+  passphraseFile: '/etc/fichier-dav/backup.passphrase',
+  identityFile: '/etc/fichier-dav/backup.identity',
+  spoolLimit: '20G',
 };
 
 /** Options that are not settings: they say what this one invocation does, not how the program runs. */
@@ -49,6 +56,8 @@ const SWITCHES: Record<string, string[]> = {
   rm: ['--recursive', '--dry-run'],
   mv: ['--force'],
   'remote-upload': ['--parents', '--header', '--to'],
+  backup: ['--to', '--list', '--dry-run', '--quiet'],
+  restore: ['--force', '--quiet'],
   // The simulator is a test tool with its own flags (its options mirror 1fichier's, not ours).
   simulate: ['*'],
 };
@@ -104,7 +113,7 @@ describe('every setting: flag, environment variable, config key', () => {
 
 describe('the commands', () => {
   it('every setting is read by some command', () => {
-    const read = new Set<string>([...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, 'transfers', 'progressInterval']);
+    const read = new Set<string>([...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, ...BACKUP_SETTING_KEYS, ...RESTORE_SETTING_KEYS, 'transfers', 'progressInterval']);
     expect(keys.filter((key) => !read.has(key))).toEqual([]);
   });
 

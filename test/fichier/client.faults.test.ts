@@ -282,7 +282,7 @@ describe('secrets', () => {
     await collect(h.client.listFolder(0, { signal: ac.signal }));
 
     expect(errors.map((e) => (e as Error).name)).toEqual([
-      'TransientError', 'NotFoundError', 'PasswordError', 'TransientError', 'ProtocolError', 'AuthError', 'AbortedError',
+      'TransientError', 'NotFoundError', 'PasswordError', 'UnreachableError', 'ProtocolError', 'AuthError', 'AbortedError',
     ]);
     expect(errors[5]).toBeInstanceOf(AuthError);
     for (const e of errors as Error[]) {

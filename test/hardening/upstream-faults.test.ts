@@ -331,10 +331,23 @@ describe('cuts', () => {
 });
 
 describe('a key 1fichier refuses', () => {
-  it('answers 502 saying the key was refused and how to fix it, logged once, the key never shown', async () => {
+  it('refused at start: the bridge does not start, and says why without showing the key', async () => {
     const wrongKey = 'wrong-key-SECRET-0123456789abcdef';
-    s = await startHardStack({}, { apiKey: wrongKey });
+    const refused = await startHardStack({}, { apiKey: wrongKey }).then(
+      () => undefined,
+      (error: unknown) => error as Error & { exitCode?: number },
+    );
+    expect(refused?.message).toMatch(/refused the API key/);
+    expect(refused?.exitCode).toBe(4);
+    expect(refused?.message).not.toContain(wrongKey);
+  });
+
+  it('refused while serving (a key revoked on 1fichier): 502 saying how to fix it, logged once, the key never shown', async () => {
+    const wrongKey = 'wrong-key-SECRET-0123456789abcdef';
+    s = await startHardStack({}, {});
     const stack = s;
+    // 1fichier now accepts only another key: ours is revoked from here on.
+    stack.sim.setOptions({ apiKey: wrongKey });
     const bodies: string[] = [];
     for (const spec of [
       { method: 'PROPFIND', path: '/', headers: { Depth: '1' } },

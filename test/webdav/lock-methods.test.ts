@@ -176,6 +176,20 @@ describe('LOCK: new locks', () => {
     expect((await lock('/folder', { Depth: '0' })).reply.status).toBe(200);
   });
 
+  it('a lock taken on the NFD form of a name guards its NFC form, and the other way round', async () => {
+    // macOS sends names decomposed (e + U+0301), Windows composed (é): one resource for the drive.
+    const nfd = '/Cafe%CC%81.txt';
+    const nfc = '/Caf%C3%A9.txt';
+    expect((await send('PUT', nfd, { body: 'x' })).status).toBe(201);
+    const locked = await send('LOCK', nfd, { body: lockBody() });
+    expect(locked.status).toBe(200);
+    expect((await send('PUT', nfc, { body: 'y' })).status).toBe(423);
+    expect((await send('LOCK', nfc, { body: lockBody() })).status).toBe(423);
+    const token = String(locked.headers['lock-token']);
+    expect((await send('UNLOCK', nfc, { headers: { 'Lock-Token': token } })).status).toBe(204);
+    expect((await send('PUT', nfc, { body: 'y' })).status).not.toBe(423);
+  });
+
   it('refuses malformed bodies and headers with 400, never a crash', async () => {
     await put('/doc.txt', 'x');
     const bad = [

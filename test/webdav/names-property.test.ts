@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePathName, encodeName } from '../../src/fichier/names.js';
 import { decodePath, encodeHref } from '../../src/webdav/paths.js';
 import { textContent } from '../../src/webdav/xml/tree.js';
-import { startStack, type Stack } from '../integration/helpers.js';
+import { SCALE, startStack, type Stack } from '../integration/helpers.js';
 import { request } from './helpers.js';
 import { parseMultistatus, prop } from './xml-helpers.js';
 
@@ -144,6 +144,12 @@ describe('the name model through the bridge', () => {
           const storedName = stored(name);
           const content = `content of ${JSON.stringify(storedName)}`;
           await stack.sim.addFile({ folderId: folder.id, name: storedName, content });
+          // A change made elsewhere shows once the bridge lists the folder again. Since its own MKCOL
+          // it knows the folder as empty, and answers from that inside 1fichier's per-folder window
+          // (so as not to flood): wait that window out (scaled), then drop the cached listing, as the
+          // background refresh does after its TTL.
+          await new Promise((resolve) => setTimeout(resolve, 30_000 * SCALE * 1.2));
+          stack.bridge.drive.folders.invalidate(folder.id);
           const listed = await listOnce(folder.href);
           expect(listed.name).toBe(decodePathName(storedName));
           await opensAndRoundTrips(folder.href, content);

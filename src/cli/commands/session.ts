@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { FichierDrive } from '../../drive/fichier-drive.js';
 import { FichierUpstream } from '../../drive/fichier-upstream.js';
 import { SnapshotUpstream } from '../../drive/snapshot-upstream.js';
-import { realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
+import { AuthError, NotPremiumError, realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
+import { describeKeyRefusal } from '../key-check.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
@@ -58,6 +59,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
   }
 
   let lastFailure: FichierLogEvent | undefined;
+  const keySource = keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY';
   const account = await openAccountState({
     apiKey,
     apiUrl: settings.apiUrl,
@@ -77,6 +79,10 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
         }
       },
     },
+  }).catch((error: unknown) => {
+    // Identifying the account is the first call: a refused key names where the key came from.
+    if (error instanceof AuthError || error instanceof NotPremiumError) throw new CliError(describeKeyRefusal(error, keySource), ExitCode.auth);
+    throw error;
   });
   if (account.location.migratedFrom) stderr(`moved the account's local state from ${account.location.migratedFrom} to ${account.location.dir}`);
   const { client, snapshots, state } = account;
@@ -105,7 +111,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
 
   return {
     settings,
-    keySource: keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY',
+    keySource,
     stateDir: account.location.dir,
     client,
     drive,
