@@ -60,6 +60,23 @@ async function hashFile(hasher: Hasher, path: string, signal: AbortSignal): Prom
 }
 
 /** Where the file goes, checked before anything is transferred: a missing local folder fails at once. */
+/**
+ * A pass-through that counts bytes from `start`, feeds the optional Whirlpool hasher and reports
+ * each new total (bytes) to `onProgress`; `written()` gives the total reached.
+ */
+function countingTap(start: number, hasher: Hasher | undefined, onProgress: (written: number) => void): { tap: Transform; written: () => number } {
+  let written = start;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      written += chunk.length;
+      hasher?.update(chunk);
+      onProgress(written);
+      callback(null, chunk);
+    },
+  });
+  return { tap, written: () => written };
+}
+
 async function localTarget(local: string, name: string): Promise<string> {
   if (await isDirectory(local)) return join(local, name);
   const folder = local.endsWith('/') || local.endsWith(sep) ? local : dirname(local);
@@ -73,19 +90,13 @@ async function localTarget(local: string, name: string): Promise<string> {
 async function downloadToStdout(context: RunContext, source: string, entry: DriveEntry, verify: boolean, progress: Progress): Promise<boolean> {
   const hasher = verify ? await createWhirlpoolHasher() : undefined;
   const transfer = progress.start(entry.name, entry.size);
-  let written = 0;
+  const counted = countingTap(0, hasher, (written) => transfer.update(written));
   try {
     const body = await context.account.drive.read(source, { signal: context.signal });
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length;
-        hasher?.update(chunk);
-        transfer.update(written);
-        callback(null, chunk);
-      },
-    });
+    const { tap } = counted;
     // stdout stays open: the process owns it.
     await pipeline(body, tap, process.stdout, { signal: context.signal, end: false });
+    const written = counted.written();
     if (written !== entry.size) {
       throw new CliError(`the download stopped at ${written} of ${entry.size} bytes; run the command again`, ExitCode.unavailable);
     }
@@ -152,15 +163,7 @@ export function registerDownload(program: Command): void {
         try {
           if (start < entry.size) {
             const body = await context.account.drive.read(source, { range: { start, end: entry.size - 1 }, signal: context.signal });
-            let written = start;
-            const tap = new Transform({
-              transform(chunk: Buffer, _encoding, callback) {
-                written += chunk.length;
-                hasher?.update(chunk);
-                transfer.update(written);
-                callback(null, chunk);
-              },
-            });
+            const { tap } = countingTap(start, hasher, (written) => transfer.update(written));
             await pipeline(body, tap, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }), { signal: context.signal });
           } else if (start === 0) {
             // An empty file (only possible for the drive's local empty files).
