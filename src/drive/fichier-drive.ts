@@ -27,9 +27,10 @@ import { withNormalisedPaths } from './normalised-state.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea } from './spool.js';
-import { InProcessPathLocks, type PathLocks, type Release } from './path-locks.js';
-import { MemoryWriteJournal, type ReplaceIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
+import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
+import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
 import { WriteRecovery } from './write-recovery.js';
+import { hideAside, TreeWrites } from './tree-writes.js';
 import { isSystemFileName } from './system-files.js';
 import {
   DriveError,
@@ -128,6 +129,7 @@ export class FichierDrive implements Drive {
   private readonly locks: PathLocks;
   private readonly journal: WriteJournal;
   private readonly recovery: WriteRecovery;
+  private readonly trees: TreeWrites;
   /** Upload, move and copy results confirmed by this process: never taken for a stray copy. */
   private readonly confirmed = new Set<string>();
   private quotaCache: { value: Quota; at: number } | undefined;
@@ -165,7 +167,8 @@ export class FichierDrive implements Drive {
       staleMs: this.options.folderStaleMs,
       overlayMs: this.options.overlayMs,
       maxEntries: this.options.maxCachedFolders,
-      load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(content, options)),
+      // Objects a write set aside under a hidden name (tree-writes.ts) never show.
+      load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(hideAside(content), options)),
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
       onPatch: options.onCachePatch,
@@ -184,6 +187,15 @@ export class FichierDrive implements Drive {
       retryMs: this.options.reconcileRetryMs,
       now: this.now,
       onError: this.onBackgroundError,
+      settleTree: (intent) => this.trees.settle(intent),
+    });
+    this.trees = new TreeWrites({
+      upstream: this.upstream,
+      folders: this.folders,
+      state: this.state,
+      journal: this.journal,
+      settleHeld: (id) => this.recovery.settleHeld(id),
+      invalidateLink: (url) => this.links.invalidate(url),
     });
     this.readCache = this.openReadCache(options);
   }
@@ -338,8 +350,11 @@ export class FichierDrive implements Drive {
       const local = this.localFileAt(path);
       const resolved = local ? undefined : await this.resolver.resolve(path);
       if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
-      else if (resolved?.kind === 'folder') await this.removeFolderTree(resolved.id, resolved.parentId ?? ROOT_ID);
-      else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
+      else if (resolved?.kind === 'folder') {
+        // Journaled: set aside (the commit), then removed, rolled forward across a crash; it carries the local state.
+        await this.trees.deleteFolder(path, { id: resolved.id, parentId: resolved.parentId ?? ROOT_ID, name: resolved.folder.name });
+        return;
+      } else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
       await this.state.removeTree(path);
     });
   }
@@ -354,6 +369,10 @@ export class FichierDrive implements Drive {
         return { created: plan.created };
       }
       const destinationName = storedName(leafOf(to));
+      if (this.isTreeWrite(plan)) {
+        await this.trees.transfer('move', from, to, treeSource(plan.source), { parentId: plan.destinationParentId, name: destinationName }, treeDestination(plan.destination, leafOf(to)));
+        return { created: plan.created };
+      }
       if (plan.source.kind === 'file') {
         const { file, parentId } = plan.source;
         if (plan.destination.kind === 'file') {
@@ -387,6 +406,11 @@ export class FichierDrive implements Drive {
         return { created: plan.created };
       }
       const destinationName = storedName(leafOf(to));
+      if (this.isTreeWrite(plan)) {
+        const target = { parentId: plan.destinationParentId, name: destinationName };
+        await this.trees.transfer('copy', from, to, treeSource(plan.source), target, treeDestination(plan.destination, leafOf(to)), options.depth);
+        return { created: plan.created };
+      }
       if (plan.source.kind === 'file') {
         if (plan.destination.kind === 'file') {
           await this.replaceFile('copy-replace', to, plan.source, plan.destination, plan.destinationParentId);
@@ -418,7 +442,7 @@ export class FichierDrive implements Drive {
   }
 
   /** Paths whose writes are not settled yet (journal records left for a retry). */
-  unsettledWrites(): string[] {
+  unsettledWrites(): Promise<string[]> {
     return this.recovery.pendingPaths();
   }
 
@@ -468,6 +492,14 @@ export class FichierDrive implements Drive {
       // Given up: hand the paths back as soon as they come.
       void acquiring.then((release) => release(), () => {});
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
+    }
+    // A write left half-done on these paths (ours waiting for a retry, or a dead bridge's) is
+    // settled first, so this one never plans against it.
+    try {
+      await this.recovery.settleOverlapping(paths, pathsOverlap);
+    } catch (error) {
+      outcome();
+      throw error;
     }
     return outcome;
   }
@@ -581,10 +613,11 @@ export class FichierDrive implements Drive {
       before: listed.filter((file) => file.name === name).map((file) => file.url),
       oldUrl: old?.file.url,
     };
-    const id = this.journal.begin(intent);
+    const id = await this.journal.begin(intent);
     // The client's going away cancels the upload only while its body is still coming.
     const abort = new AbortController();
     let sent = false;
+    let marked: Promise<void> | undefined;
     const onClientGone = () => !sent && abort.abort();
     request.signal?.addEventListener('abort', onClientGone, { once: true });
     let stored: UpstreamFile;
@@ -596,19 +629,21 @@ export class FichierDrive implements Drive {
         signal: abort.signal,
         onBodySent: () => {
           sent = true;
-          this.journal.update(id, { ...intent, bodySent: true });
+          marked = this.journal.update(id, { ...intent, bodySent: true });
           request.bodySent();
         },
       });
     } catch (error) {
+      await marked?.catch(() => {});
       if (sent) await this.recovery.settleHeld(id);
-      else this.journal.finish(id);
+      else await this.journal.finish(id);
       throw error;
     } finally {
       request.signal?.removeEventListener('abort', onClientGone);
     }
     this.confirmed.add(stored.url);
-    this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
+    await marked;
+    await this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
     this.folders.addFile(parentId, stored);
     if (old) {
       this.folders.removeFile(old.parentId, old.file.url);
@@ -642,7 +677,7 @@ export class FichierDrive implements Drive {
       name,
       oldUrl: destination.file.url,
     };
-    const id = this.journal.begin(intent);
+    const id = await this.journal.begin(intent);
     let newUrl: string;
     try {
       newUrl =
@@ -650,15 +685,15 @@ export class FichierDrive implements Drive {
           ? await this.moveUpstreamFile(source.file, source.parentId, destinationParentId, name)
           : (await this.upstream.copyFiles([source.file.url], destinationParentId, name))[0];
     } catch (error) {
-      if (isRefusal(error)) this.journal.finish(id);
+      if (isRefusal(error)) await this.journal.finish(id);
       else {
-        this.journal.update(id, { ...intent, rollback: true });
+        await this.journal.update(id, { ...intent, rollback: true });
         await this.recovery.settleHeld(id);
       }
       throw error;
     }
     this.confirmed.add(newUrl);
-    this.journal.update(id, { ...intent, newUrl });
+    await this.journal.update(id, { ...intent, newUrl });
     if (op === 'move-replace') this.folders.removeFile(source.parentId, source.file.url);
     this.folders.addFile(destinationParentId, { ...source.file, url: newUrl, name, modified: op === 'copy-replace' ? new Date(this.now()) : source.file.modified });
     this.folders.removeFile(destination.parentId, destination.file.url);
@@ -839,6 +874,16 @@ export class FichierDrive implements Drive {
     return { source, destination, destinationParentId, created: destination.kind === 'none' };
   }
 
+  /**
+   * A transfer journaled as a tree write (tree-writes.ts): a folder moved or copied, or anything
+   * moved or copied onto a folder. A local-only destination (an empty file) is cleared first, as
+   * before: it has no upstream copy to set aside and the local state carries it.
+   */
+  private isTreeWrite(plan: TransferPlan): plan is TransferPlan & { source: { kind: 'file' | 'folder' } } {
+    if (plan.source.kind === 'local' || plan.destination.kind === 'local') return false;
+    return plan.source.kind === 'folder' || plan.destination.kind === 'folder';
+  }
+
   /** Removes what a transfer replaces when it cannot be replaced after the fact (folders, local files). */
   private async clearDestination(plan: TransferPlan, to: string): Promise<void> {
     const destination = plan.destination;
@@ -864,6 +909,17 @@ export class FichierDrive implements Drive {
     if (this.state.file(path)) return { kind: 'local' };
     throw new DriveError('not-found', `${path} does not exist`);
   }
+}
+
+function treeSource(source: Extract<TransferSource, { kind: 'file' | 'folder' }>): TreeObject {
+  if (source.kind === 'file') return { kind: 'file', parentId: source.parentId, name: source.file.name, url: source.file.url };
+  return { kind: 'folder', parentId: source.parentId, name: source.folder.name, id: source.id };
+}
+
+function treeDestination(destination: TransferDestination, name: string): TreeObject | undefined {
+  if (destination.kind === 'file') return { kind: 'file', parentId: destination.parentId, name: destination.file.name, url: destination.file.url };
+  if (destination.kind === 'folder') return { kind: 'folder', parentId: destination.parentId, name: storedName(name), id: destination.id };
+  return undefined;
 }
 
 function sameObject(source: TransferSource, destination: TransferDestination, from: string, to: string): boolean {

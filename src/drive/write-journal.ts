@@ -1,6 +1,7 @@
 /**
  * The write journal: an intent record for every multi-step write (an upload that replaces or adds
- * a file, a MOVE or COPY onto an existing file), written BEFORE the first upstream step and
+ * a file, a MOVE or COPY onto an existing file, a DELETE, MOVE or COPY of or onto a folder tree),
+ * written BEFORE the first upstream step and
  * updated after each one. A crash, kill -9 or restart between two steps leaves the record behind;
  * at start-up the drive replays it (finishes or rolls back the write, see `write-recovery.ts`), so
  * the account never keeps a duplicate or an alias the client was not told about.
@@ -48,7 +49,55 @@ export interface ReplaceIntent {
   rollback?: boolean;
 }
 
-export type WriteIntent = UploadIntent | ReplaceIntent;
+/** Where an upstream object (a file by URL, a folder by id) sits: its folder and stored name. */
+export interface TreeObject {
+  kind: 'file' | 'folder';
+  parentId: number;
+  name: string;
+  /** The folder's id. */
+  id?: number;
+  /** The file's URL. */
+  url?: string;
+}
+
+/**
+ * A write on a folder tree, or onto one (see tree-writes.ts): DELETE of a folder, MOVE or COPY of a
+ * folder, MOVE or COPY of anything onto an existing folder (or of a folder onto a file).
+ *
+ * The object replaced or deleted (`aside`) is first renamed to a hidden name in its folder (one
+ * upstream call, so it is there or not, never half), then the transfer runs; the write is
+ * `committed` once the transfer is complete, and only then is the set-aside object removed. Before
+ * the commit, recovery rolls back (undoes the transfer, renames the set-aside object back); after
+ * it, recovery rolls forward (carries the local state along, removes the set-aside object).
+ */
+export interface TreeIntent {
+  op: 'tree-delete' | 'tree-move' | 'tree-copy';
+  /** The path deleted, or the destination of a MOVE or COPY. */
+  path: string;
+  /** The source path of a MOVE or COPY. */
+  from?: string;
+  /** What the write removes (the deleted folder, the replaced destination), and its hidden name meanwhile. */
+  aside?: TreeObject & { hidden: string };
+  /** The source of a MOVE or COPY as it was before. */
+  source?: TreeObject;
+  /** Where a MOVE or COPY puts it. */
+  target?: { parentId: number; name: string };
+  /** COPY: its depth (a folder copy of depth 0 makes an empty folder). */
+  depth?: 0 | 'infinity';
+  /** COPY of a folder: the new folder, once mkdir answered. */
+  copyId?: number;
+  /** The transfer (or, for a DELETE, the setting aside) is complete: roll forward from here. */
+  committed?: boolean;
+  /** The local state (empty files, dead properties) was carried along. */
+  localDone?: boolean;
+}
+
+export type WriteIntent = UploadIntent | ReplaceIntent | TreeIntent;
+
+/** The paths a record's settlement must hold (its destination, and a MOVE's or COPY's source). */
+export function intentPaths(intent: WriteIntent): string[] {
+  return intent.op.startsWith('tree-') && (intent as TreeIntent).from ? [intent.path, (intent as TreeIntent).from!] : [intent.path];
+}
 
 export interface JournalRecord {
   id: number;
@@ -57,15 +106,22 @@ export interface JournalRecord {
   startedAt: number;
 }
 
+/**
+ * Every method resolves once the change is durable (committed to SQLite, or acknowledged by Redis
+ * for the shared journal): the drive awaits it before the upstream step it announces.
+ */
 export interface WriteJournal {
-  /** Records the intent durably and returns its id. */
-  begin(intent: WriteIntent): number;
+  /** Records the intent durably and resolves with its id. */
+  begin(intent: WriteIntent): Promise<number>;
   /** Replaces the record's intent (after a step). */
-  update(id: number, intent: WriteIntent): void;
+  update(id: number, intent: WriteIntent): Promise<void>;
   /** The write is complete (or fully undone): forget it. */
-  finish(id: number): void;
-  /** Every unfinished record, oldest first. */
-  pending(): JournalRecord[];
+  finish(id: number): Promise<void>;
+  /**
+   * Every unfinished record this process must settle, oldest first: its own, and (for a journal
+   * shared by several bridges) those of a bridge that died, once claimed for this process.
+   */
+  pending(): Promise<JournalRecord[]>;
 }
 
 /** For drives without a state directory: survives nothing, but keeps the same bookkeeping. */
@@ -75,22 +131,22 @@ export class MemoryWriteJournal implements WriteJournal {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  begin(intent: WriteIntent): number {
+  async begin(intent: WriteIntent): Promise<number> {
     const id = this.next++;
     this.records.set(id, { id, intent: structuredClone(intent), startedAt: this.now() });
     return id;
   }
 
-  update(id: number, intent: WriteIntent): void {
+  async update(id: number, intent: WriteIntent): Promise<void> {
     const record = this.records.get(id);
     if (record) record.intent = structuredClone(intent);
   }
 
-  finish(id: number): void {
+  async finish(id: number): Promise<void> {
     this.records.delete(id);
   }
 
-  pending(): JournalRecord[] {
+  async pending(): Promise<JournalRecord[]> {
     return [...this.records.values()].map((record) => ({ ...record, intent: structuredClone(record.intent) }));
   }
 }
@@ -115,21 +171,21 @@ export class SqliteWriteJournal implements WriteJournal {
     });
   }
 
-  begin(intent: WriteIntent): number {
+  async begin(intent: WriteIntent): Promise<number> {
     const result = this.account
       .write(() => this.account.db.prepare('INSERT INTO write_journal (path, intent, started_at) VALUES (?, ?, ?)').run(intent.path, JSON.stringify(intent), this.now()));
     return Number(result.lastInsertRowid);
   }
 
-  update(id: number, intent: WriteIntent): void {
+  async update(id: number, intent: WriteIntent): Promise<void> {
     this.account.write(() => this.account.db.prepare('UPDATE write_journal SET path = ?, intent = ? WHERE id = ?').run(intent.path, JSON.stringify(intent), id));
   }
 
-  finish(id: number): void {
+  async finish(id: number): Promise<void> {
     this.account.write(() => this.account.db.prepare('DELETE FROM write_journal WHERE id = ?').run(id));
   }
 
-  pending(): JournalRecord[] {
+  async pending(): Promise<JournalRecord[]> {
     const rows = this.account.db.prepare('SELECT id, intent, started_at FROM write_journal ORDER BY id').all() as Array<{
       id: number;
       intent: string;

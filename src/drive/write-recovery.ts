@@ -16,12 +16,14 @@
  * - move-replace / copy-replace: when the transfer is known done (or the moved/copied file is seen
  *   at the destination) the replaced file is removed (roll forward); when the client was answered an
  *   error (`rollback`), the transfer is undone instead (a MOVE moves back, a COPY's copy is removed).
+ * - tree-delete / tree-move / tree-copy: rolled back before their commit, forward after it
+ *   (tree-writes.ts).
  */
 import type { FolderCache, UpstreamFile } from './folder-cache.js';
 import type { PathLocks } from './path-locks.js';
 import { DriveError } from './types.js';
 import type { Upstream } from './upstream.js';
-import type { JournalRecord, ReplaceIntent, UploadIntent, WriteJournal } from './write-journal.js';
+import { intentPaths, type JournalRecord, type ReplaceIntent, type TreeIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
 
 export interface WriteRecoveryOptions {
   journal: WriteJournal;
@@ -36,6 +38,8 @@ export interface WriteRecoveryOptions {
   retryMs?: number;
   now?: () => number;
   onError?: (error: unknown) => void;
+  /** Settles a folder-tree write (tree-writes.ts): true when done and the record may go. */
+  settleTree?: (intent: TreeIntent) => Promise<boolean>;
 }
 
 export class WriteRecovery {
@@ -51,7 +55,7 @@ export class WriteRecovery {
 
   /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
   async replayAll(): Promise<void> {
-    await Promise.all(this.options.journal.pending().map((record) => this.settleLocked(record.id)));
+    await Promise.all((await this.options.journal.pending()).map((record) => this.settleLocked(record.id, record)));
   }
 
   /** Settles one record in the background, now and then again after `retryMs` until it is gone. */
@@ -61,7 +65,7 @@ export class WriteRecovery {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.queued.delete(id);
-      const run = this.settleLocked(id).finally(() => this.running.delete(run));
+      const run = this.settleLocked(id).catch(this.options.onError ?? (() => {})).finally(() => this.running.delete(run));
       this.running.add(run);
     }, delayMs);
     timer.unref?.();
@@ -73,11 +77,11 @@ export class WriteRecovery {
    * failed a step). Returns true when the record is gone (settled), false when it is kept for later.
    */
   async settleHeld(id: number): Promise<boolean> {
-    const record = this.options.journal.pending().find((entry) => entry.id === id);
+    const record = (await this.options.journal.pending()).find((entry) => entry.id === id);
     if (!record) return true;
     try {
       if (await this.settle(record)) {
-        this.options.journal.finish(id);
+        await this.options.journal.finish(id);
         return true;
       }
     } catch (error) {
@@ -96,14 +100,28 @@ export class WriteRecovery {
   }
 
   /** Paths of the records not settled yet. */
-  pendingPaths(): string[] {
-    return this.options.journal.pending().map((record) => record.intent.path);
+  async pendingPaths(): Promise<string[]> {
+    return (await this.options.journal.pending()).map((record) => record.intent.path);
   }
 
-  private async settleLocked(id: number): Promise<void> {
-    const record = this.options.journal.pending().find((entry) => entry.id === id);
+  /**
+   * Settles, under the lock the caller already holds on `paths`, every record overlapping them
+   * that this process may settle (its own left for a retry, or a dead bridge's it just claimed), so
+   * a new write never plans against a half-done one. False when one stays unsettled.
+   */
+  async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<boolean> {
+    let clean = true;
+    for (const record of await this.options.journal.pending()) {
+      if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
+      if (!(await this.settleHeld(record.id))) clean = false;
+    }
+    return clean;
+  }
+
+  private async settleLocked(id: number, known?: JournalRecord): Promise<void> {
+    const record = known ?? (await this.options.journal.pending()).find((entry) => entry.id === id);
     if (!record || this.closed) return;
-    const release = await this.options.locks.acquire([record.intent.path]);
+    const release = await this.options.locks.acquire(intentPaths(record.intent));
     try {
       await this.settleHeld(id);
     } finally {
@@ -115,7 +133,9 @@ export class WriteRecovery {
   private async settle(record: JournalRecord): Promise<boolean> {
     const intent = record.intent;
     if (intent.op === 'upload') return this.settleUpload(intent, record.startedAt);
-    return this.settleReplace(intent);
+    if (intent.op === 'move-replace' || intent.op === 'copy-replace') return this.settleReplace(intent as ReplaceIntent);
+    if (!this.options.settleTree) return false;
+    return this.options.settleTree(intent as TreeIntent);
   }
 
   private async settleUpload(intent: UploadIntent, startedAt: number): Promise<boolean> {

@@ -14,32 +14,32 @@ afterEach(() => {
 const upload: UploadIntent = { op: 'upload', path: '/a.bin', folderId: 0, name: 'a.bin', size: 10, before: [], oldUrl: 'https://1fichier.com/?old12' };
 
 describe('SqliteWriteJournal', () => {
-  it('keeps unfinished records across a reopen (a restart), with their last update', () => {
+  it('keeps unfinished records across a reopen (a restart), with their last update', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'journal-'));
     dirs.push(dir);
     const db = openAccountDb(dir);
     const journal = new SqliteWriteJournal(db, () => 1234);
-    const first = journal.begin(upload);
-    const second = journal.begin({ ...upload, path: '/b.bin' });
-    journal.update(first, { ...upload, bodySent: true, newUrl: 'https://1fichier.com/?new34' });
-    journal.finish(second);
+    const first = await journal.begin(upload);
+    const second = await journal.begin({ ...upload, path: '/b.bin' });
+    await journal.update(first, { ...upload, bodySent: true, newUrl: 'https://1fichier.com/?new34' });
+    await journal.finish(second);
     db.close();
 
     const reopened = new SqliteWriteJournal(openAccountDb(dir));
-    expect(reopened.pending()).toEqual([{ id: first, startedAt: 1234, intent: { ...upload, bodySent: true, newUrl: 'https://1fichier.com/?new34' } }]);
-    reopened.finish(first);
-    expect(reopened.pending()).toEqual([]);
+    expect(await reopened.pending()).toEqual([{ id: first, startedAt: 1234, intent: { ...upload, bodySent: true, newUrl: 'https://1fichier.com/?new34' } }]);
+    await reopened.finish(first);
+    expect(await reopened.pending()).toEqual([]);
   });
 });
 
 describe('MemoryWriteJournal', () => {
-  it('hands out copies: changing a returned intent does not change the record', () => {
+  it('hands out copies: changing a returned intent does not change the record', async () => {
     const journal = new MemoryWriteJournal(() => 5);
-    const id = journal.begin(upload);
-    const [record] = journal.pending();
+    const id = await journal.begin(upload);
+    const [record] = await journal.pending();
     (record.intent as UploadIntent).size = 99;
-    expect((journal.pending()[0].intent as UploadIntent).size).toBe(10);
-    journal.finish(id);
-    expect(journal.pending()).toEqual([]);
+    expect(((await journal.pending())[0].intent as UploadIntent).size).toBe(10);
+    await journal.finish(id);
+    expect(await journal.pending()).toEqual([]);
   });
 });
