@@ -71,7 +71,11 @@ export interface BridgeOptions {
    * Share the API budget, WebDAV locks, write ordering and cache changes with the other bridges of
    * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
    */
-  redis?: { url: string; bridges?: number };
+  /**
+   * Bridges sharing one account through Redis. `journalLeaseMs`: how long a dead bridge's unfinished
+   * writes wait before another bridge claims and settles them (default 15 000; tests shorten it).
+   */
+  redis?: { url: string; bridges?: number; journalLeaseMs?: number };
 }
 
 export interface AuthOptions {
@@ -147,7 +151,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
   const userLogger = options.client?.logger;
   const redis = options.redis
-    ? new RedisCoordination({ url: options.redis.url, account: keyFingerprint(options.apiKey), bridges: options.redis.bridges ?? 3, logger })
+    ? new RedisCoordination({
+        url: options.redis.url,
+        account: keyFingerprint(options.apiKey),
+        bridges: options.redis.bridges ?? 3,
+        logger,
+        journalLeaseMs: options.redis.journalLeaseMs,
+      })
     : undefined;
   await redis?.ready(2_000);
   let account;
@@ -203,7 +213,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       ),
     ),
     state,
-    journal: new SqliteWriteJournal(account.db),
+    // With Redis the journal is shared, so a bridge that dies has its writes settled by another.
+    journal: redis ? redis.journal : new SqliteWriteJournal(account.db),
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
@@ -211,6 +222,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
+  if (redis) drive.sweepOrphanWrites(redis.journalLeaseMs);
   redis?.attach((patch) => drive.applyRemoteChange(patch));
   const webdav = createWebDavHandler({
     drive,

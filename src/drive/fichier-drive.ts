@@ -348,7 +348,8 @@ export class FichierDrive implements Drive {
     if (splitPath(path).length === 0) throw new DriveError('forbidden', 'the root cannot be removed');
     await this.withPaths([path], async () => {
       const local = this.localFileAt(path);
-      const resolved = local ? undefined : await this.resolver.resolve(path);
+      // A path under a missing folder does not exist either: 404, as for a read.
+      const resolved = local ? undefined : await this.resolveForRead(path);
       if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
       else if (resolved?.kind === 'folder') {
         // Journaled: set aside (the commit), then removed, rolled forward across a crash; it carries the local state.
@@ -439,6 +440,14 @@ export class FichierDrive implements Drive {
   recover(): Promise<void> {
     const replay = this.recovery.replayAll();
     return Promise.all([this.spool.removeLeftovers(), replay]).then(() => undefined);
+  }
+
+  /**
+   * A journal shared by several bridges: every `everyMs`, the writes of bridges that died are
+   * claimed and settled here (see write-recovery.ts).
+   */
+  sweepOrphanWrites(everyMs: number): void {
+    this.recovery.sweepOrphans(everyMs);
   }
 
   /** Paths whose writes are not settled yet (journal records left for a retry). */
@@ -644,6 +653,7 @@ export class FichierDrive implements Drive {
     this.confirmed.add(stored.url);
     await marked;
     await this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
+    await this.recovery.protect(path, stored.url);
     this.folders.addFile(parentId, stored);
     if (old) {
       this.folders.removeFile(old.parentId, old.file.url);

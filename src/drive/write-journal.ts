@@ -122,6 +122,13 @@ export interface WriteJournal {
    * shared by several bridges) those of a bridge that died, once claimed for this process.
    */
   pending(): Promise<JournalRecord[]>;
+  /**
+   * A journal shared by several bridges: takes over the records whose paths overlap `paths` (the
+   * caller holds their path lock), so they become this process's to settle. Resolves with them.
+   */
+  claimOverlapping?(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<JournalRecord[]>;
+  /** A journal shared by several bridges: takes over the records of bridges that died. */
+  claimOrphans?(): Promise<JournalRecord[]>;
 }
 
 /** For drives without a state directory: survives nothing, but keeps the same bookkeeping. */

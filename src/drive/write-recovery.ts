@@ -46,6 +46,7 @@ export class WriteRecovery {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly running = new Set<Promise<void>>();
   private readonly queued = new Set<number>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly now: () => number;
 
@@ -55,7 +56,40 @@ export class WriteRecovery {
 
   /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
   async replayAll(): Promise<void> {
-    await Promise.all((await this.options.journal.pending()).map((record) => this.settleLocked(record.id, record)));
+    const { journal } = this.options;
+    const records = [...(await journal.pending()), ...((await journal.claimOrphans?.()) ?? [])];
+    await Promise.all(records.map((record) => this.settleLocked(record.id, record)));
+  }
+
+  /**
+   * A journal shared by several bridges: every `everyMs`, claims the records of bridges that died
+   * and settles them in the background (writes to their paths settle them sooner, see
+   * `settleOverlapping`).
+   */
+  sweepOrphans(everyMs: number): void {
+    const claimOrphans = this.options.journal.claimOrphans?.bind(this.options.journal);
+    if (!claimOrphans || this.closed) return;
+    const timer = setInterval(() => {
+      if (this.closed) return clearInterval(timer);
+      claimOrphans().then(
+        (records) => records.forEach((record) => this.schedule(record.id)),
+        (error: unknown) => this.options.onError?.(error),
+      );
+    }, everyMs);
+    timer.unref?.();
+    this.sweeper = timer;
+  }
+
+  /**
+   * An upload to `path` was confirmed as `url`: older upload records of that path still looking
+   * for a stray copy must never take it for theirs (whichever process settles them later).
+   */
+  async protect(path: string, url: string): Promise<void> {
+    for (const record of await this.options.journal.pending()) {
+      const intent = record.intent;
+      if (intent.op !== 'upload' || intent.path !== path || intent.newUrl || intent.before.includes(url)) continue;
+      await this.options.journal.update(record.id, { ...intent, before: [...intent.before, url] });
+    }
   }
 
   /** Settles one record in the background, now and then again after `retryMs` until it is gone. */
@@ -94,6 +128,7 @@ export class WriteRecovery {
   /** Stops the retries (shutdown); records stay in the journal for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
@@ -111,6 +146,7 @@ export class WriteRecovery {
    */
   async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<boolean> {
     let clean = true;
+    await this.options.journal.claimOverlapping?.(paths, overlaps);
     for (const record of await this.options.journal.pending()) {
       if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
       if (!(await this.settleHeld(record.id))) clean = false;

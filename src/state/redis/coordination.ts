@@ -6,7 +6,8 @@
  *   at `rate / bridges` while Redis is unreachable);
  * - WebDAV lock records (`locks`);
  * - per-path write ordering (`pathLocks`), which catches up with the cache bus once granted;
- * - the cache bus: our folder-cache patches go out (`publish`), the others' come in (`attach`).
+ * - the cache bus: our folder-cache patches go out (`publish`), the others' come in (`attach`);
+ * - the write journal (`journal`), so a dead bridge's unfinished writes are settled by another.
  *
  * `status()` says whether Redis is reachable, for readiness and metrics.
  */
@@ -19,6 +20,7 @@ import { RedisBudgetStore } from './budget-store.js';
 import { RedisLockStore } from './lock-store.js';
 import { RedisPathLocks } from './path-locks.js';
 import { shareListings } from './shared-listings.js';
+import { RedisWriteJournal } from './write-journal.js';
 import type { Upstream } from '../../drive/upstream.js';
 
 export interface RedisCoordinationOptions {
@@ -28,6 +30,8 @@ export interface RedisCoordinationOptions {
   /** Bridges sharing the account (pace while Redis is unreachable: rate / bridges). */
   bridges: number;
   logger?: RedisLogger;
+  /** Owner lease of the shared write journal (ms). Default 15 000. */
+  journalLeaseMs?: number;
 }
 
 export interface RedisStatus {
@@ -44,6 +48,9 @@ export class RedisCoordination {
   readonly link: RedisLink;
   readonly locks: RedisLockStore;
   readonly pathLocks: RedisPathLocks;
+  /** The write journal shared by the bridges: a dead bridge's unfinished writes are settled by another. */
+  readonly journal: RedisWriteJournal;
+  readonly journalLeaseMs: number;
   private readonly bus: CacheBus;
   private applyChange: ((patch: FolderPatch) => void) | undefined;
 
@@ -54,6 +61,8 @@ export class RedisCoordination {
       apply: (patch) => this.applyChange?.(patch),
       onResync: () => options.logger?.info('redis: reconnected; cache changes made by other bridges meanwhile were refused writes or expire with the cache'),
     });
+    this.journalLeaseMs = options.journalLeaseMs ?? 15_000;
+    this.journal = new RedisWriteJournal(this.link, { leaseMs: this.journalLeaseMs });
     this.pathLocks = new RedisPathLocks(this.link, {
       afterAcquire: () => this.bus.catchUp(),
       onLeaseLost: (paths) => options.logger?.warn('redis: a write outlived its path lock (Redis lost it or renewals were late)', { paths }),
@@ -96,6 +105,7 @@ export class RedisCoordination {
   }
 
   close(): Promise<void> {
+    this.journal.close();
     return this.link.close();
   }
 }
