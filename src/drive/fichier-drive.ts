@@ -187,7 +187,7 @@ export class FichierDrive implements Drive {
       retryMs: this.options.reconcileRetryMs,
       now: this.now,
       onError: this.onBackgroundError,
-      settleTree: (intent) => this.trees.settle(intent),
+      settleTree: (intent, id) => this.trees.settle(intent, id),
     });
     this.trees = new TreeWrites({
       upstream: this.upstream,

@@ -59,6 +59,13 @@ function isGone(error: unknown): boolean {
 }
 
 export class TreeWrites {
+  /**
+   * Records whose write is running in this process right now, past its commit: their state is
+   * known exactly, so removing what was set aside uses the folder cache (no fresh listing, which
+   * at 1fichier's limits could mean waiting out a 30 s window while the client waits).
+   */
+  private readonly live = new Set<number>();
+
   constructor(private readonly options: TreeWritesOptions) {}
 
   /** DELETE of folder `folder` at `path`: set aside (the commit), then removed. */
@@ -123,10 +130,10 @@ export class TreeWrites {
    * Settles a record left by a crash or a failed step (the caller holds its paths): forward when
    * committed, back otherwise. True when done.
    */
-  async settle(intent: TreeIntent): Promise<boolean> {
+  async settle(intent: TreeIntent, id: number): Promise<boolean> {
     if (intent.committed) {
       if (!intent.localDone) await this.carryLocalState(intent, true);
-      if (intent.aside) await this.removeAside(intent.aside);
+      if (intent.aside) await this.removeAside(intent.aside, this.live.has(id));
       return true;
     }
     if (intent.op === 'tree-move') await this.undoMove(intent);
@@ -159,7 +166,12 @@ export class TreeWrites {
     intent.localDone = true;
     await this.options.journal.update(id, intent);
     // The rest (removing what was set aside) is retried in the background when 1fichier refuses for now.
-    await this.options.settleHeld(id);
+    this.live.add(id);
+    try {
+      await this.options.settleHeld(id);
+    } finally {
+      this.live.delete(id);
+    }
   }
 
   private async setAside(aside: TreeObject & { hidden: string }): Promise<void> {
@@ -179,8 +191,8 @@ export class TreeWrites {
     if (source.kind === 'folder') {
       if (source.parentId !== target.parentId) await upstream.moveFolder(source.id!, target.parentId);
       if (source.name !== target.name) await upstream.renameFolder(source.id!, target.name);
-      folders.removeFolder(source.parentId, source.id!, { keepListing: true });
       const known = folders.peek(source.parentId)?.folders.find((folder) => folder.id === source.id);
+      folders.removeFolder(source.parentId, source.id!, { keepListing: true });
       folders.addFolder(target.parentId, { ...(known ?? { id: source.id! }), name: target.name } as UpstreamFolder);
       return;
     }
@@ -243,8 +255,22 @@ export class TreeWrites {
     }
   }
 
-  /** Removes the set-aside object (a folder tree or a file); one already gone counts as removed. */
-  private async removeAside(aside: TreeObject & { hidden: string }): Promise<void> {
+  /** A listing from the folder cache (our own writes patched in); undefined when the folder is gone. */
+  private async listCached(folderId: number): Promise<FolderContent | undefined> {
+    try {
+      const listing = await this.options.folders.get(folderId);
+      return { id: folderId, name: '', folders: listing.folders, files: listing.files };
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the set-aside object (a folder tree or a file); one already gone counts as removed.
+   * `known`: set aside by this process just now (no need to look whether it is still there).
+   */
+  private async removeAside(aside: TreeObject & { hidden: string }, known: boolean): Promise<void> {
     const { upstream, folders } = this.options;
     if (aside.kind === 'file') {
       await upstream.removeFiles([aside.url!]).catch((error: unknown) => {
@@ -253,18 +279,20 @@ export class TreeWrites {
       folders.removeFile(aside.parentId, aside.url!);
       return;
     }
-    const parent = await this.listFresh(aside.parentId);
-    const still = parent?.folders.find((folder) => folder.id === aside.id);
-    if (still && isAsideName(still.name)) await this.removeFolderTree(aside.id!);
+    if (!known) {
+      const still = (await this.listFresh(aside.parentId))?.folders.find((folder) => folder.id === aside.id);
+      if (!still || !isAsideName(still.name)) return folders.removeFolder(aside.parentId, aside.id!);
+    }
+    await this.removeFolderTree(aside.id!, known ? (id) => this.listCached(id) : (id) => this.listFresh(id));
     folders.removeFolder(aside.parentId, aside.id!);
   }
 
   /** 1fichier removes only empty folders: files first (in batches), sub-folders depth first, then the folder. */
-  private async removeFolderTree(folderId: number): Promise<void> {
+  private async removeFolderTree(folderId: number, list: (id: number) => Promise<FolderContent | undefined> = (id) => this.listFresh(id)): Promise<void> {
     const { upstream, folders } = this.options;
-    const listing = await this.listFresh(folderId);
+    const listing = await list(folderId);
     if (!listing) return;
-    for (const sub of listing.folders) await this.removeFolderTree(sub.id);
+    for (const sub of listing.folders) await this.removeFolderTree(sub.id, list);
     const urls = listing.files.map((file) => file.url);
     for (let index = 0; index < urls.length; index += 100) {
       await upstream.removeFiles(urls.slice(index, index + 100)).catch((error: unknown) => {

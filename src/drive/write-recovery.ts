@@ -39,7 +39,7 @@ export interface WriteRecoveryOptions {
   now?: () => number;
   onError?: (error: unknown) => void;
   /** Settles a folder-tree write (tree-writes.ts): true when done and the record may go. */
-  settleTree?: (intent: TreeIntent) => Promise<boolean>;
+  settleTree?: (intent: TreeIntent, id: number) => Promise<boolean>;
 }
 
 export class WriteRecovery {
@@ -171,7 +171,7 @@ export class WriteRecovery {
     if (intent.op === 'upload') return this.settleUpload(intent, record.startedAt);
     if (intent.op === 'move-replace' || intent.op === 'copy-replace') return this.settleReplace(intent as ReplaceIntent);
     if (!this.options.settleTree) return false;
-    return this.options.settleTree(intent as TreeIntent);
+    return this.options.settleTree(intent as TreeIntent, record.id);
   }
 
   private async settleUpload(intent: UploadIntent, startedAt: number): Promise<boolean> {
