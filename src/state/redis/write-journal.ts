@@ -3,8 +3,8 @@
  * `WriteJournal` in src/drive/write-journal.ts). A bridge that dies mid-write leaves its intent
  * records here, and another bridge (or the same one restarted) settles each one, exactly once.
  *
- * - Records live in one hash, `journal` (id → JSON `{ intent, startedAt, owner }`); ids come from
- *   INCR `journal-id`. Each change is acknowledged by Redis before the drive's next upstream step.
+ * - Records live in one hash, `journal` (id → JSON `{ intent, startedAt }`), their owners in
+ *   another, `journal-owners` (id → owner id); ids come from INCR `journal-id`. Each change is acknowledged by Redis before the drive's next upstream step.
  * - Each bridge process has an owner id and an owner lease, `journal-owner:<id>` (SET PX), renewed
  *   every third of `leaseMs` while it lives. A record whose owner's lease is gone is an orphan.
  * - A record changes owner only through one Lua script that compares its current owner (a
@@ -26,45 +26,41 @@ import { intentPaths, type JournalRecord, type WriteIntent, type WriteJournal } 
 import { defineScripts } from './budget-store.js';
 import type { RedisLink } from './connection.js';
 
+// Owners live in their own hash so that no script ever decodes and re-encodes a record (Redis's
+// cjson turns an empty array into an object).
 const SCRIPTS = {
-  /** KEYS: journal hash. ARGV: id, json (with owner), owner → '1', or '0' when the record is not ours (or gone). */
+  /** KEYS: records hash, owners hash. ARGV: id, json, owner → '1', or '0' when the record is not ours (or gone). */
   journalUpdate: {
-    keys: 1,
+    keys: 2,
     lua: `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then return '0' end
-if cjson.decode(current).owner ~= ARGV[3] then return '0' end
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[3] then return '0' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return '1'
 `,
   },
-  /** KEYS: journal hash. ARGV: id, owner → removes the record when ours. */
+  /** KEYS: records hash, owners hash. ARGV: id, owner → removes the record when ours ('0' when another's). */
   journalFinish: {
-    keys: 1,
+    keys: 2,
     lua: `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then return '1' end
-if cjson.decode(current).owner ~= ARGV[2] then return '0' end
+local owner = redis.call('HGET', KEYS[2], ARGV[1])
+if not owner then return '1' end
+if owner ~= ARGV[2] then return '0' end
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
 return '1'
 `,
   },
   /**
-   * KEYS: journal hash. ARGV: id, expected owner, new owner, lease key prefix, 'orphan' or 'any'.
-   * → the record's JSON once it is ours, or '' (gone, changed owner meanwhile, or its owner lives).
+   * KEYS: owners hash. ARGV: id, expected owner, new owner, lease key prefix, 'orphan' or 'any'.
+   * → '1' once the record is ours, '0' (gone, changed owner meanwhile, or its owner lives).
    */
   journalClaim: {
     keys: 1,
     lua: `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then return '' end
-local record = cjson.decode(current)
-if record.owner ~= ARGV[2] then return '' end
-if ARGV[5] == 'orphan' and redis.call('EXISTS', ARGV[4] .. record.owner) == 1 then return '' end
-record.owner = ARGV[3]
-local text = cjson.encode(record)
-redis.call('HSET', KEYS[1], ARGV[1], text)
-return text
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return '0' end
+if ARGV[5] == 'orphan' and redis.call('EXISTS', ARGV[4] .. ARGV[2]) == 1 then return '0' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return '1'
 `,
   },
 } as const;
@@ -72,7 +68,6 @@ return text
 interface StoredRecord {
   intent: WriteIntent;
   startedAt: number;
-  owner: string;
 }
 
 export interface RedisWriteJournalOptions {
@@ -86,6 +81,7 @@ export class RedisWriteJournal implements WriteJournal {
   readonly owner = randomBytes(9).toString('base64url');
   private readonly run;
   private readonly hashKey: string;
+  private readonly ownersKey: string;
   private readonly idKey: string;
   private readonly leasePrefix: string;
   private readonly leaseMs: number;
@@ -99,6 +95,7 @@ export class RedisWriteJournal implements WriteJournal {
   ) {
     this.run = defineScripts(link.client, SCRIPTS);
     this.hashKey = link.key('journal');
+    this.ownersKey = link.key('journal-owners');
     this.idKey = link.key('journal-id');
     this.leasePrefix = link.key('journal-owner:');
     this.leaseMs = options.leaseMs ?? 15_000;
@@ -122,8 +119,9 @@ export class RedisWriteJournal implements WriteJournal {
     return this.guard(async () => {
       await this.lease();
       const id = Number(await this.link.client.incr(this.idKey));
-      const record: StoredRecord = { intent, startedAt: this.now(), owner: this.owner };
-      await this.link.client.hset(this.hashKey, String(id), JSON.stringify(record));
+      const record: StoredRecord = { intent, startedAt: this.now() };
+      // One MULTI: the record never exists without its owner.
+      await this.link.client.multi().hset(this.ownersKey, String(id), this.owner).hset(this.hashKey, String(id), JSON.stringify(record)).exec();
       return id;
     });
   }
@@ -133,18 +131,18 @@ export class RedisWriteJournal implements WriteJournal {
       const current = await this.link.client.hget(this.hashKey, String(id));
       if (!current) throw lost(id);
       const record = JSON.parse(current) as StoredRecord;
-      const ok = await this.run.journalUpdate(this.hashKey, String(id), JSON.stringify({ ...record, intent, owner: this.owner }), this.owner);
+      const ok = await this.run.journalUpdate(this.hashKey, this.ownersKey, String(id), JSON.stringify({ ...record, intent }), this.owner);
       if (String(ok) !== '1') throw lost(id);
     });
   }
 
   async finish(id: number): Promise<void> {
-    await this.guard(() => this.run.journalFinish(this.hashKey, String(id), this.owner));
+    await this.guard(() => this.run.journalFinish(this.hashKey, this.ownersKey, String(id), this.owner));
   }
 
   /** The records this process owns (its own writes, and those it claimed), oldest first. */
   async pending(): Promise<JournalRecord[]> {
-    return (await this.all()).filter(({ stored }) => stored.owner === this.owner).map(({ record }) => record);
+    return (await this.all()).filter(({ owner }) => owner === this.owner).map(({ record }) => record);
   }
 
   /**
@@ -153,14 +151,14 @@ export class RedisWriteJournal implements WriteJournal {
    */
   async claimOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<JournalRecord[]> {
     const candidates = (await this.all()).filter(
-      ({ stored }) => stored.owner !== this.owner && intentPaths(stored.intent).some((held) => paths.some((path) => overlaps(held, path))),
+      ({ owner, record }) => owner !== this.owner && intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path))),
     );
     return this.claim(candidates, 'any');
   }
 
   /** Claims the records of owners whose lease ran out (a bridge that died). */
   async claimOrphans(): Promise<JournalRecord[]> {
-    return this.claim((await this.all()).filter(({ stored }) => stored.owner !== this.owner), 'orphan');
+    return this.claim((await this.all()).filter(({ owner }) => owner !== this.owner), 'orphan');
   }
 
   /** Stops renewing the lease (shutdown): records left are claimed by others once it runs out. */
@@ -169,23 +167,24 @@ export class RedisWriteJournal implements WriteJournal {
     this.renewer = undefined;
   }
 
-  private async claim(candidates: Array<{ record: JournalRecord; stored: StoredRecord }>, mode: 'any' | 'orphan'): Promise<JournalRecord[]> {
+  private async claim(candidates: Array<{ record: JournalRecord; owner: string }>, mode: 'any' | 'orphan'): Promise<JournalRecord[]> {
     if (candidates.length === 0) return [];
     await this.guard(() => this.lease());
     const claimed: JournalRecord[] = [];
-    for (const { record, stored } of candidates) {
-      const text = String(await this.guard(() => this.run.journalClaim(this.hashKey, String(record.id), stored.owner, this.owner, this.leasePrefix, mode)));
-      if (text !== '') claimed.push(record);
+    for (const { record, owner } of candidates) {
+      const won = String(await this.guard(() => this.run.journalClaim(this.ownersKey, String(record.id), owner, this.owner, this.leasePrefix, mode)));
+      if (won === '1') claimed.push(record);
     }
     return claimed;
   }
 
-  private async all(): Promise<Array<{ record: JournalRecord; stored: StoredRecord }>> {
-    const rows = await this.guard(() => this.link.client.hgetall(this.hashKey));
+  private async all(): Promise<Array<{ record: JournalRecord; owner: string }>> {
+    const [rows, owners] = await this.guard(() => Promise.all([this.link.client.hgetall(this.hashKey), this.link.client.hgetall(this.ownersKey)]));
     return Object.entries(rows)
+      .filter(([id]) => owners[id] !== undefined)
       .map(([id, text]) => {
         const stored = JSON.parse(text) as StoredRecord;
-        return { record: { id: Number(id), intent: stored.intent, startedAt: stored.startedAt }, stored };
+        return { record: { id: Number(id), intent: stored.intent, startedAt: stored.startedAt }, owner: owners[id]! };
       })
       .sort((a, b) => a.record.id - b.record.id);
   }
