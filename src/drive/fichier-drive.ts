@@ -352,8 +352,14 @@ export class FichierDrive implements Drive {
       const resolved = local ? undefined : await this.resolveForRead(path);
       if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
       else if (resolved?.kind === 'folder') {
+        const parentId = resolved.parentId ?? ROOT_ID;
+        // A folder known empty goes in one call (atomic: 1fichier refuses it if it is not empty after all).
+        if (await this.removeIfEmpty(resolved.id, parentId)) {
+          await this.state.removeTree(path);
+          return;
+        }
         // Journaled: set aside (the commit), then removed, rolled forward across a crash; it carries the local state.
-        await this.trees.deleteFolder(path, { id: resolved.id, parentId: resolved.parentId ?? ROOT_ID, name: resolved.folder.name });
+        await this.trees.deleteFolder(path, { id: resolved.id, parentId, name: resolved.folder.name });
         return;
       } else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
       await this.state.removeTree(path);
@@ -807,6 +813,20 @@ export class FichierDrive implements Drive {
     await this.upstream.removeFiles([file.url]);
     this.folders.removeFile(parentId, file.url);
     this.links.invalidate(file.url);
+  }
+
+  /** Removes a folder whose cached listing is empty; false when it is not known empty or 1fichier says it is not. */
+  private async removeIfEmpty(folderId: number, parentId: number): Promise<boolean> {
+    const listing = this.folders.peek(folderId);
+    if (!listing || listing.files.length > 0 || listing.folders.length > 0) return false;
+    try {
+      await this.upstream.removeFolder(folderId);
+    } catch (error) {
+      if (error instanceof DriveError && error.code === 'not-empty') return false;
+      throw error;
+    }
+    this.folders.removeFolder(parentId, folderId);
+    return true;
   }
 
   /** 1fichier removes only empty folders: files first (in batches), sub-folders depth first, then the folder. */

@@ -3,7 +3,7 @@
  * folder-tree writes included (DELETE of a folder with its files, MOVE and COPY of a folder, onto
  * an existing one or not),
  * with the simulator's faults switched on now and then (cut uploads, floods, 5xx answers, end.pl
- * answering HTML for `.exe` files). The clients' requests of one round run at once. Most of them use
+ * answering HTML for `.exe` files, folder removals and moves failing past the client's retries). The clients' requests of one round run at once. Most of them use
  * paths that do not overlap, so the model stays exact: a 2xx means applied, any error means not
  * applied, and a 4xx must be the one the model predicts. In some rounds several clients also PUT
  * one path at once: the file must then hold exactly one of the bodies answered 2xx (which one is
@@ -214,6 +214,9 @@ describe(`a random mix of writes from ${CLIENTS} clients with faults (seed ${SEE
           { failures: [{ host: 'api', flood: true, count: 1 }] },
           { failures: [{ host: 'api', endpoint: 'file/rm.cgi', status: 500, count: 2 }] },
           { failures: [{ host: 'api', endpoint: 'file/rm.cgi', flood: true, count: 1 }] },
+          // More failures in a row than the client's retries: folder-tree steps fail for good.
+          { failures: [{ host: 'api', endpoint: 'folder/rm.cgi', status: 503, count: 12 }] },
+          { failures: [{ host: 'api', endpoint: 'folder/mv.cgi', status: 503, count: 12 }] },
         ];
         s.sim.setFaults({ ...faults[Math.floor(next() * faults.length)], endPlHtmlExtensions: ['.exe'] });
       }
