@@ -149,6 +149,14 @@ export class WriteRecovery {
     await this.options.journal.claimOverlapping?.(paths, overlaps);
     for (const record of await this.options.journal.pending()) {
       if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
+      const intent = record.intent;
+      // An upload still watching for a stray copy needs a listing and may keep watching for
+      // minutes: it goes on in the background (the new write's confirmed file is protected from
+      // it, see `protect`), so the new write does not wait for it.
+      if (intent.op === 'upload' && intent.bodySent && !intent.newUrl) {
+        this.schedule(record.id);
+        continue;
+      }
       if (!(await this.settleHeld(record.id))) clean = false;
     }
     return clean;
