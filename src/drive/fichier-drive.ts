@@ -9,6 +9,7 @@
  * - MOVE/COPY use rename.cgi, mv.cgi, cp.cgi and folder/mv.cgi, never download + upload.
  */
 import { createReadStream } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { Readable } from 'node:stream';
 import { BlockCache } from './block-cache/block-cache.js';
 import { cacheSettingsFrom, type ReadCacheOptions } from './block-cache/drive-options.js';
@@ -130,8 +131,13 @@ export class FichierDrive implements Drive {
   private readonly journal: WriteJournal;
   private readonly recovery: WriteRecovery;
   private readonly trees: TreeWrites;
-  /** Upload, move and copy results confirmed by this process: never taken for a stray copy. */
-  private readonly confirmed = new Set<string>();
+  /**
+   * Upload, move and copy results confirmed by this process: never taken for a stray copy. Only a
+   * journal record begun before a confirmation can mistake its file for a stray, and such records
+   * stop looking after `uploadSettleMs`, so an entry is kept twice that long (and the set is
+   * bounded, so a long-running bridge does not grow it with every upload).
+   */
+  private readonly confirmed: LRUCache<string, true>;
   private quotaCache: { value: Quota; at: number } | undefined;
   /** Bytes of all dead properties, as last counted; undefined until the first PROPPATCH. */
   private deadBytes: number | undefined;
@@ -177,6 +183,7 @@ export class FichierDrive implements Drive {
     this.resolver = new Resolver(this.folders);
     this.locks = options.locks ?? new InProcessPathLocks();
     this.journal = options.journal ?? new MemoryWriteJournal(this.now);
+    this.confirmed = new LRUCache<string, true>({ max: 100_000, ttl: 2 * (this.options.uploadSettleMs ?? 15 * 60_000) });
     this.recovery = new WriteRecovery({
       journal: this.journal,
       locks: this.locks,
@@ -656,7 +663,7 @@ export class FichierDrive implements Drive {
     } finally {
       request.signal?.removeEventListener('abort', onClientGone);
     }
-    this.confirmed.add(stored.url);
+    this.confirmed.set(stored.url, true);
     await marked;
     await this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
     await this.recovery.protect(path, stored.url);
@@ -708,7 +715,7 @@ export class FichierDrive implements Drive {
       }
       throw error;
     }
-    this.confirmed.add(newUrl);
+    this.confirmed.set(newUrl, true);
     await this.journal.update(id, { ...intent, newUrl });
     if (op === 'move-replace') this.folders.removeFile(source.parentId, source.file.url);
     this.folders.addFile(destinationParentId, { ...source.file, url: newUrl, name, modified: op === 'copy-replace' ? new Date(this.now()) : source.file.modified });

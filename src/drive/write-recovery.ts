@@ -31,7 +31,7 @@ export interface WriteRecoveryOptions {
   upstream: Upstream;
   folders: FolderCache;
   /** URLs this process confirmed as live files (never removed by a rollback). */
-  confirmed: ReadonlySet<string>;
+  confirmed: { has(url: string): boolean };
   /** How long an unconfirmed upload's record waits for its file to show in a listing (ms). Default 15 min. */
   uploadSettleMs?: number;
   /** Delay before looking at an unsettled record again (ms). Default 30 s (one listing window). */
