@@ -71,7 +71,12 @@ export interface BridgeOptions {
    * Share the API budget, WebDAV locks, write ordering and cache changes with the other bridges of
    * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
    */
-  redis?: { url: string; bridges?: number };
+  redis?: {
+    url: string;
+    bridges?: number;
+    /** Download connections of the whole account at once (`--max-download-connections`, default 30). */
+    maxDownloadConnections?: number;
+  };
 }
 
 export interface AuthOptions {
@@ -160,6 +165,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
+        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? 30) } : {}),
         logger: (event: FichierLogEvent) => {
           observe(event);
           if (userLogger) return userLogger(event);
@@ -211,7 +217,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
-  redis?.attach((patch) => drive.applyRemoteChange(patch));
+  redis?.attach(
+    (patch) => drive.applyRemoteChange(patch),
+    // Changes were missed beyond recall: every listing we hold may miss one; list again (within the budget).
+    (since) => {
+      drive.folders.invalidateAll();
+      account.snapshots.distrustBefore(since);
+    },
+  );
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(redis ? { store: redis.locks } : {}),
