@@ -18,6 +18,7 @@ import { AuthError, NotPremiumError, realClock, SCHEDULER_DEFAULTS, type Account
 import { describeKeyRefusal } from '../key-check.js';
 import type { Upstream } from '../../drive/upstream.js';
 import { keyFingerprint } from '../../state/location.js';
+import { redactUrl } from '../../state/redis/connection.js';
 import { RedisCoordination } from '../../state/redis/coordination.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
@@ -77,7 +78,9 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
         logger: { info: () => {}, warn: (message) => stderr(message) },
       })
     : undefined;
-  await redis?.ready(2_000);
+  if (redis && !(await redis.ready(2_000))) {
+    stderr(`redis: cannot reach ${redactUrl(settings.redisUrl!)}; going on alone: reads paced at rate / ${settings.redisBridges}, no listing inside another bridge's window, no write`);
+  }
   const account = await openAccountState({
     apiKey,
     apiUrl: settings.apiUrl,
