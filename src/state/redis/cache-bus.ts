@@ -31,7 +31,13 @@ const SCRIPTS = {
     keys: 2,
     lua: `
 local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'm', ARGV[2])
+local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'm', ARGV[2])
+if type(added) == 'table' and added.err then
+  -- The log is ahead of the counter (the counter alone was lost): start the log again; readers
+  -- behind it find their next change missing and drop their caches.
+  redis.call('DEL', KEYS[2])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'm', ARGV[2])
+end
 redis.call('PUBLISH', ARGV[1], seq .. '|' .. ARGV[2])
 return tostring(seq)
 `,
