@@ -7,6 +7,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
@@ -74,7 +75,7 @@ export interface BridgeOptions {
   redis?: {
     url: string;
     bridges?: number;
-    /** Download connections of the whole account at once (`--max-download-connections`, default 30). */
+    /** Download connections of the whole account at once, across bridges (default 30, 1fichier's cap). */
     maxDownloadConnections?: number;
   };
 }
@@ -165,7 +166,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
-        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? 30) } : {}),
+        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
         logger: (event: FichierLogEvent) => {
           observe(event);
           if (userLogger) return userLogger(event);

@@ -286,14 +286,6 @@ export const SETTINGS = {
     default: 3,
     parse: integerIn(1, 64),
   } satisfies Setting<number>,
-  maxDownloadConnections: {
-    key: 'maxDownloadConnections',
-    flag: '--max-download-connections <n>',
-    env: ['FICHIER_DAV_MAX_DOWNLOAD_CONNECTIONS'],
-    description: "with --redis-url: download connections the whole account may have open at once, counted across every bridge and command (1fichier allows 30 per premium account); while Redis is unreachable each holds at most n / --redis-bridges",
-    default: 30,
-    parse: integerIn(1, 1000),
-  } satisfies Setting<number>,
   logFormat: {
     key: 'logFormat',
     flag: '--log-format <format>',
@@ -542,7 +534,7 @@ type ValueOf<S> = S extends { parse(raw: unknown): infer T } ? (S extends { defa
 export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P]> };
 
 /** The settings every account command reads. */
-export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries', 'redisUrl', 'redisBridges', 'maxDownloadConnections'] as const satisfies readonly SettingKey[];
+export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
 export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */
@@ -550,7 +542,7 @@ export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
   'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
-  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'maxDownloadConnections',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
   ...CACHE_SETTING_KEYS,
 ] as const satisfies readonly SettingKey[];
 /** What `demo` reads (its log level defaults to warn: the banner is what matters there). */

@@ -124,7 +124,7 @@ export function registerServe(program: Command): void {
         maxConnectionsPerAddress: values.maxConnectionsPerAddress,
       },
       upstreamDeadlineMs: values.upstreamDeadline * 1000,
-      ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges, maxDownloadConnections: values.maxDownloadConnections } } : {}),
+      ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
       if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });

@@ -16,3 +16,6 @@ export interface ConnectionBudget {
    */
   acquire(priority: ConnectionPriority, signal?: AbortSignal): Promise<() => void>;
 }
+
+/** 1fichier's concurrent downloads per premium account (the 31st gets a 403 page). */
+export const ACCOUNT_DOWNLOAD_CONNECTIONS = 30;

@@ -122,7 +122,7 @@ describe('RedisConnectionBudget', () => {
   }, 30_000);
 });
 
-describe('three bridges with --max-download-connections 4', () => {
+describe('three bridges sharing a cap of 4 download connections', () => {
   const KEY = 'connection-budget-key-0123456789';
   const FILES = 24;
   const SIZE = 512 * 1024;

@@ -20,6 +20,7 @@ import type { Upstream } from '../../drive/upstream.js';
 import { keyFingerprint } from '../../state/location.js';
 import { redactUrl } from '../../state/redis/connection.js';
 import { RedisCoordination } from '../../state/redis/coordination.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../../drive/connection-budget.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
@@ -88,7 +89,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     account: settings.account,
     shareBudget: redis && ((local) => redis.shareBudget(local)),
     client: {
-      ...(redis ? { connectionBudget: redis.connectionBudget(settings.maxDownloadConnections) } : {}),
+      ...(redis ? { connectionBudget: redis.connectionBudget(ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
       ratePerSecond: settings.rate,
       timeScale: settings.timeScale,
       maxAttempts: settings.retries,
