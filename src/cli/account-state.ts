@@ -8,7 +8,7 @@
 import type { LocalState as LocalStateType } from '../drive/local-state.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, FloodError, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
-import type { BudgetStore } from '../fichier/budget-store.js';
+import { MemoryBudgetStore, type BudgetStore } from '../fichier/budget-store.js';
 import { AcceptedKeys } from '../state/accepted-keys.js';
 import { openAccountDb, type AccountDb } from '../state/account-db.js';
 import { SqliteBudgetStore } from '../state/budget-db.js';
@@ -70,8 +70,14 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
     account: o.account,
     env: o.env,
     identify: async () => {
-      // A client of its own: the account, hence its budget, is not known yet.
-      const probe = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl });
+      // A client of its own: the account's state folder, hence its local budget, is not known yet;
+      // with Redis the budget shared by the bridges is (user/info's window is the account's).
+      const probe = new FichierClient({
+        ...o.client,
+        apiKey: o.apiKey,
+        apiUrl: o.apiUrl,
+        ...(o.shareBudget ? { budget: o.shareBudget(new MemoryBudgetStore()) } : {}),
+      });
       try {
         identified = await probe.userInfo();
       } finally {

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
@@ -75,7 +76,13 @@ export interface BridgeOptions {
    * Bridges sharing one account through Redis. `journalLeaseMs`: how long a dead bridge's unfinished
    * writes wait before another bridge claims and settles them (default 15 000; tests shorten it).
    */
-  redis?: { url: string; bridges?: number; journalLeaseMs?: number };
+  redis?: {
+    url: string;
+    bridges?: number;
+    journalLeaseMs?: number;
+    /** Download connections of the whole account at once, across bridges (default 30, 1fichier's cap). */
+    maxDownloadConnections?: number;
+  };
 }
 
 export interface AuthOptions {
@@ -170,6 +177,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
+        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
         logger: (event: FichierLogEvent) => {
           observe(event);
           if (userLogger) return userLogger(event);
@@ -223,7 +231,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   if (redis) drive.sweepOrphanWrites(redis.journalLeaseMs);
-  redis?.attach((patch) => drive.applyRemoteChange(patch));
+  redis?.attach(
+    (patch) => drive.applyRemoteChange(patch),
+    // Changes were missed beyond recall: every listing we hold may miss one; list again (within the budget).
+    (since) => {
+      drive.folders.invalidateAll();
+      account.snapshots.distrustBefore(since);
+    },
+  );
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(redis ? { store: redis.locks } : {}),
