@@ -11,6 +11,7 @@
  * one account can be given instead.
  */
 import type { AccountDb } from '../state/account-db.js';
+import { hostTag } from '../state/process-owner.js';
 
 /** An upload of `name` into folder `folderId` for drive path `path` (a PUT, new or overwrite). */
 export interface UploadIntent {
@@ -55,6 +56,12 @@ export interface JournalRecord {
   intent: WriteIntent;
   /** When the record was begun (ms since the epoch). */
   startedAt: number;
+  /**
+   * The process that began it (pid, host tag of src/state/process-owner.ts), when the journal is
+   * shared by several processes: a record of a live process is that process's write in progress,
+   * never a leftover to replay. Absent: a leftover of whoever wrote it.
+   */
+  owner?: { pid: number; host: string };
 }
 
 export interface WriteJournal {
@@ -103,21 +110,30 @@ export class SqliteWriteJournal implements WriteJournal {
   ) {
     account.defineSchema({
       name: 'write_journal',
-      version: 1,
-      migrate: (db) => {
+      version: 2,
+      migrate: (db, from) => {
         db.exec(`CREATE TABLE IF NOT EXISTS write_journal (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
           path TEXT NOT NULL,
           intent TEXT NOT NULL,
           started_at INTEGER NOT NULL
         )`);
+        // Version 2: the owning process, so a second serve on the directory leaves it alone.
+        if (from < 2) {
+          db.exec('ALTER TABLE write_journal ADD COLUMN owner_pid INTEGER');
+          db.exec('ALTER TABLE write_journal ADD COLUMN owner_host TEXT');
+        }
       },
     });
   }
 
   begin(intent: WriteIntent): number {
     const result = this.account
-      .write(() => this.account.db.prepare('INSERT INTO write_journal (path, intent, started_at) VALUES (?, ?, ?)').run(intent.path, JSON.stringify(intent), this.now()));
+      .write(() =>
+        this.account.db
+          .prepare('INSERT INTO write_journal (path, intent, started_at, owner_pid, owner_host) VALUES (?, ?, ?, ?, ?)')
+          .run(intent.path, JSON.stringify(intent), this.now(), process.pid, hostTag()),
+      );
     return Number(result.lastInsertRowid);
   }
 
@@ -130,11 +146,18 @@ export class SqliteWriteJournal implements WriteJournal {
   }
 
   pending(): JournalRecord[] {
-    const rows = this.account.db.prepare('SELECT id, intent, started_at FROM write_journal ORDER BY id').all() as Array<{
+    const rows = this.account.db.prepare('SELECT id, intent, started_at, owner_pid, owner_host FROM write_journal ORDER BY id').all() as Array<{
       id: number;
       intent: string;
       started_at: number;
+      owner_pid: number | null;
+      owner_host: string | null;
     }>;
-    return rows.map((row) => ({ id: row.id, intent: JSON.parse(row.intent) as WriteIntent, startedAt: row.started_at }));
+    return rows.map((row) => ({
+      id: row.id,
+      intent: JSON.parse(row.intent) as WriteIntent,
+      startedAt: row.started_at,
+      ...(row.owner_pid !== null && row.owner_host !== null ? { owner: { pid: row.owner_pid, host: row.owner_host } } : {}),
+    }));
   }
 }

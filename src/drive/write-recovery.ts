@@ -17,6 +17,7 @@
  *   at the destination) the replaced file is removed (roll forward); when the client was answered an
  *   error (`rollback`), the transfer is undone instead (a MOVE moves back, a COPY's copy is removed).
  */
+import { ownerGone } from '../state/process-owner.js';
 import type { FolderCache, UpstreamFile } from './folder-cache.js';
 import type { PathLocks } from './path-locks.js';
 import { DriveError } from './types.js';
@@ -49,9 +50,14 @@ export class WriteRecovery {
     this.now = options.now ?? Date.now;
   }
 
-  /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
+  /**
+   * Settles every record left in the journal by a process that is gone (start-up). Records of a
+   * live process (a second serve on the same state directory) are its writes in progress: rolling
+   * them back would remove an upload it is about to acknowledge. Resolves once each was tried once.
+   */
   async replayAll(): Promise<void> {
-    await Promise.all(this.options.journal.pending().map((record) => this.settleLocked(record.id)));
+    const left = this.options.journal.pending().filter((record) => !record.owner || ownerGone(record.owner.pid, record.owner.host));
+    await Promise.all(left.map((record) => this.settleLocked(record.id)));
   }
 
   /** Settles one record in the background, now and then again after `retryMs` until it is gone. */

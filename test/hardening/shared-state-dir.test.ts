@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { accountView, eventually } from '../integration/account-view.js';
 import { serveCli, type ServedBridge } from '../integration/served-bridge.js';
-import { bodyOf, type Answer } from '../integration/write-http.js';
+import { bodyOf, send, type Answer } from '../integration/write-http.js';
 
 const KEY = 'shared-state-dir-key-0123456789';
 let sim: Simulator;
@@ -90,5 +90,26 @@ describe('a second serve on the same state directory', () => {
     expect(bridge.child.exitCode, bridge.output()).toBeNull();
     expect((await fetch(`${bridge.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
     expect((await accountView(sim)).files.has('/vanished.bin')).toBe(false);
+  }, 120_000);
+
+  it('a second serve starting while the first awaits an upload\'s confirmation does not roll that upload back', async () => {
+    const [first] = bridges;
+    const body = bodyOf(45, 300_000);
+    const uploads = sim.stats().uploads;
+    // The upload node stores the file, then its confirmation (end.pl) takes a while: the first
+    // bridge's journal record says "sent, not confirmed" meanwhile.
+    sim.setFaults({ slow: [{ host: 'upload', endpoint: 'end.pl', delayMs: 6_000, count: 1 }] });
+    const answer = send({ method: 'PUT', url: `${first!.url}/confirmed-late.bin`, headers: { 'Content-Length': body.length }, pieces: [body] });
+    await eventually(async () => sim.stats().uploads, (count) => count > uploads);
+    const third = await serveCli(sim, stateDir, dir);
+    bridges.push(third);
+    expect((await fetch(`${third.url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    const told = await answer;
+    sim.clearFaults();
+    expect(told.status, told.text).toBe(201);
+    // Whatever the third bridge's start-up did has been done by now (its replay ran before it served).
+    const view = await accountView(sim);
+    expect(view.files.get('/confirmed-late.bin')?.equals(body)).toBe(true);
+    expect(view.duplicates).toEqual([]);
   }, 120_000);
 });
