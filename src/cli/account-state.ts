@@ -15,6 +15,7 @@ import { SqliteBudgetStore } from '../state/budget-db.js';
 import { importCliLedger } from '../state/ledger-import.js';
 import { ListingSnapshots } from '../state/listing-snapshots.js';
 import { keyFingerprint, locateAccountState, type AccountLocation } from '../state/location.js';
+import { stateOpenError } from './state-open-error.js';
 
 export interface OpenAccountOptions {
   apiKey: string;
@@ -58,7 +59,8 @@ export function windowWithMargin(nominalMs: number, timeScale: number): number {
 
 /**
  * Opens the account. Throws what identifying the account throws (AuthError for a refused key,
- * UnreachableError, ...) and an Error naming the folder when the state cannot be opened.
+ * UnreachableError, ...) and a CliError naming the folder, the problem and the fix when the state
+ * cannot be opened (src/cli/state-open-error.ts).
  */
 export async function openAccountState(o: OpenAccountOptions): Promise<AccountState> {
   let identified: AccountInfo | undefined;
@@ -92,7 +94,7 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
   try {
     db = openAccountDb(location.dir);
   } catch (error) {
-    throw new Error(`cannot open the account's state in ${location.dir} (${(error as Error).message}): choose another folder with --state-dir`);
+    throw stateOpenError(location.dir, error);
   }
   try {
     const budget = new SqliteBudgetStore(db);

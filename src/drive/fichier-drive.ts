@@ -8,7 +8,7 @@
  * - empty files and OS housekeeping files live in local state (1fichier cannot store empty files);
  * - MOVE/COPY use rename.cgi, mv.cgi, cp.cgi and folder/mv.cgi, never download + upload.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import { Readable } from 'node:stream';
 import { BlockCache } from './block-cache/block-cache.js';
@@ -572,6 +572,7 @@ export class FichierDrive implements Drive {
       let source: Readable = body;
       let size = options.size;
       let spooled: Awaited<ReturnType<SpoolArea['spool']>> | undefined;
+      let spooledSource: Readable | undefined;
       if (size === undefined) {
         spooled = await this.spool.spool(body, options.signal);
         size = spooled.size;
@@ -579,15 +580,18 @@ export class FichierDrive implements Drive {
           await spooled.release();
           return await this.writeEmpty(path, name, Readable.from([]), before, created);
         }
-        source = createReadStream(spooled.path);
       }
       try {
+        // Opened here, not lazily by the stream: a spool file that vanished (removed by hand, by a
+        // temp cleaner) is then this PUT's error, not an unhandled stream error that ends the process.
+        if (spooled) source = spooledSource = (await open(spooled.path, 'r')).createReadStream();
         const realName = before.kind === 'file' ? before.file.name : storedName(name);
         const old = before.kind === 'file' ? { file: before.file, parentId: before.parentId } : undefined;
         const stored = await this.journaledUpload(source, { path, parentId, name: realName, size, old, signal: options.signal, bodySent });
         if (previousLocal) await this.state.removeFile(path);
         return { created, entry: fileEntry(name, { ...stored, name: realName }) };
       } finally {
+        spooledSource?.destroy(); // closes the file if the upload never read it to its end
         await spooled?.release();
       }
     } finally {

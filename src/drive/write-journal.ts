@@ -12,6 +12,7 @@
  * one account can be given instead.
  */
 import type { AccountDb } from '../state/account-db.js';
+import { hostTag, ownerGone } from '../state/process-owner.js';
 
 /** An upload of `name` into folder `folderId` for drive path `path` (a PUT, new or overwrite). */
 export interface UploadIntent {
@@ -104,6 +105,12 @@ export interface JournalRecord {
   intent: WriteIntent;
   /** When the record was begun (ms since the epoch). */
   startedAt: number;
+  /**
+   * The process that began it (pid, host tag of src/state/process-owner.ts), when the journal is
+   * shared by several processes: a record of a live process is that process's write in progress,
+   * never a leftover to replay. Absent: a leftover of whoever wrote it.
+   */
+  owner?: { pid: number; host: string };
 }
 
 /**
@@ -166,21 +173,30 @@ export class SqliteWriteJournal implements WriteJournal {
   ) {
     account.defineSchema({
       name: 'write_journal',
-      version: 1,
-      migrate: (db) => {
+      version: 2,
+      migrate: (db, from) => {
         db.exec(`CREATE TABLE IF NOT EXISTS write_journal (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
           path TEXT NOT NULL,
           intent TEXT NOT NULL,
           started_at INTEGER NOT NULL
         )`);
+        // Version 2: the owning process, so a second serve on the directory leaves it alone.
+        if (from < 2) {
+          db.exec('ALTER TABLE write_journal ADD COLUMN owner_pid INTEGER');
+          db.exec('ALTER TABLE write_journal ADD COLUMN owner_host TEXT');
+        }
       },
     });
   }
 
   async begin(intent: WriteIntent): Promise<number> {
     const result = this.account
-      .write(() => this.account.db.prepare('INSERT INTO write_journal (path, intent, started_at) VALUES (?, ?, ?)').run(intent.path, JSON.stringify(intent), this.now()));
+      .write(() =>
+        this.account.db
+          .prepare('INSERT INTO write_journal (path, intent, started_at, owner_pid, owner_host) VALUES (?, ?, ?, ?, ?)')
+          .run(intent.path, JSON.stringify(intent), this.now(), process.pid, hostTag()),
+      );
     return Number(result.lastInsertRowid);
   }
 
@@ -192,12 +208,26 @@ export class SqliteWriteJournal implements WriteJournal {
     this.account.write(() => this.account.db.prepare('DELETE FROM write_journal WHERE id = ?').run(id));
   }
 
+  /**
+   * This process's records and those a gone process left (no owner: written by an older version).
+   * A live process's records (a second serve on the state directory) are its writes in progress:
+   * settling them here would roll back an upload it is about to acknowledge.
+   */
   async pending(): Promise<JournalRecord[]> {
-    const rows = this.account.db.prepare('SELECT id, intent, started_at FROM write_journal ORDER BY id').all() as Array<{
+    const rows = this.account.db.prepare('SELECT id, intent, started_at, owner_pid, owner_host FROM write_journal ORDER BY id').all() as Array<{
       id: number;
       intent: string;
       started_at: number;
+      owner_pid: number | null;
+      owner_host: string | null;
     }>;
-    return rows.map((row) => ({ id: row.id, intent: JSON.parse(row.intent) as WriteIntent, startedAt: row.started_at }));
+    return rows
+      .filter((row) => row.owner_pid === null || row.owner_host === null || ownerGone(row.owner_pid, row.owner_host))
+      .map((row) => ({
+        id: row.id,
+        intent: JSON.parse(row.intent) as WriteIntent,
+        startedAt: row.started_at,
+        ...(row.owner_pid !== null && row.owner_host !== null ? { owner: { pid: row.owner_pid, host: row.owner_host } } : {}),
+      }));
   }
 }

@@ -54,7 +54,12 @@ export class WriteRecovery {
     this.now = options.now ?? Date.now;
   }
 
-  /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
+  /**
+   * Settles every record left in the journal by a process that is gone (start-up). Records of a
+   * live process (a second serve on the same state directory) are its writes in progress, which
+   * the journal's `pending()` leaves out: rolling them back would remove an upload it is about to
+   * acknowledge. Resolves once each was tried once.
+   */
   async replayAll(): Promise<void> {
     const { journal } = this.options;
     const records = [...(await journal.pending()), ...((await journal.claimOrphans?.()) ?? [])];
