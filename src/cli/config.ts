@@ -130,6 +130,9 @@ function apiUrl(raw: unknown): string {
     throw new Error('must be an absolute http(s) URL, e.g. https://api.1fichier.com/v1');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http(s) URL');
+  // The API is reached with the key, never with URL credentials; a password here would be printed
+  // in the banner and logs, which name the API URL.
+  if (url.username || url.password) throw new Error('must not carry a user name or password: remove the "user:password@" part (1fichier is reached with the API key)');
   return value;
 }
 
