@@ -19,7 +19,7 @@ import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
-import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
+import { createAccessGuard, loadHtpasswd, loadUsersFile, UserStore, UsersFileError, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -77,6 +77,8 @@ export interface BridgeOptions {
 export interface AuthOptions {
   users?: PlainUser[];
   htpasswdFile?: string;
+  /** A `--users` file: users with a home folder and permissions each (users-file.ts). */
+  usersFile?: string;
   realm?: string;
   backoff?: LoginThrottleOptions;
 }
@@ -103,6 +105,11 @@ export interface RunningBridge {
   stateDir: string;
   /** Whether the shared Redis is reachable (only with `redis`). */
   redisStatus?: () => RedisStatus;
+  /**
+   * Reads the users file and the htpasswd file again (SIGHUP). A file that cannot be read or is
+   * wrong keeps the users in force and logs why; resolves whether the new users were taken.
+   */
+  reloadUsers(): Promise<boolean>;
 }
 
 /**
@@ -127,8 +134,16 @@ export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
   const host = options.host ?? '127.0.0.1';
-  const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
-  const users = new UserStore({ users: options.auth?.users, htpasswd });
+  const loadUsers = async (): Promise<UserStore> => {
+    const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
+    const usersFile = options.auth?.usersFile ? await loadUsersFile(options.auth.usersFile) : undefined;
+    try {
+      return new UserStore({ users: options.auth?.users, htpasswd, usersFile });
+    } catch (error) {
+      throw usersFile ? new UsersFileError((error as Error).message) : error;
+    }
+  };
+  let users = await loadUsers();
   assertSafeExposure(host, users.size > 0, options.allowAnonymous ?? false);
   const apiUrl = options.apiUrl ?? 'https://api.1fichier.com/v1';
   const health = { apiReachable: true, keyAccepted: true, reason: undefined as string | undefined };
@@ -220,7 +235,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     authorize:
       users.size > 0 || options.readOnly
         ? createAccessGuard({
-            users: users.size > 0 ? users : undefined,
+            users: users.size > 0 ? () => users : undefined,
             realm: options.auth?.realm,
             readOnly: options.readOnly,
             backoff: options.auth?.backoff,
@@ -265,6 +280,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     keyAccepted: () => health.keyAccepted,
     readiness,
     ...(redis ? { redisStatus: () => redis.status() } : {}),
+    async reloadUsers() {
+      try {
+        const next = await loadUsers();
+        if (next.size === 0 && users.size > 0) throw new Error('no users left; anonymous access needs a restart');
+        users = next;
+        logger.info('users reloaded', { users: next.size });
+        return true;
+      } catch (error) {
+        logger.error('users not reloaded; the previous users stay in force', { reason: (error as Error).message });
+        return false;
+      }
+    },
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

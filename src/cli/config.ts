@@ -347,6 +347,13 @@ export const SETTINGS = {
     description: 'serve: users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)',
     parse: expandPath,
   } satisfies Setting<string>,
+  users: {
+    key: 'users',
+    flag: '--users <file>',
+    env: ['FICHIER_DAV_USERS'],
+    description: 'serve: users with a home folder and permissions each, from a YAML file (see docs/users-and-sharing.md); reloaded on SIGHUP',
+    parse: expandPath,
+  } satisfies Setting<string>,
   realm: {
     key: 'realm',
     flag: '--realm <name>',
@@ -540,7 +547,7 @@ export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'c
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
-  'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'realm', 'readOnly', 'allowAnonymous',
+  'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'users', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
   'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
   ...CACHE_SETTING_KEYS,

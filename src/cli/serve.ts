@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HtpasswdError } from '../webdav/auth/index.js';
+import { HtpasswdError, UsersFileError } from '../webdav/auth/index.js';
 import { ApiKeyError, loadApiKey } from './api-key.js';
 import { startBridge, type AuthOptions } from './bridge.js';
 import { cacheOptionsFrom } from './cache-options.js';
@@ -21,6 +21,7 @@ interface AuthFlags {
   user?: string;
   pass?: string;
   htpasswd?: string;
+  users?: string;
   realm: string;
 }
 
@@ -42,6 +43,7 @@ export function authFromFlags(
   return {
     users: user !== undefined && pass !== undefined ? [{ user, password: pass }] : [],
     htpasswdFile: flags.htpasswd,
+    usersFile: flags.users,
     realm: flags.realm,
   };
 }
@@ -129,7 +131,7 @@ export function registerServe(program: Command): void {
       // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
       if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
       if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
-      if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      if (error instanceof ExposureError || error instanceof HtpasswdError || error instanceof UsersFileError) program.error(`error: ${error.message}`, { exitCode: 2 });
       if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
         program.error(`error: the TLS certificate or key is not usable: ${error.message}`, { exitCode: 2 });
       }
@@ -154,7 +156,7 @@ export function registerServe(program: Command): void {
     logger.info('serving', {
       url: bridge.url,
       api: values.apiUrl,
-      auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none',
+      auth: auth.users?.length || auth.htpasswdFile || auth.usersFile ? 'basic' : 'none',
       readOnly: values.readOnly,
       ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
     });
@@ -164,6 +166,8 @@ export function registerServe(program: Command): void {
       await bridge.close({ graceMs });
       await metricsServer?.close();
     }, { graceMs });
+    // SIGHUP re-reads the users and htpasswd files; a bad file keeps the old users (logged).
+    process.on('SIGHUP', () => void bridge.reloadUsers());
     const urls = reachableUrls(values.host, bridge.port, tls !== undefined);
     process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${urls[0]}\n`);
     if (urls.length > 1) process.stdout.write(`also at: ${urls.slice(1).join(' ')}\n`);

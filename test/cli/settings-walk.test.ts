@@ -29,6 +29,7 @@ const SAMPLES: Partial<Record<string, string>> = {
   user: 'alice',
   pass: 'a-long-password',
   htpasswd: '/etc/fichier-dav/htpasswd',
+  users: '/etc/fichier-dav/users.yaml',
   tlsCert: '/etc/fichier-dav/cert.pem',
   tlsKey: '/etc/fichier-dav/key.pem',
   cacheDir: '/var/cache/fichier-dav',
