@@ -27,6 +27,9 @@ import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webd
 import { createWebDavHandler, listenOn } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
 import { bridgeReadiness, withHealthEndpoints } from './health.js';
+import { linkSecret } from '../links/secret.js';
+import { withPublicRoutes, type PublicRoute } from '../public/routes.js';
+import { streamRoute } from '../public/stream-route.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -72,6 +75,11 @@ export interface BridgeOptions {
    * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
    */
   redis?: { url: string; bridges?: number };
+  /**
+   * The bridge's address as media servers and browsers reach it (`--public-url`): the origin of
+   * `.strm` and share links. Default: the bridge's own URL.
+   */
+  publicUrl?: string;
 }
 
 export interface AuthOptions {
@@ -110,6 +118,10 @@ export interface RunningBridge {
    * wrong keeps the users in force and logs why; resolves whether the new users were taken.
    */
   reloadUsers(): Promise<boolean>;
+  /** The origin of public links (`publicUrl`, else `url`), without a trailing slash. */
+  publicUrl: string;
+  /** The account's link secret (state.db): signs `.strm` and share links. */
+  linkSecret: Buffer;
 }
 
 /**
@@ -243,7 +255,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
           })
         : undefined,
   });
-  const observed = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  // Signed links (/stream/ for .strm files): before authentication (the URL carries the grant),
+  // inside the request log (which hides their signatures).
+  const secret = linkSecret(account.db);
+  const publicRoutes: PublicRoute[] = [streamRoute({ drive, secret, downloads: options.downloads ?? 'stream', logger })];
+  const routed = withPublicRoutes(webdav, publicRoutes);
+  const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {
     const ready = health.apiReachable && health.keyAccepted;
@@ -269,8 +286,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const port = await listenOn(server, options.port ?? 0, host);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closing: Promise<void> | undefined;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
   return {
-    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`,
+    url,
+    publicUrl: (options.publicUrl ?? url).replace(/\/+$/, ''),
+    linkSecret: secret,
     port,
     server,
     client,

@@ -133,6 +133,24 @@ function apiUrl(raw: unknown): string {
   return value;
 }
 
+/**
+ * `--public-url`: an http(s) origin with an optional path prefix (a reverse proxy's), no query,
+ * fragment or credentials; kept without its trailing slash.
+ */
+export function publicUrl(raw: unknown): string {
+  const value = nonEmpty(raw);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('must be an absolute http(s) URL such as http://192.168.1.10:8080 or https://media.example.org/dav');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
+  if (url.username || url.password) throw new Error('must not contain a user or password (links carry their own signature)');
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) throw new Error('must not contain a query (?) or fragment (#): give the origin and an optional path prefix');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 function keepCount(rule: string, period: string) {
   const key = `keep${rule[0].toUpperCase()}${rule.slice(1)}` as const;
   return {
@@ -483,6 +501,13 @@ export const SETTINGS = {
     default: false,
     parse: boolean,
   } satisfies Setting<boolean>,
+  publicUrl: {
+    key: 'publicUrl',
+    flag: '--public-url <url>',
+    env: ['FICHIER_DAV_PUBLIC_URL'],
+    description: "serve, share, strm: the bridge's address as media servers and browsers reach it, origin of .strm and share links (default: the bridge's own URL)",
+    parse: publicUrl,
+  } satisfies Setting<string>,
   keepLast: { ...keepCount('last', 'backups'), description: 'backup: keep the N newest backups' } satisfies Setting<number>,
   keepHourly: keepCount('hourly', 'hours') satisfies Setting<number>,
   keepDaily: keepCount('daily', 'days') satisfies Setting<number>,
@@ -549,7 +574,7 @@ export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
   'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'users', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
-  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'publicUrl',
   ...CACHE_SETTING_KEYS,
 ] as const satisfies readonly SettingKey[];
 /** What `demo` reads (its log level defaults to warn: the banner is what matters there). */

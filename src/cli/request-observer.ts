@@ -30,7 +30,8 @@ export function observeRequests(handler: RequestListener, logger: Logger, metric
       metrics?.request(req.method ?? '?', status, ms / 1000, sent, received);
       const fields = {
         method: req.method,
-        path: req.url,
+        // A signed link's signature is a credential: never in the logs.
+        path: req.url?.replace(/([?&]sig=)[^&]*/g, '$1<hidden>'),
         status,
         bytesSent: sent,
         bytesReceived: received,

@@ -126,6 +126,7 @@ export function registerServe(program: Command): void {
         maxConnectionsPerAddress: values.maxConnectionsPerAddress,
       },
       upstreamDeadlineMs: values.upstreamDeadline * 1000,
+      ...(values.publicUrl ? { publicUrl: values.publicUrl } : {}),
       ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).

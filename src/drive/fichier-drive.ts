@@ -15,6 +15,7 @@ import { cacheSettingsFrom, type ReadCacheOptions } from './block-cache/drive-op
 import { checkSettings } from './block-cache/options.js';
 import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
+import { fileIdOf } from './duplicate-names.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
 import { FolderCache, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
@@ -37,6 +38,7 @@ import {
   type DeadProperty,
   type Drive,
   type DriveEntry,
+  type FileById,
   type PropertyPatch,
   type Quota,
   type ReadOptions,
@@ -241,7 +243,11 @@ export class FichierDrive implements Drive {
       if (file.size === 0) return Readable.from([]);
       return this.state.readSystem(file, options.range);
     }
-    const file = (resolved as Extract<Resolved, { kind: 'file' }>).file;
+    return this.readUpstreamFile((resolved as Extract<Resolved, { kind: 'file' }>).file, options);
+  }
+
+  /** One upstream file's bytes: through the read cache when on, else one resumable ranged GET. */
+  private async readUpstreamFile(file: UpstreamFile, options: ReadOptions): Promise<Readable> {
     const range = options.range ?? { start: 0, end: file.size - 1 };
     if (range.end < range.start) return Readable.from([]);
     const cache = await this.readCache;
@@ -274,6 +280,63 @@ export class FichierDrive implements Drive {
     const resolved = await this.resolveForRead(path);
     if (resolved.kind !== 'file') throw new DriveError('not-found', `${path} is not an upstream file`);
     return this.links.get(resolved.file.url, () => this.upstream.downloadLink(resolved.file.url, signal));
+  }
+
+  // ---- by id (links that survive renames and moves) ----------------------------------------
+
+  /** The id in the file's 1fichier URL (`https://1fichier.com/?<id>`). Local-only files have none. */
+  async fileId(path: string): Promise<string> {
+    const ref = await this.upstreamRef(path);
+    if (ref.kind === 'folder') throw new DriveError('is-a-folder', `${path} is a folder`);
+    if (ref.kind === 'local') throw new DriveError('not-found', `${path} exists only on this machine (empty or housekeeping file), so it has no 1fichier id`);
+    return fileIdOf(ref.url).toLowerCase();
+  }
+
+  /**
+   * The file with that id: from the cached listings when one holds it (0 API calls), else one
+   * file/info.cgi call through the scheduler. 'not-found' when 1fichier no longer has it.
+   */
+  async statById(id: string, signal?: AbortSignal): Promise<FileById> {
+    const found = await this.fileById(id, signal);
+    return { ...fileEntry(found.name, found.file), ...(found.path !== undefined ? { path: found.path } : {}) };
+  }
+
+  async readById(id: string, options: ReadOptions = {}): Promise<Readable> {
+    const found = await this.fileById(id, options.signal);
+    return this.readUpstreamFile(found.file, options);
+  }
+
+  async directUrlById(id: string, signal?: AbortSignal): Promise<string> {
+    const { file } = await this.fileById(id, signal);
+    return this.links.get(file.url, () => this.upstream.downloadLink(file.url, signal));
+  }
+
+  private async fileById(rawId: string, signal?: AbortSignal): Promise<{ file: UpstreamFile; name: string; path?: string }> {
+    const id = rawId.toLowerCase();
+    // 1fichier's ids are 5 to 20 letters and digits: anything else is answered without an API call.
+    if (!/^[a-z0-9]{5,20}$/.test(id)) throw new DriveError('not-found', 'no file has this id');
+    const cached = this.folders.findFile((file) => fileIdOf(file.url).toLowerCase() === id);
+    if (cached) {
+      const visible = [...this.resolver.visibleFiles(cached.folder)].find(([, file]) => file === cached.file)?.[0] ?? cached.file.name;
+      const folderPath = this.cachedFolderPath(cached.folder.id);
+      return { file: cached.file, name: visible, ...(folderPath !== undefined ? { path: childPath(folderPath, visible) } : {}) };
+    }
+    if (!this.upstream.fileInfo) throw new DriveError('not-found', 'no file has this id');
+    const info = await this.upstream.fileInfo(`https://1fichier.com/?${id}`, signal);
+    const folderPath = info.folderPath === undefined ? undefined : info.folderPath === '' ? '/' : `/${info.folderPath}`;
+    return { file: info.file, name: info.file.name, ...(folderPath !== undefined ? { path: childPath(folderPath, info.file.name) } : {}) };
+  }
+
+  /** A folder's path from the cached listings alone; undefined when a parent is not cached. */
+  private cachedFolderPath(folderId: number): string | undefined {
+    const names: string[] = [];
+    for (let current = folderId, hops = 0; current !== ROOT_ID; hops += 1) {
+      const found = hops < 256 ? this.folders.findParent(current) : undefined;
+      if (!found) return undefined;
+      names.unshift(found.folder.name);
+      current = found.parent.id;
+    }
+    return '/' + names.join('/');
   }
 
   async quota(): Promise<Quota> {
@@ -864,6 +927,10 @@ export class FichierDrive implements Drive {
     if (this.state.file(path)) return { kind: 'local' };
     throw new DriveError('not-found', `${path} does not exist`);
   }
+}
+
+function childPath(folder: string, name: string): string {
+  return folder === '/' ? `/${name}` : `${folder}/${name}`;
 }
 
 function sameObject(source: TransferSource, destination: TransferDestination, from: string, to: string): boolean {

@@ -127,6 +127,28 @@ export class FolderCache {
     return this.entries.peek(folderId);
   }
 
+  /**
+   * The cached folder listing a file with this id (its URL's `?<id>`), without any upstream call:
+   * for links by id (a file keeps its URL across renames and moves). undefined when no cached
+   * listing holds it.
+   */
+  findFile(matches: (file: UpstreamFile) => boolean): { folder: CachedFolder; file: UpstreamFile } | undefined {
+    for (const folder of this.entries.values()) {
+      const file = folder.files.find(matches);
+      if (file) return { folder, file };
+    }
+    return undefined;
+  }
+
+  /** The cached listing holding `folderId` as a sub-folder (its parent), without any upstream call. */
+  findParent(folderId: number): { parent: CachedFolder; folder: UpstreamFolder } | undefined {
+    for (const parent of this.entries.values()) {
+      const folder = parent.folders.find((candidate) => candidate.id === folderId);
+      if (folder) return { parent, folder };
+    }
+    return undefined;
+  }
+
   /** Forces the next get() to list again. */
   invalidate(folderId: number): void {
     this.entries.delete(folderId);

@@ -43,6 +43,7 @@ const SAMPLES: Partial<Record<string, string>> = {
   passphraseFile: '/etc/fichier-dav/backup.passphrase',
   identityFile: '/etc/fichier-dav/backup.identity',
   spoolLimit: '20G',
+  publicUrl: 'https://media.example.org/dav',
 };
 
 /** Options that are not settings: they say what this one invocation does, not how the program runs. */
