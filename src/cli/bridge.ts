@@ -30,6 +30,9 @@ import { bridgeReadiness, withHealthEndpoints } from './health.js';
 import { linkSecret } from '../links/secret.js';
 import { withPublicRoutes, type PublicRoute } from '../public/routes.js';
 import { streamRoute } from '../public/stream-route.js';
+import { shareEndpoint } from '../public/share-endpoint.js';
+import { shareRoute } from '../public/share-route.js';
+import { ShareStore } from '../links/shares.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -239,26 +242,35 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   redis?.attach((patch) => drive.applyRemoteChange(patch));
+  const authorize =
+    users.size > 0 || options.readOnly
+      ? createAccessGuard({
+          users: users.size > 0 ? () => users : undefined,
+          realm: options.auth?.realm,
+          readOnly: options.readOnly,
+          backoff: options.auth?.backoff,
+          logger,
+        })
+      : undefined;
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(redis ? { store: redis.locks } : {}),
     logger,
     downloads: options.downloads ?? 'stream',
-    authorize:
-      users.size > 0 || options.readOnly
-        ? createAccessGuard({
-            users: users.size > 0 ? () => users : undefined,
-            realm: options.auth?.realm,
-            readOnly: options.readOnly,
-            backoff: options.auth?.backoff,
-            logger,
-          })
-        : undefined,
+    authorize,
   });
   // Signed links (/stream/ for .strm files): before authentication (the URL carries the grant),
   // inside the request log (which hides their signatures).
   const secret = linkSecret(account.db);
-  const publicRoutes: PublicRoute[] = [streamRoute({ drive, secret, downloads: options.downloads ?? 'stream', logger })];
+  const shares = new ShareStore(account.db);
+  // Known once listening (the default is the bridge's own URL).
+  let publicOrigin = (options.publicUrl ?? '').replace(/\/+$/, '');
+  const publicRoutes: PublicRoute[] = [
+    streamRoute({ drive, secret, downloads: options.downloads ?? 'stream', logger }),
+    // Share links (/s/<id>) need no credentials; POST /.share authenticates like WebDAV itself.
+    shareRoute({ drive, shares, secret, downloads: options.downloads ?? 'stream', secure: options.tls !== undefined || /^https:/i.test(options.publicUrl ?? ''), logger }),
+    shareEndpoint({ drive, shares, publicUrl: () => publicOrigin, authorize, logger }),
+  ];
   const routed = withPublicRoutes(webdav, publicRoutes);
   const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
@@ -287,9 +299,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closing: Promise<void> | undefined;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
+  publicOrigin ||= url.replace(/\/+$/, '');
   return {
     url,
-    publicUrl: (options.publicUrl ?? url).replace(/\/+$/, ''),
+    publicUrl: publicOrigin,
     linkSecret: secret,
     port,
     server,

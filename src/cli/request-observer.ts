@@ -31,7 +31,8 @@ export function observeRequests(handler: RequestListener, logger: Logger, metric
       const fields = {
         method: req.method,
         // A signed link's signature is a credential: never in the logs.
-        path: req.url?.replace(/([?&]sig=)[^&]*/g, '$1<hidden>'),
+        // So is a share link's id (/s/<id>): its first 8 characters tell links apart.
+        path: req.url?.replace(/([?&]sig=)[^&]*/g, '$1<hidden>').replace(/^(\/s\/[A-Za-z0-9_-]{8})[A-Za-z0-9_-]*/, '$1…'),
         status,
         bytesSent: sent,
         bytesReceived: received,

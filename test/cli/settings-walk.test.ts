@@ -54,6 +54,7 @@ const SWITCHES: Record<string, string[]> = {
   upload: ['--recursive', '--parents', '--force', '--quiet'],
   download: ['--force', '--no-verify', '--quiet'],
   link: ['--public-only'],
+  share: ['--expires', '--max-downloads', '--password', '--list', '--revoke'],
   mkdir: ['--parents'],
   rm: ['--recursive', '--dry-run'],
   mv: ['--force'],

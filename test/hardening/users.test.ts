@@ -188,6 +188,7 @@ describe('permissions', () => {
       { method: 'LOCK', path: '/a.txt', body: LOCKINFO },
       { method: 'LOCK', path: '/brand-new.txt', body: LOCKINFO },
       { method: 'UNLOCK', path: '/a.txt', headers: { 'Lock-Token': '<urn:uuid:x>' } },
+      { method: 'POST', path: '/.share', body: '{"path":"/a.txt"}', headers: { 'Content-Type': 'application/json' } },
     ];
     const before = s.apiCalls();
     for (const w of writes) {

@@ -11,6 +11,7 @@ import { registerRemoteStatus } from './remote-status.js';
 import { registerRemoteUpload } from './remote-upload.js';
 import { registerRestore } from './restore.js';
 import { registerRm } from './rm.js';
+import { registerShare } from './share.js';
 import { registerUpload } from './upload.js';
 
 export function registerAccountCommands(program: Command): void {
@@ -19,6 +20,7 @@ export function registerAccountCommands(program: Command): void {
   registerUpload(program);
   registerDownload(program);
   registerLink(program);
+  registerShare(program);
   registerMkdir(program);
   registerRm(program);
   registerMv(program);

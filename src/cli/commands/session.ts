@@ -5,6 +5,7 @@
  * the mounted drive shows. The account's saved listings (shared with a running serve) sit in
  * front of listings, and user/info is answered from the saved answer inside its window.
  */
+import type { AccountDb } from '../../state/account-db.js';
 import { join } from 'node:path';
 import { FichierDrive } from '../../drive/fichier-drive.js';
 import { FichierUpstream } from '../../drive/fichier-upstream.js';
@@ -33,6 +34,8 @@ export interface Account {
   keySource: string;
   /** This account's local state directory (--state-dir, or the per-account default). */
   stateDir: string;
+  /** The account's state.db (share links live there, shared with `serve`). */
+  db: AccountDb;
   client: FichierClient;
   drive: FichierDrive;
   snapshots: ListingSnapshots;
@@ -113,6 +116,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     settings,
     keySource,
     stateDir: account.location.dir,
+    db: account.db,
     client,
     drive,
     snapshots,
