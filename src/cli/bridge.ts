@@ -30,6 +30,8 @@ import { bridgeReadiness, withHealthEndpoints } from './health.js';
 import { linkSecret } from '../links/secret.js';
 import { withPublicRoutes, type PublicRoute } from '../public/routes.js';
 import { streamRoute } from '../public/stream-route.js';
+import { withChangeEvents } from '../notify/webdav-changes.js';
+import { createNotifications, type BridgeNotifyOptions, type Notifications } from './notifications.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -80,6 +82,8 @@ export interface BridgeOptions {
    * `.strm` and share links. Default: the bridge's own URL.
    */
   publicUrl?: string;
+  /** Change notifications to media servers, `--watch` refreshes and a `.strm` library (docs/media-servers.md). */
+  notify?: BridgeNotifyOptions;
 }
 
 export interface AuthOptions {
@@ -115,6 +119,8 @@ export interface RunningBridge {
   publicUrl: string;
   /** The account's link secret (state.db): signs `.strm` and share links. */
   linkSecret: Buffer;
+  /** With `notify`: the notifier, the watch and the `.strm` sync. */
+  notifications?: Notifications;
 }
 
 /**
@@ -137,7 +143,8 @@ export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () 
 
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
+  const notifySecrets = [options.notify?.jellyfin?.apiKey, options.notify?.plex?.token].filter((secret): secret is string => !!secret);
+  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password), ...notifySecrets]);
   const host = options.host ?? '127.0.0.1';
   const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
   const users = new UserStore({ users: options.auth?.users, htpasswd });
@@ -195,6 +202,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await redis?.close();
     throw startupError(error, apiUrl);
   }
+  const notifications = createNotifications(options.notify, logger, options.metrics);
   const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
@@ -219,6 +227,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
+    ...(notifications ? { onExternalChanges: (changes: Parameters<Notifications['fromAccount']>[0]) => notifications.fromAccount(changes) } : {}),
     onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
@@ -244,7 +253,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // inside the request log (which hides their signatures).
   const secret = linkSecret(account.db);
   const publicRoutes: PublicRoute[] = [streamRoute({ drive, secret, downloads: options.downloads ?? 'stream', logger })];
-  const routed = withPublicRoutes(webdav, publicRoutes);
+  const routed = withPublicRoutes(notifications ? withChangeEvents(webdav, (changes) => notifications.fromBridge(changes)) : webdav, publicRoutes);
   const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {
@@ -272,10 +281,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closing: Promise<void> | undefined;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
+  const publicUrl = (options.publicUrl ?? url).replace(/\/+$/, '');
+  notifications?.start(drive, { publicUrl, secret });
   return {
     url,
-    publicUrl: (options.publicUrl ?? url).replace(/\/+$/, ''),
+    publicUrl,
     linkSecret: secret,
+    ...(notifications ? { notifications } : {}),
     port,
     server,
     client,
@@ -298,6 +310,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         // step that fails (a full disk) is reported and the others still run: the account is
         // closed whatever happened, and what was saved before stays as it was (atomic writes).
         stopChecks.abort();
+        await notifications?.close();
         const failures: unknown[] = [];
         for (const [what, step] of [
           ['the read cache index', () => drive.closeReadCache()],

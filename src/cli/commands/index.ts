@@ -11,6 +11,7 @@ import { registerRemoteStatus } from './remote-status.js';
 import { registerRemoteUpload } from './remote-upload.js';
 import { registerRestore } from './restore.js';
 import { registerRm } from './rm.js';
+import { registerStrm } from './strm.js';
 import { registerUpload } from './upload.js';
 
 export function registerAccountCommands(program: Command): void {
@@ -26,4 +27,5 @@ export function registerAccountCommands(program: Command): void {
   registerRemoteStatus(program);
   registerBackup(program);
   registerRestore(program);
+  registerStrm(program);
 }
