@@ -22,6 +22,8 @@ let fakes: Fakes;
 let stateDir: string;
 let url: string;
 const metrics = new BridgeMetrics();
+const logLines: string[] = [];
+const record = (message: string, fields?: Record<string, unknown>) => void logLines.push(`${message} ${JSON.stringify(fields ?? {})}`);
 let videos: number;
 
 beforeAll(async () => {
@@ -38,6 +40,7 @@ beforeAll(async () => {
     stateDir,
     client: { timeScale: SCALE },
     metrics,
+    logger: { info: record, warn: record, error: record },
     notify: {
       jellyfin: { url: fakes.url, apiKey: 'jellyfin-api-key-0123' },
       plex: { url: fakes.url, token: 'plex-token-4567' },
@@ -203,5 +206,9 @@ describe('a failing target', () => {
     expect(text).toMatch(/fichier_dav_notify_requests_total\{target="jellyfin",outcome="retried"\} 1\b/);
     expect(text).toMatch(/fichier_dav_notify_requests_total\{target="jellyfin",outcome="failed"\} 1\b/);
     expect(text).toMatch(/fichier_dav_notify_pending 0\b/);
+    // The failure and the retry are in the log; the key and the token never are.
+    expect(logLines.some((line) => line.startsWith('notify: failed; will retry') && line.includes('"target":"jellyfin"'))).toBe(true);
+    expect(logLines.some((line) => line.startsWith('notify: sent'))).toBe(true);
+    expect(logLines.filter((line) => line.includes('jellyfin-api-key-0123') || line.includes('plex-token-4567'))).toEqual([]);
   }, 120_000);
 });

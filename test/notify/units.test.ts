@@ -94,3 +94,26 @@ describe('the notifier', () => {
     expect(notifier.pending()).toBe(0);
   });
 });
+
+describe('serve settings for notifications', () => {
+  it('needs the key with the URL, reads secrets from files, and is off when nothing is set', async () => {
+    const { notifyOptionsFrom } = await import('../../src/cli/serve.js');
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    await expect(notifyOptionsFrom({ strmSource: '/' })).resolves.toBeUndefined();
+    await expect(notifyOptionsFrom({ strmSource: '/', notifyJellyfin: 'http://127.0.0.1:8096' })).rejects.toThrow(/FICHIER_DAV_NOTIFY_JELLYFIN_KEY/);
+    await expect(notifyOptionsFrom({ strmSource: '/', notifyPlex: 'http://127.0.0.1:32400' })).rejects.toThrow(/FICHIER_DAV_NOTIFY_PLEX_TOKEN/);
+    const dir = await mkdtemp(join(tmpdir(), 'fichier-dav-notify-key-'));
+    try {
+      await writeFile(join(dir, 'key'), 'from-a-file\n');
+      await writeFile(join(dir, 'empty'), '\n');
+      const options = await notifyOptionsFrom({ strmSource: '/', notifyJellyfin: 'http://j', notifyJellyfinKeyFile: join(dir, 'key'), watch: ['/V'], notifyDelay: 5000 });
+      expect(options).toMatchObject({ jellyfin: { url: 'http://j', apiKey: 'from-a-file' }, watch: ['/V'], debounceMs: 5000 });
+      await expect(notifyOptionsFrom({ strmSource: '/', notifyPlex: 'http://p', notifyPlexTokenFile: join(dir, 'empty') })).rejects.toThrow(/is empty/);
+      await expect(notifyOptionsFrom({ strmSource: '/', notifyPlex: 'http://p', notifyPlexTokenFile: join(dir, 'missing') })).rejects.toThrow(/cannot read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
