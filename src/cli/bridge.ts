@@ -33,6 +33,8 @@ import { streamRoute } from '../public/stream-route.js';
 import { shareEndpoint } from '../public/share-endpoint.js';
 import { shareRoute } from '../public/share-route.js';
 import { ShareStore } from '../links/shares.js';
+import { withChangeEvents } from '../notify/webdav-changes.js';
+import { createNotifications, type BridgeNotifyOptions, type Notifications } from './notifications.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -83,6 +85,8 @@ export interface BridgeOptions {
    * `.strm` and share links. Default: the bridge's own URL.
    */
   publicUrl?: string;
+  /** Change notifications to media servers, `--watch` refreshes and a `.strm` library (docs/media-servers.md). */
+  notify?: BridgeNotifyOptions;
 }
 
 export interface AuthOptions {
@@ -125,6 +129,8 @@ export interface RunningBridge {
   publicUrl: string;
   /** The account's link secret (state.db): signs `.strm` and share links. */
   linkSecret: Buffer;
+  /** With `notify`: the notifier, the watch and the `.strm` sync. */
+  notifications?: Notifications;
 }
 
 /**
@@ -147,7 +153,8 @@ export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () 
 
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
+  const notifySecrets = [options.notify?.jellyfin?.apiKey, options.notify?.plex?.token].filter((secret): secret is string => !!secret);
+  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password), ...notifySecrets]);
   const host = options.host ?? '127.0.0.1';
   const loadUsers = async (): Promise<UserStore> => {
     const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
@@ -213,6 +220,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await redis?.close();
     throw startupError(error, apiUrl);
   }
+  const notifications = createNotifications(options.notify, logger, options.metrics);
   const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
@@ -237,6 +245,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
+    ...(notifications ? { onExternalChanges: (changes: Parameters<Notifications['fromAccount']>[0]) => notifications.fromAccount(changes) } : {}),
     onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
@@ -271,7 +280,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     shareRoute({ drive, shares, secret, downloads: options.downloads ?? 'stream', secure: options.tls !== undefined || /^https:/i.test(options.publicUrl ?? ''), logger }),
     shareEndpoint({ drive, shares, publicUrl: () => publicOrigin, authorize, logger }),
   ];
-  const routed = withPublicRoutes(webdav, publicRoutes);
+  const routed = withPublicRoutes(notifications ? withChangeEvents(webdav, (changes) => notifications.fromBridge(changes)) : webdav, publicRoutes);
   const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {
@@ -300,10 +309,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   let closing: Promise<void> | undefined;
   const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
   publicOrigin ||= url.replace(/\/+$/, '');
+  notifications?.start(drive, { publicUrl: publicOrigin, secret });
   return {
     url,
     publicUrl: publicOrigin,
     linkSecret: secret,
+    ...(notifications ? { notifications } : {}),
     port,
     server,
     client,
@@ -338,6 +349,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         // step that fails (a full disk) is reported and the others still run: the account is
         // closed whatever happened, and what was saved before stays as it was (atomic writes).
         stopChecks.abort();
+        await notifications?.close();
         const failures: unknown[] = [];
         for (const [what, step] of [
           ['the read cache index', () => drive.closeReadCache()],

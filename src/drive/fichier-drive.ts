@@ -17,7 +17,8 @@ import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
 import { fileIdOf } from './duplicate-names.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
-import { FolderCache, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
+import { listingChanges, type DriveChange } from './changes.js';
+import { FolderCache, type CachedFolder, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import { checkDeadPropertyPatch, resourceBytes, type DeadPropertyLimits } from './dead-property-limits.js';
 import { asDiskFull } from './disk-full.js';
@@ -94,6 +95,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
   onCachePatch?: (patch: FolderPatch) => void;
+  /** Changes made on the account by others, found when a folder's fresh listing differs from the cached one. */
+  onExternalChanges?: (changes: DriveChange[]) => void;
   /** One line per state change of the read cache (full disk: pass-through; room again). Default: onBackgroundError. */
   onReadCacheNotice?: (message: string, error?: unknown) => void;
   now?: () => number;
@@ -120,7 +123,7 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onExternalChanges' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -171,6 +174,7 @@ export class FichierDrive implements Drive {
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
       onPatch: options.onCachePatch,
+      onListingChange: options.onExternalChanges && ((before, after) => this.reportListingChange(before, after, options.onExternalChanges!)),
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
@@ -325,6 +329,33 @@ export class FichierDrive implements Drive {
     const info = await this.upstream.fileInfo(`https://1fichier.com/?${id}`, signal);
     const folderPath = info.folderPath === undefined ? undefined : info.folderPath === '' ? '/' : `/${info.folderPath}`;
     return { file: info.file, name: info.file.name, ...(folderPath !== undefined ? { path: childPath(folderPath, info.file.name) } : {}) };
+  }
+
+  private reportListingChange(before: CachedFolder, after: CachedFolder, report: (changes: DriveChange[]) => void): void {
+    const folderPath = this.cachedFolderPath(after.id);
+    if (folderPath === undefined) return;
+    const changes = listingChanges(folderPath, before, after, new Date(this.now())).filter(
+      (change) => !(this.options.keepSystemFilesLocal && isSystemFileName(leafOf(change.path))),
+    );
+    if (changes.length > 0) report(changes);
+  }
+
+  /**
+   * Lists `path` and the folders under it again, at background priority, one after the other, at
+   * most `maxFolders` of them (a watched library): changes made elsewhere are then reported through
+   * `onExternalChanges`. Resolves with the number of folders listed.
+   */
+  async refreshTree(path: string, maxFolders = 500): Promise<number> {
+    const resolved = await this.resolveForRead(path);
+    if (resolved.kind !== 'folder') throw new DriveError('not-a-folder', `${path} is not a folder`);
+    const queue = [resolved.id];
+    let listed = 0;
+    while (queue.length > 0 && listed < maxFolders) {
+      const listing = await this.folders.refresh(queue.shift()!);
+      listed += 1;
+      queue.push(...listing.folders.map((folder) => folder.id));
+    }
+    return listed;
   }
 
   /** A folder's path from the cached listings alone; undefined when a parent is not cached. */

@@ -62,6 +62,8 @@ export interface FolderCacheOptions {
    * (`applyRemote`) and see the write at once instead of after their cache expires.
    */
   onPatch?: (patch: FolderPatch) => void;
+  /** Told when a fresh listing of a folder that was cached differs from the cached one (changes made elsewhere). */
+  onListingChange?: (before: CachedFolder, after: CachedFolder) => void;
 }
 
 /** One write-through change of the cache, as `onPatch` reports it and `applyRemote` takes it. */
@@ -147,6 +149,14 @@ export class FolderCache {
       if (folder) return { parent, folder };
     }
     return undefined;
+  }
+
+  /**
+   * Lists the folder again now, at background priority (behind every waiting client), whatever
+   * the age of its cached listing: `--watch` uses it to notice changes made elsewhere.
+   */
+  refresh(folderId: number): Promise<CachedFolder> {
+    return this.load(folderId, 'background');
   }
 
   /** Forces the next get() to list again. */
@@ -257,7 +267,15 @@ export class FolderCache {
       .load(folderId, priority)
       .then((content) => {
         const entry = this.applyOverlay({ ...content, fetchedAt: this.now() });
+        const before = this.entries.peek(folderId);
         this.entries.set(folderId, entry);
+        if (before && this.options.onListingChange) {
+          try {
+            this.options.onListingChange(before, entry);
+          } catch (error) {
+            this.options.onBackgroundError?.(folderId, error);
+          }
+        }
         return entry;
       })
       .finally(() => this.loading.delete(folderId));

@@ -44,6 +44,18 @@ const SAMPLES: Partial<Record<string, string>> = {
   identityFile: '/etc/fichier-dav/backup.identity',
   spoolLimit: '20G',
   publicUrl: 'https://media.example.org/dav',
+  notifyWebhook: 'http://127.0.0.1:3030/triggers/fichier-dav',
+  notifyJellyfin: 'http://127.0.0.1:8096',
+  notifyJellyfinKey: '0123456789abcdef0123456789abcdef',
+  notifyJellyfinKeyFile: '/etc/fichier-dav/jellyfin.key',
+  notifyPlex: 'http://127.0.0.1:32400',
+  notifyPlexToken: 'plex-token-0123456789',
+  notifyPlexTokenFile: '/etc/fichier-dav/plex.token',
+  notifyPathMap: 'jellyfin:/Vidéos=/mnt/fichier/Vidéos',
+  notifyDelay: '5s',
+  watch: '/Vidéos',
+  watchInterval: '10m',
+  strmDir: '/srv/media/strm',
 };
 
 /** Options that are not settings: they say what this one invocation does, not how the program runs. */
@@ -61,6 +73,7 @@ const SWITCHES: Record<string, string[]> = {
   'remote-upload': ['--parents', '--header', '--to'],
   backup: ['--to', '--list', '--dry-run', '--quiet'],
   restore: ['--force', '--quiet'],
+  strm: ['--json'],
   // The simulator is a test tool with its own flags (its options mirror 1fichier's, not ours).
   simulate: ['*'],
 };
@@ -116,7 +129,7 @@ describe('every setting: flag, environment variable, config key', () => {
 
 describe('the commands', () => {
   it('every setting is read by some command', () => {
-    const read = new Set<string>([...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, ...BACKUP_SETTING_KEYS, ...RESTORE_SETTING_KEYS, 'transfers', 'progressInterval']);
+    const read = new Set<string>(['publicUrl', ...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, ...BACKUP_SETTING_KEYS, ...RESTORE_SETTING_KEYS, 'transfers', 'progressInterval']);
     expect(keys.filter((key) => !read.has(key))).toEqual([]);
   });
 

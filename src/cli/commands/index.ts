@@ -12,6 +12,7 @@ import { registerRemoteUpload } from './remote-upload.js';
 import { registerRestore } from './restore.js';
 import { registerRm } from './rm.js';
 import { registerShare } from './share.js';
+import { registerStrm } from './strm.js';
 import { registerUpload } from './upload.js';
 
 export function registerAccountCommands(program: Command): void {
@@ -28,4 +29,5 @@ export function registerAccountCommands(program: Command): void {
   registerRemoteStatus(program);
   registerBackup(program);
   registerRestore(program);
+  registerStrm(program);
 }

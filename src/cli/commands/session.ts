@@ -12,6 +12,7 @@ import { FichierUpstream } from '../../drive/fichier-upstream.js';
 import { SnapshotUpstream } from '../../drive/snapshot-upstream.js';
 import { AuthError, NotPremiumError, realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
 import { describeKeyRefusal } from '../key-check.js';
+import { linkSecret } from '../../links/secret.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
@@ -45,6 +46,8 @@ export interface Account {
   lastFailure(): FichierLogEvent | undefined;
   /** Seconds until the account's flood cool-down ends (0 when none). */
   cooldownSeconds(): number;
+  /** The account's link secret (state.db): the same one a serve given this state directory uses. */
+  linkSecret(): Buffer;
   /** Marks a folder's saved listing as unknown (a server-side change we cannot patch). */
   distrustFolder(folderId: number): void;
   close(): Promise<void>;
@@ -123,6 +126,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     lastFailure: () => lastFailure,
     cooldownSeconds,
     distrustFolder: (folderId) => snapshots.distrust(folderId),
+    linkSecret: () => linkSecret(account.db),
     userInfo: () => account.userInfo(),
     async close() {
       await account.close();
