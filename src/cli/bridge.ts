@@ -20,7 +20,7 @@ import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { describeKeyRefusal, KEY_CHECK_ERRORS } from './key-check.js';
-import { createAccessGuard, loadHtpasswd, UserStore, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
+import { createAccessGuard, loadHtpasswd, loadUsersFile, UserStore, UsersFileError, WRITE_METHODS, type LoginThrottleOptions, type PlainUser } from '../webdav/auth/index.js';
 import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
@@ -28,6 +28,14 @@ import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webd
 import { createWebDavHandler, listenOn } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
 import { bridgeReadiness, withHealthEndpoints } from './health.js';
+import { linkSecret } from '../links/secret.js';
+import { withPublicRoutes, type PublicRoute } from '../public/routes.js';
+import { streamRoute } from '../public/stream-route.js';
+import { shareEndpoint } from '../public/share-endpoint.js';
+import { shareRoute } from '../public/share-route.js';
+import { ShareStore } from '../links/shares.js';
+import { withChangeEvents } from '../notify/webdav-changes.js';
+import { createNotifications, type BridgeNotifyOptions, type Notifications } from './notifications.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
 import { observeRequests } from './request-observer.js';
@@ -83,11 +91,20 @@ export interface BridgeOptions {
     /** Download connections of the whole account at once, across bridges (default 30, 1fichier's cap). */
     maxDownloadConnections?: number;
   };
+  /**
+   * The bridge's address as media servers and browsers reach it (`--public-url`): the origin of
+   * `.strm` and share links. Default: the bridge's own URL.
+   */
+  publicUrl?: string;
+  /** Change notifications to media servers, `--watch` refreshes and a `.strm` library (docs/media-servers.md). */
+  notify?: BridgeNotifyOptions;
 }
 
 export interface AuthOptions {
   users?: PlainUser[];
   htpasswdFile?: string;
+  /** A `--users` file: users with a home folder and permissions each (users-file.ts). */
+  usersFile?: string;
   realm?: string;
   backoff?: LoginThrottleOptions;
 }
@@ -114,6 +131,17 @@ export interface RunningBridge {
   stateDir: string;
   /** Whether the shared Redis is reachable (only with `redis`). */
   redisStatus?: () => RedisStatus;
+  /**
+   * Reads the users file and the htpasswd file again (SIGHUP). A file that cannot be read or is
+   * wrong keeps the users in force and logs why; resolves whether the new users were taken.
+   */
+  reloadUsers(): Promise<boolean>;
+  /** The origin of public links (`publicUrl`, else `url`), without a trailing slash. */
+  publicUrl: string;
+  /** The account's link secret (state.db): signs `.strm` and share links. */
+  linkSecret: Buffer;
+  /** With `notify`: the notifier, the watch and the `.strm` sync. */
+  notifications?: Notifications;
 }
 
 /**
@@ -136,10 +164,19 @@ export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () 
 
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password)]);
+  const notifySecrets = [options.notify?.jellyfin?.apiKey, options.notify?.plex?.token].filter((secret): secret is string => !!secret);
+  const logger = redactingLogger(options.logger ?? silentLogger, [options.apiKey, ...(options.auth?.users ?? []).map((user) => user.password), ...notifySecrets]);
   const host = options.host ?? '127.0.0.1';
-  const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
-  const users = new UserStore({ users: options.auth?.users, htpasswd });
+  const loadUsers = async (): Promise<UserStore> => {
+    const htpasswd = options.auth?.htpasswdFile ? await loadHtpasswd(options.auth.htpasswdFile) : [];
+    const usersFile = options.auth?.usersFile ? await loadUsersFile(options.auth.usersFile) : undefined;
+    try {
+      return new UserStore({ users: options.auth?.users, htpasswd, usersFile });
+    } catch (error) {
+      throw usersFile ? new UsersFileError((error as Error).message) : error;
+    }
+  };
+  let users = await loadUsers();
   assertSafeExposure(host, users.size > 0, options.allowAnonymous ?? false);
   const apiUrl = options.apiUrl ?? 'https://api.1fichier.com/v1';
   const health = { apiReachable: true, keyAccepted: true, reason: undefined as string | undefined };
@@ -201,6 +238,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     await redis?.close();
     throw startupError(error, apiUrl);
   }
+  const notifications = createNotifications(options.notify, logger, options.metrics);
   const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
@@ -226,6 +264,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
+    ...(notifications ? { onExternalChanges: (changes: Parameters<Notifications['fromAccount']>[0]) => notifications.fromAccount(changes) } : {}),
     onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
@@ -239,23 +278,37 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       account.snapshots.distrustBefore(since);
     },
   );
+  const authorize =
+    users.size > 0 || options.readOnly
+      ? createAccessGuard({
+          users: users.size > 0 ? () => users : undefined,
+          realm: options.auth?.realm,
+          readOnly: options.readOnly,
+          backoff: options.auth?.backoff,
+          logger,
+        })
+      : undefined;
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(redis ? { store: redis.locks } : {}),
     logger,
     downloads: options.downloads ?? 'stream',
-    authorize:
-      users.size > 0 || options.readOnly
-        ? createAccessGuard({
-            users: users.size > 0 ? users : undefined,
-            realm: options.auth?.realm,
-            readOnly: options.readOnly,
-            backoff: options.auth?.backoff,
-            logger,
-          })
-        : undefined,
+    authorize,
   });
-  const observed = options.logRequests === false && !options.metrics ? webdav : observeRequests(webdav, options.logRequests === false ? silentLogger : logger, options.metrics);
+  // Signed links (/stream/ for .strm files): before authentication (the URL carries the grant),
+  // inside the request log (which hides their signatures).
+  const secret = linkSecret(account.db);
+  const shares = new ShareStore(account.db);
+  // Known once listening (the default is the bridge's own URL).
+  let publicOrigin = (options.publicUrl ?? '').replace(/\/+$/, '');
+  const publicRoutes: PublicRoute[] = [
+    streamRoute({ drive, secret, downloads: options.downloads ?? 'stream', logger }),
+    // Share links (/s/<id>) need no credentials; POST /.share authenticates like WebDAV itself.
+    shareRoute({ drive, shares, secret, downloads: options.downloads ?? 'stream', secure: options.tls !== undefined || /^https:/i.test(options.publicUrl ?? ''), logger }),
+    shareEndpoint({ drive, shares, publicUrl: () => publicOrigin, authorize, logger }),
+  ];
+  const routed = withPublicRoutes(notifications ? withChangeEvents(webdav, (changes) => notifications.fromBridge(changes)) : webdav, publicRoutes);
+  const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {
     const ready = health.apiReachable && health.keyAccepted;
@@ -281,8 +334,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const port = await listenOn(server, options.port ?? 0, host);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   let closing: Promise<void> | undefined;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
+  publicOrigin ||= url.replace(/\/+$/, '');
+  notifications?.start(drive, { publicUrl: publicOrigin, secret });
   return {
-    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`,
+    url,
+    publicUrl: publicOrigin,
+    linkSecret: secret,
+    ...(notifications ? { notifications } : {}),
     port,
     server,
     client,
@@ -292,6 +351,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     keyAccepted: () => health.keyAccepted,
     readiness,
     ...(redis ? { redisStatus: () => redis.status() } : {}),
+    async reloadUsers() {
+      try {
+        const next = await loadUsers();
+        if (next.size === 0 && users.size > 0) throw new Error('no users left; anonymous access needs a restart');
+        users = next;
+        logger.info('users reloaded', { users: next.size });
+        return true;
+      } catch (error) {
+        logger.error('users not reloaded; the previous users stay in force', { reason: (error as Error).message });
+        return false;
+      }
+    },
     close(closeOptions: CloseOptions = {}) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -305,6 +376,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         // step that fails (a full disk) is reported and the others still run: the account is
         // closed whatever happened, and what was saved before stays as it was (atomic writes).
         stopChecks.abort();
+        await notifications?.close();
         const failures: unknown[] = [];
         for (const [what, step] of [
           ['the read cache index', () => drive.closeReadCache()],

@@ -17,6 +17,7 @@ import { CACHE_DEFAULTS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../drive/block-c
 import { parseByteSize, parseDuration } from './cache-options.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { parseLogFormat, type LogFormat } from './logging.js';
+import { parsePathRule } from '../notify/path-map.js';
 import { configDirectory } from './platform-dirs.js';
 
 export type Origin = 'flag' | 'env' | 'file' | 'default';
@@ -37,6 +38,11 @@ export interface Setting<T> {
    * config can be shared or committed; `hint` says where the secret goes instead.
    */
   secret?: { hint: string };
+  /**
+   * Given several times (`--watch /A --watch /B`): the flag repeats, the environment variable
+   * separates values with ';', the config file holds a JSON array. The value is an array.
+   */
+  repeatable?: boolean;
 }
 
 function text(raw: unknown): string {
@@ -133,6 +139,61 @@ function apiUrl(raw: unknown): string {
   // The API is reached with the key, never with URL credentials; a password here would be printed
   // in the banner and logs, which name the API URL.
   if (url.username || url.password) throw new Error('must not carry a user name or password: remove the "user:password@" part (1fichier is reached with the API key)');
+  return value;
+}
+
+/**
+ * `--public-url`: an http(s) origin with an optional path prefix (a reverse proxy's), no query,
+ * fragment or credentials; kept without its trailing slash.
+ */
+export function publicUrl(raw: unknown): string {
+  const value = nonEmpty(raw);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('must be an absolute http(s) URL such as http://192.168.1.10:8080 or https://media.example.org/dav');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
+  if (url.username || url.password) throw new Error('must not contain a user or password (links carry their own signature)');
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) throw new Error('must not contain a query (?) or fragment (#): give the origin and an optional path prefix');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/** A repeatable setting's values, each checked by `item`. */
+function listOf<T>(item: (raw: unknown) => T) {
+  return (raw: unknown): T[] => {
+    const values = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(';') : [raw];
+    const kept = values.filter((value) => !(typeof value === 'string' && value.trim() === ''));
+    if (kept.length === 0) throw new Error('must not be empty');
+    return kept.map(item);
+  };
+}
+
+/** A drive folder: absolute, '/'-separated, kept without a trailing slash. */
+function driveFolder(raw: unknown): string {
+  const value = nonEmpty(raw);
+  if (!value.startsWith('/')) throw new Error(`"${value}" must be a drive path starting with /, e.g. /Vidéos`);
+  const parts = value.split('/').filter((part) => part !== '');
+  if (parts.some((part) => part === '.' || part === '..')) throw new Error(`"${value}" must not contain . or .. segments`);
+  return `/${parts.join('/')}`;
+}
+
+function pathRule(raw: unknown): string {
+  const value = nonEmpty(raw);
+  parsePathRule(value);
+  return value;
+}
+
+function httpUrl(raw: unknown): string {
+  const value = nonEmpty(raw);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('must be an absolute http(s) URL, e.g. http://127.0.0.1:8096');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
   return value;
 }
 
@@ -350,6 +411,13 @@ export const SETTINGS = {
     description: 'serve: users from an Apache htpasswd file (bcrypt, apr1 MD5, SHA1 or crypt hashes)',
     parse: expandPath,
   } satisfies Setting<string>,
+  users: {
+    key: 'users',
+    flag: '--users <file>',
+    env: ['FICHIER_DAV_USERS'],
+    description: 'serve: users with a home folder and permissions each, from a YAML file (see docs/users-and-sharing.md); reloaded on SIGHUP',
+    parse: expandPath,
+  } satisfies Setting<string>,
   realm: {
     key: 'realm',
     flag: '--realm <name>',
@@ -479,6 +547,109 @@ export const SETTINGS = {
     default: false,
     parse: boolean,
   } satisfies Setting<boolean>,
+  publicUrl: {
+    key: 'publicUrl',
+    flag: '--public-url <url>',
+    env: ['FICHIER_DAV_PUBLIC_URL'],
+    description: "serve, share, strm: the bridge's address as media servers and browsers reach it, origin of .strm and share links (default: the bridge's own URL)",
+    parse: publicUrl,
+  } satisfies Setting<string>,
+  notifyWebhook: {
+    key: 'notifyWebhook',
+    flag: '--notify-webhook <url>',
+    env: ['FICHIER_DAV_NOTIFY_WEBHOOK'],
+    description: 'serve: POST each batch of changes as JSON to this URL (autoscan-like tools; see docs/media-servers.md)',
+    parse: httpUrl,
+  } satisfies Setting<string>,
+  notifyJellyfin: {
+    key: 'notifyJellyfin',
+    flag: '--notify-jellyfin <url>',
+    env: ['FICHIER_DAV_NOTIFY_JELLYFIN'],
+    description: "serve: tell this Jellyfin or Emby server (e.g. http://127.0.0.1:8096) of changes, with --notify-jellyfin-key",
+    parse: httpUrl,
+  } satisfies Setting<string>,
+  notifyJellyfinKey: {
+    key: 'notifyJellyfinKey',
+    flag: '--notify-jellyfin-key <key>',
+    env: ['FICHIER_DAV_NOTIFY_JELLYFIN_KEY'],
+    description: 'serve: the Jellyfin/Emby API key (prefer the environment variable or --notify-jellyfin-key-file: a command line shows in ps)',
+    parse: nonEmpty,
+    secret: { hint: 'set FICHIER_DAV_NOTIFY_JELLYFIN_KEY, or put the key alone in a file and set "notifyJellyfinKeyFile"' },
+  } satisfies Setting<string>,
+  notifyJellyfinKeyFile: {
+    key: 'notifyJellyfinKeyFile',
+    flag: '--notify-jellyfin-key-file <file>',
+    env: ['FICHIER_DAV_NOTIFY_JELLYFIN_KEY_FILE'],
+    description: 'serve: read the Jellyfin/Emby API key from this file',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  notifyPlex: {
+    key: 'notifyPlex',
+    flag: '--notify-plex <url>',
+    env: ['FICHIER_DAV_NOTIFY_PLEX'],
+    description: 'serve: ask this Plex server (e.g. http://127.0.0.1:32400) to scan changed folders, with --notify-plex-token',
+    parse: httpUrl,
+  } satisfies Setting<string>,
+  notifyPlexToken: {
+    key: 'notifyPlexToken',
+    flag: '--notify-plex-token <token>',
+    env: ['FICHIER_DAV_NOTIFY_PLEX_TOKEN'],
+    description: 'serve: the X-Plex-Token (prefer the environment variable or --notify-plex-token-file)',
+    parse: nonEmpty,
+    secret: { hint: 'set FICHIER_DAV_NOTIFY_PLEX_TOKEN, or put the token alone in a file and set "notifyPlexTokenFile"' },
+  } satisfies Setting<string>,
+  notifyPlexTokenFile: {
+    key: 'notifyPlexTokenFile',
+    flag: '--notify-plex-token-file <file>',
+    env: ['FICHIER_DAV_NOTIFY_PLEX_TOKEN_FILE'],
+    description: 'serve: read the X-Plex-Token from this file',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  notifyPathMap: {
+    key: 'notifyPathMap',
+    flag: '--notify-path-map <rule>',
+    env: ['FICHIER_DAV_NOTIFY_PATH_MAP'],
+    description: 'serve: DRIVE=SERVER path mapping for notifications, e.g. /Vidéos=/mnt/fichier/Vidéos; prefix jellyfin:, plex: or webhook: for one target (repeatable)',
+    parse: listOf(pathRule),
+    repeatable: true,
+  } satisfies Setting<string[]>,
+  notifyDelay: {
+    key: 'notifyDelay',
+    flag: '--notify-delay <duration>',
+    env: ['FICHIER_DAV_NOTIFY_DELAY'],
+    description: "serve: quiet time after a folder's last change before its batch of notifications goes out (default 2s)",
+    parse: duration,
+  } satisfies Setting<number>,
+  watch: {
+    key: 'watch',
+    flag: '--watch <folder>',
+    env: ['FICHIER_DAV_WATCH'],
+    description: 'serve: list this drive folder and its sub-folders again every --watch-interval, so changes made elsewhere are notified (repeatable)',
+    parse: listOf(driveFolder),
+    repeatable: true,
+  } satisfies Setting<string[]>,
+  watchInterval: {
+    key: 'watchInterval',
+    flag: '--watch-interval <duration>',
+    env: ['FICHIER_DAV_WATCH_INTERVAL'],
+    description: 'serve: time between two listings of the --watch folders, at background priority (default 10m)',
+    parse: duration,
+  } satisfies Setting<number>,
+  strmDir: {
+    key: 'strmDir',
+    flag: '--strm-dir <dir>',
+    env: ['FICHIER_DAV_STRM_DIR'],
+    description: 'serve: keep a .strm library of --strm-source in this local folder, in step with changes (see docs/media-servers.md)',
+    parse: expandPath,
+  } satisfies Setting<string>,
+  strmSource: {
+    key: 'strmSource',
+    flag: '--strm-source <folder>',
+    env: ['FICHIER_DAV_STRM_SOURCE'],
+    description: 'serve: the drive folder --strm-dir mirrors',
+    default: '/',
+    parse: driveFolder,
+  } satisfies Setting<string>,
   keepLast: { ...keepCount('last', 'backups'), description: 'backup: keep the N newest backups' } satisfies Setting<number>,
   keepHourly: keepCount('hourly', 'hours') satisfies Setting<number>,
   keepDaily: keepCount('daily', 'days') satisfies Setting<number>,
@@ -543,9 +714,11 @@ export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'c
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
-  'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'realm', 'readOnly', 'allowAnonymous',
+  'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'users', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
-  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'publicUrl',
+  'notifyWebhook', 'notifyJellyfin', 'notifyJellyfinKey', 'notifyJellyfinKeyFile', 'notifyPlex', 'notifyPlexToken', 'notifyPlexTokenFile',
+  'notifyPathMap', 'notifyDelay', 'watch', 'watchInterval', 'strmDir', 'strmSource',
   ...CACHE_SETTING_KEYS,
 ] as const satisfies readonly SettingKey[];
 /** What `demo` reads (its log level defaults to warn: the banner is what matters there). */
@@ -690,7 +863,9 @@ export function settingOption(key: SettingKey): Option {
   const setting: Setting<unknown> = SETTINGS[key];
   const shown = setting.default !== undefined && !setting.flag.startsWith('--no-') && setting.default !== false;
   const defaultText = shown ? ` (default: ${String(setting.default)})` : '';
-  return new Option(setting.flag, `${setting.description.replace(/^serve: /, '')}${defaultText} [${setting.env[0]}]`);
+  const option = new Option(setting.flag, `${setting.description.replace(/^serve: /, '')}${defaultText} [${setting.env[0]}]`);
+  if (setting.repeatable) option.argParser((value: string, previous: unknown) => [...(Array.isArray(previous) ? previous : []), value]);
+  return option;
 }
 
 /** Declares the flags of `keys` on a command, plus --config. */

@@ -17,6 +17,8 @@ export interface GaugeSources {
   coolDownMs?: () => number;
   /** Cumulative cache counters (folder cache, block cache...). */
   cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number; corrupt?: number }>;
+  /** Change notifications waiting or being delivered (batches and retries). */
+  notifyPending?: () => number;
   /** With --redis-url: the shared Redis's state. */
   redis?: () => { reachable: boolean; outages: number; remoteChanges: number; replayedChanges?: number; missedChangeGaps?: number };
 }
@@ -108,6 +110,19 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  private readonly notifyAttempts = new Counter({
+    name: 'fichier_dav_notify_requests_total',
+    help: 'Change notifications by target (jellyfin, plex, webhook) and outcome (sent, failed, retried, dropped after the last try).',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly notifyChanges = new Counter({
+    name: 'fichier_dav_notify_changes_total',
+    help: 'Changes reported to the notifier, by origin (bridge = our own writes, account = found in a fresh listing).',
+    labelNames: ['origin'] as const,
+    registers: [this.registry],
+  });
+
   /** Read at scrape time; may be filled in after construction (the bridge starts later). */
   readonly sources: GaugeSources;
 
@@ -177,6 +192,14 @@ export class BridgeMetrics {
       },
     });
     new Gauge({
+      name: 'fichier_dav_notify_pending',
+      help: 'Change notifications waiting for their quiet time or being delivered (retries included).',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.notifyPending?.() ?? 0);
+      },
+    });
+    new Gauge({
       name: 'fichier_dav_flood_cooldown_seconds',
       help: 'Remaining flood cool-down of the account, 0 when none.',
       registers: [this.registry],
@@ -220,6 +243,16 @@ export class BridgeMetrics {
     this.requestDuration.observe({ method }, seconds);
     if (bytesSent > 0) this.bytesDown.inc(bytesSent);
     if (bytesReceived > 0) this.bytesUp.inc(bytesReceived);
+  }
+
+  /** One notification attempt's outcome. */
+  notify(target: string, outcome: 'sent' | 'failed' | 'retried' | 'dropped'): void {
+    this.notifyAttempts.inc({ target, outcome });
+  }
+
+  /** Changes handed to the notifier. */
+  notifyChangesSeen(origin: 'bridge' | 'account', count: number): void {
+    this.notifyChanges.inc({ origin }, count);
   }
 
   streamStarted(): void {

@@ -30,7 +30,9 @@ export function observeRequests(handler: RequestListener, logger: Logger, metric
       metrics?.request(req.method ?? '?', status, ms / 1000, sent, received);
       const fields = {
         method: req.method,
-        path: req.url,
+        // A signed link's signature is a credential: never in the logs.
+        // So is a share link's id (/s/<id>): its first 8 characters tell links apart.
+        path: req.url?.replace(/([?&]sig=)[^&]*/g, '$1<hidden>').replace(/^(\/s\/[A-Za-z0-9_-]{8})[A-Za-z0-9_-]*/, '$1…'),
         status,
         bytesSent: sent,
         bytesReceived: received,

@@ -3,9 +3,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { HtpasswdError } from '../webdav/auth/index.js';
+import { HtpasswdError, UsersFileError } from '../webdav/auth/index.js';
 import { ApiKeyError, loadApiKey } from './api-key.js';
 import { startBridge, type AuthOptions } from './bridge.js';
+import type { BridgeNotifyOptions } from './notifications.js';
 import { cacheOptionsFrom } from './cache-options.js';
 import { addSettingOptions, apiKeyFileToRead, loadSettings, SERVE_SETTING_KEYS } from './config.js';
 import { CliError } from './exit-codes.js';
@@ -21,6 +22,7 @@ interface AuthFlags {
   user?: string;
   pass?: string;
   htpasswd?: string;
+  users?: string;
   realm: string;
 }
 
@@ -42,7 +44,60 @@ export function authFromFlags(
   return {
     users: user !== undefined && pass !== undefined ? [{ user, password: pass }] : [],
     htpasswdFile: flags.htpasswd,
+    usersFile: flags.users,
     realm: flags.realm,
+  };
+}
+
+/** A secret from its flag/environment value or its file (first line, trimmed); the file wins when both are given. */
+async function secretFrom(value: string | undefined, file: string | undefined, what: string): Promise<string | undefined> {
+  if (file === undefined) return value;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the ${what} file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}): fix the path`);
+  }
+  const secret = text.split(/\r?\n/)[0]?.trim();
+  if (!secret) throw new Error(`the ${what} file ${file} is empty: put the ${what} alone on its first line`);
+  return secret;
+}
+
+interface NotifyFlags {
+  notifyWebhook?: string;
+  notifyJellyfin?: string;
+  notifyJellyfinKey?: string;
+  notifyJellyfinKeyFile?: string;
+  notifyPlex?: string;
+  notifyPlexToken?: string;
+  notifyPlexTokenFile?: string;
+  notifyPathMap?: string[];
+  notifyDelay?: number;
+  watch?: string[];
+  watchInterval?: number;
+  strmDir?: string;
+  strmSource: string;
+}
+
+/** The notification, watch and .strm settings as the bridge takes them; throws Error with a fix when one is incomplete. */
+export async function notifyOptionsFrom(values: NotifyFlags): Promise<BridgeNotifyOptions | undefined> {
+  const jellyfinKey = await secretFrom(values.notifyJellyfinKey, values.notifyJellyfinKeyFile, 'Jellyfin API key');
+  const plexToken = await secretFrom(values.notifyPlexToken, values.notifyPlexTokenFile, 'Plex token');
+  if (values.notifyJellyfin && !jellyfinKey) {
+    throw new Error('--notify-jellyfin needs an API key: set FICHIER_DAV_NOTIFY_JELLYFIN_KEY or --notify-jellyfin-key-file (Jellyfin: Dashboard → API Keys)');
+  }
+  if (values.notifyPlex && !plexToken) throw new Error('--notify-plex needs a token: set FICHIER_DAV_NOTIFY_PLEX_TOKEN or --notify-plex-token-file');
+  const any = values.notifyWebhook || values.notifyJellyfin || values.notifyPlex || values.watch?.length || values.strmDir;
+  if (!any) return undefined;
+  return {
+    ...(values.notifyWebhook ? { webhook: values.notifyWebhook } : {}),
+    ...(values.notifyJellyfin && jellyfinKey ? { jellyfin: { url: values.notifyJellyfin, apiKey: jellyfinKey } } : {}),
+    ...(values.notifyPlex && plexToken ? { plex: { url: values.notifyPlex, token: plexToken } } : {}),
+    ...(values.notifyPathMap ? { pathMap: values.notifyPathMap } : {}),
+    ...(values.notifyDelay !== undefined ? { debounceMs: values.notifyDelay } : {}),
+    ...(values.watch?.length ? { watch: values.watch } : {}),
+    ...(values.watchInterval !== undefined ? { watchIntervalMs: values.watchInterval } : {}),
+    ...(values.strmDir ? { strm: { dir: values.strmDir, source: values.strmSource } } : {}),
   };
 }
 
@@ -85,10 +140,16 @@ export function registerServe(program: Command): void {
         program.error(`error: cannot read the TLS certificate or key: ${(error as Error).message}`, { exitCode: 2 });
       }
     }
+    let notify: BridgeNotifyOptions | undefined;
+    try {
+      notify = await notifyOptionsFrom(values);
+    } catch (error) {
+      program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
+    }
     const logger = createLogger({
       level: values.logLevel,
       format: values.logFormat,
-      secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password)],
+      secrets: [apiKey, ...(auth.users ?? []).map((user) => user.password), notify?.jellyfin?.apiKey, notify?.plex?.token].filter((secret): secret is string => !!secret),
     });
     if (!coreDumps.disabled) {
       logger.warn('core dumps could not be turned off; a crash could write the API key to disk', {
@@ -124,12 +185,14 @@ export function registerServe(program: Command): void {
         maxConnectionsPerAddress: values.maxConnectionsPerAddress,
       },
       upstreamDeadlineMs: values.upstreamDeadline * 1000,
+      ...(values.publicUrl ? { publicUrl: values.publicUrl } : {}),
+      ...(notify ? { notify } : {}),
       ...(values.redisUrl ? { redis: { url: values.redisUrl, bridges: values.redisBridges } } : {}),
     }).catch((error: NodeJS.ErrnoException) => {
       // A refused key (4), a wrong API URL (2), an account that cannot be identified (5).
       if (error instanceof CliError) program.error(`error: ${error.message}`, { exitCode: error.exitCode });
       if (error.code === 'EADDRINUSE') program.error(`error: port ${values.port} is in use; choose another with --port`, { exitCode: 2 });
-      if (error instanceof ExposureError || error instanceof HtpasswdError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      if (error instanceof ExposureError || error instanceof HtpasswdError || error instanceof UsersFileError) program.error(`error: ${error.message}`, { exitCode: 2 });
       if (error.code === 'ERR_OSSL_PEM_NO_START_LINE' || /PEM|certificate|key values mismatch/i.test(error.message)) {
         program.error(`error: the TLS certificate or key is not usable: ${error.message}`, { exitCode: 2 });
       }
@@ -154,7 +217,7 @@ export function registerServe(program: Command): void {
     logger.info('serving', {
       url: bridge.url,
       api: values.apiUrl,
-      auth: auth.users?.length || auth.htpasswdFile ? 'basic' : 'none',
+      auth: auth.users?.length || auth.htpasswdFile || auth.usersFile ? 'basic' : 'none',
       readOnly: values.readOnly,
       ...(metricsServer ? { metrics: `${metricsServer.url}/metrics` } : {}),
     });
@@ -164,6 +227,8 @@ export function registerServe(program: Command): void {
       await bridge.close({ graceMs });
       await metricsServer?.close();
     }, { graceMs });
+    // SIGHUP re-reads the users and htpasswd files; a bad file keeps the old users (logged).
+    process.on('SIGHUP', () => void bridge.reloadUsers());
     const urls = reachableUrls(values.host, bridge.port, tls !== undefined);
     process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${urls[0]}\n`);
     if (urls.length > 1) process.stdout.write(`also at: ${urls.slice(1).join(' ')}\n`);

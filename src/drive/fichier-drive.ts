@@ -16,8 +16,10 @@ import { cacheSettingsFrom, type ReadCacheOptions } from './block-cache/drive-op
 import { checkSettings } from './block-cache/options.js';
 import type { FetchPriority } from './block-cache/span-fetch.js';
 import { emptyStats, type CacheStats } from './block-cache/stats.js';
+import { fileIdOf } from './duplicate-names.js';
 import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
-import { FolderCache, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
+import { listingChanges, type DriveChange } from './changes.js';
+import { FolderCache, type CachedFolder, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
 import { checkDeadPropertyPatch, resourceBytes, type DeadPropertyLimits } from './dead-property-limits.js';
 import { asDiskFull } from './disk-full.js';
@@ -39,6 +41,7 @@ import {
   type DeadProperty,
   type Drive,
   type DriveEntry,
+  type FileById,
   type PropertyPatch,
   type Quota,
   type ReadOptions,
@@ -94,6 +97,8 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Told of each change our writes make to the folder cache (other bridges apply it: `applyRemoteChange`). */
   onCachePatch?: (patch: FolderPatch) => void;
+  /** Changes made on the account by others, found when a folder's fresh listing differs from the cached one. */
+  onExternalChanges?: (changes: DriveChange[]) => void;
   /** One line per state change of the read cache (full disk: pass-through; room again). Default: onBackgroundError. */
   onReadCacheNotice?: (message: string, error?: unknown) => void;
   now?: () => number;
@@ -120,7 +125,7 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
+  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onExternalChanges' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -178,6 +183,7 @@ export class FichierDrive implements Drive {
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
       onPatch: options.onCachePatch,
+      onListingChange: options.onExternalChanges && ((before, after) => this.reportListingChange(before, after, options.onExternalChanges!)),
     });
     this.links = new LinkCache({ reuseMs: this.options.linkReuseMs, single: this.options.singleUseLinks, now: this.now });
     this.resolver = new Resolver(this.folders);
@@ -260,7 +266,11 @@ export class FichierDrive implements Drive {
       if (file.size === 0) return Readable.from([]);
       return this.state.readSystem(file, options.range);
     }
-    const file = (resolved as Extract<Resolved, { kind: 'file' }>).file;
+    return this.readUpstreamFile((resolved as Extract<Resolved, { kind: 'file' }>).file, options);
+  }
+
+  /** One upstream file's bytes: through the read cache when on, else one resumable ranged GET. */
+  private async readUpstreamFile(file: UpstreamFile, options: ReadOptions): Promise<Readable> {
     const range = options.range ?? { start: 0, end: file.size - 1 };
     if (range.end < range.start) return Readable.from([]);
     const cache = await this.readCache;
@@ -293,6 +303,90 @@ export class FichierDrive implements Drive {
     const resolved = await this.resolveForRead(path);
     if (resolved.kind !== 'file') throw new DriveError('not-found', `${path} is not an upstream file`);
     return this.links.get(resolved.file.url, () => this.upstream.downloadLink(resolved.file.url, signal));
+  }
+
+  // ---- by id (links that survive renames and moves) ----------------------------------------
+
+  /** The id in the file's 1fichier URL (`https://1fichier.com/?<id>`). Local-only files have none. */
+  async fileId(path: string): Promise<string> {
+    const ref = await this.upstreamRef(path);
+    if (ref.kind === 'folder') throw new DriveError('is-a-folder', `${path} is a folder`);
+    if (ref.kind === 'local') throw new DriveError('not-found', `${path} exists only on this machine (empty or housekeeping file), so it has no 1fichier id`);
+    return fileIdOf(ref.url).toLowerCase();
+  }
+
+  /**
+   * The file with that id: from the cached listings when one holds it (0 API calls), else one
+   * file/info.cgi call through the scheduler. 'not-found' when 1fichier no longer has it.
+   */
+  async statById(id: string, signal?: AbortSignal): Promise<FileById> {
+    const found = await this.fileById(id, signal);
+    return { ...fileEntry(found.name, found.file), ...(found.path !== undefined ? { path: found.path } : {}) };
+  }
+
+  async readById(id: string, options: ReadOptions = {}): Promise<Readable> {
+    const found = await this.fileById(id, options.signal);
+    return this.readUpstreamFile(found.file, options);
+  }
+
+  async directUrlById(id: string, signal?: AbortSignal): Promise<string> {
+    const { file } = await this.fileById(id, signal);
+    return this.links.get(file.url, () => this.upstream.downloadLink(file.url, signal));
+  }
+
+  private async fileById(rawId: string, signal?: AbortSignal): Promise<{ file: UpstreamFile; name: string; path?: string }> {
+    const id = rawId.toLowerCase();
+    // 1fichier's ids are 5 to 20 letters and digits: anything else is answered without an API call.
+    if (!/^[a-z0-9]{5,20}$/.test(id)) throw new DriveError('not-found', 'no file has this id');
+    const cached = this.folders.findFile((file) => fileIdOf(file.url).toLowerCase() === id);
+    if (cached) {
+      const visible = [...this.resolver.visibleFiles(cached.folder)].find(([, file]) => file === cached.file)?.[0] ?? cached.file.name;
+      const folderPath = this.cachedFolderPath(cached.folder.id);
+      return { file: cached.file, name: visible, ...(folderPath !== undefined ? { path: childPath(folderPath, visible) } : {}) };
+    }
+    if (!this.upstream.fileInfo) throw new DriveError('not-found', 'no file has this id');
+    const info = await this.upstream.fileInfo(`https://1fichier.com/?${id}`, signal);
+    const folderPath = info.folderPath === undefined ? undefined : info.folderPath === '' ? '/' : `/${info.folderPath}`;
+    return { file: info.file, name: info.file.name, ...(folderPath !== undefined ? { path: childPath(folderPath, info.file.name) } : {}) };
+  }
+
+  private reportListingChange(before: CachedFolder, after: CachedFolder, report: (changes: DriveChange[]) => void): void {
+    const folderPath = this.cachedFolderPath(after.id);
+    if (folderPath === undefined) return;
+    const changes = listingChanges(folderPath, before, after, new Date(this.now())).filter(
+      (change) => !(this.options.keepSystemFilesLocal && isSystemFileName(leafOf(change.path))),
+    );
+    if (changes.length > 0) report(changes);
+  }
+
+  /**
+   * Lists `path` and the folders under it again, at background priority, one after the other, at
+   * most `maxFolders` of them (a watched library): changes made elsewhere are then reported through
+   * `onExternalChanges`. Resolves with the number of folders listed.
+   */
+  async refreshTree(path: string, maxFolders = 500): Promise<number> {
+    const resolved = await this.resolveForRead(path);
+    if (resolved.kind !== 'folder') throw new DriveError('not-a-folder', `${path} is not a folder`);
+    const queue = [resolved.id];
+    let listed = 0;
+    while (queue.length > 0 && listed < maxFolders) {
+      const listing = await this.folders.refresh(queue.shift()!);
+      listed += 1;
+      queue.push(...listing.folders.map((folder) => folder.id));
+    }
+    return listed;
+  }
+
+  /** A folder's path from the cached listings alone; undefined when a parent is not cached. */
+  private cachedFolderPath(folderId: number): string | undefined {
+    const names: string[] = [];
+    for (let current = folderId, hops = 0; current !== ROOT_ID; hops += 1) {
+      const found = hops < 256 ? this.folders.findParent(current) : undefined;
+      if (!found) return undefined;
+      names.unshift(found.folder.name);
+      current = found.parent.id;
+    }
+    return '/' + names.join('/');
   }
 
   async quota(): Promise<Quota> {
@@ -961,6 +1055,10 @@ function treeDestination(destination: TransferDestination, name: string): TreeOb
   if (destination.kind === 'file') return { kind: 'file', parentId: destination.parentId, name: destination.file.name, url: destination.file.url };
   if (destination.kind === 'folder') return { kind: 'folder', parentId: destination.parentId, name: storedName(name), id: destination.id };
   return undefined;
+}
+
+function childPath(folder: string, name: string): string {
+  return folder === '/' ? `/${name}` : `${folder}/${name}`;
 }
 
 function sameObject(source: TransferSource, destination: TransferDestination, from: string, to: string): boolean {

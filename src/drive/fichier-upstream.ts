@@ -27,7 +27,7 @@ import {
 import type { FolderContent, LoadPriority, UpstreamFile, UpstreamFolder } from './folder-cache.js';
 import { MAX_NAME_CHARACTERS } from './account-limits.js';
 import { DriveError, type Quota } from './types.js';
-import { LinkRefusedError, type UploadRequest, type Upstream } from './upstream.js';
+import { LinkRefusedError, type UploadRequest, type Upstream, type UpstreamFileInfo } from './upstream.js';
 
 export interface FichierUpstreamOptions {
   /** Ask for single-use download links (get_token single:1). Default false: links are reused. */
@@ -96,6 +96,19 @@ export class FichierUpstream implements Upstream {
           signal: callSignal,
           priority: toPriority(priority),
         }),
+      signal,
+    );
+  }
+
+  fileInfo(url: string, signal?: AbortSignal): Promise<UpstreamFileInfo> {
+    return this.call(
+      'look a file up',
+      'interactive',
+      async (callSignal) => {
+        const info = await this.client.fileInfo(url, { signal: callSignal });
+        const folderPath = info.path === undefined ? undefined : info.path.split('/').filter((part) => part !== '').map(decodePathName).join('/');
+        return { file: toUpstreamFile(info), folderId: info.folderId, folderPath };
+      },
       signal,
     );
   }

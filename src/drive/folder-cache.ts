@@ -62,6 +62,8 @@ export interface FolderCacheOptions {
    * (`applyRemote`) and see the write at once instead of after their cache expires.
    */
   onPatch?: (patch: FolderPatch) => void;
+  /** Told when a fresh listing of a folder that was cached differs from the cached one (changes made elsewhere). */
+  onListingChange?: (before: CachedFolder, after: CachedFolder) => void;
 }
 
 /** One write-through change of the cache, as `onPatch` reports it and `applyRemote` takes it. */
@@ -125,6 +127,36 @@ export class FolderCache {
   /** The cached entry, without any upstream call (undefined when not cached). */
   peek(folderId: number): CachedFolder | undefined {
     return this.entries.peek(folderId);
+  }
+
+  /**
+   * The cached folder listing a file with this id (its URL's `?<id>`), without any upstream call:
+   * for links by id (a file keeps its URL across renames and moves). undefined when no cached
+   * listing holds it.
+   */
+  findFile(matches: (file: UpstreamFile) => boolean): { folder: CachedFolder; file: UpstreamFile } | undefined {
+    for (const folder of this.entries.values()) {
+      const file = folder.files.find(matches);
+      if (file) return { folder, file };
+    }
+    return undefined;
+  }
+
+  /** The cached listing holding `folderId` as a sub-folder (its parent), without any upstream call. */
+  findParent(folderId: number): { parent: CachedFolder; folder: UpstreamFolder } | undefined {
+    for (const parent of this.entries.values()) {
+      const folder = parent.folders.find((candidate) => candidate.id === folderId);
+      if (folder) return { parent, folder };
+    }
+    return undefined;
+  }
+
+  /**
+   * Lists the folder again now, at background priority (behind every waiting client), whatever
+   * the age of its cached listing: `--watch` uses it to notice changes made elsewhere.
+   */
+  refresh(folderId: number): Promise<CachedFolder> {
+    return this.load(folderId, 'background');
   }
 
   /** Forces the next get() to list again. */
@@ -243,7 +275,15 @@ export class FolderCache {
       .load(folderId, priority)
       .then((content) => {
         const entry = this.applyOverlay({ ...content, fetchedAt: this.now() });
+        const before = this.entries.peek(folderId);
         this.entries.set(folderId, entry);
+        if (before && this.options.onListingChange) {
+          try {
+            this.options.onListingChange(before, entry);
+          } catch (error) {
+            this.options.onBackgroundError?.(folderId, error);
+          }
+        }
         return entry;
       })
       .finally(() => this.loading.delete(folderId));

@@ -4,6 +4,7 @@
  * error codes of the Drive contract (types.ts). It lets the WebDAV layer be tested — and litmus be
  * run — without 1fichier. Reads honour ranges and abort signals like the real drive must.
  */
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DriveError,
@@ -11,6 +12,7 @@ import {
   type DeadProperty,
   type Drive,
   type DriveEntry,
+  type FileById,
   type PropertyPatch,
   type Quota,
   type ReadOptions,
@@ -22,6 +24,8 @@ import {
 
 interface FileNode {
   kind: 'file';
+  /** Stable across renames and moves (as a 1fichier file's URL); a copy or an overwrite gets a new one. */
+  id: string;
   data: Buffer;
   contentType?: string;
   modified: Date;
@@ -122,6 +126,45 @@ export class MemoryDrive implements Drive {
     return stream;
   }
 
+  // ---- by id -----------------------------------------------------------------------------------
+
+  async fileId(path: string): Promise<string> {
+    const node = this.resolve(path);
+    if (node.kind !== 'file') throw new DriveError('is-a-folder', `${path} is a folder`);
+    return node.id;
+  }
+
+  async statById(id: string): Promise<FileById> {
+    const found = this.findById(id);
+    return { ...this.entry(baseName(found.path), found.node), path: found.path };
+  }
+
+  async readById(id: string, options: ReadOptions = {}): Promise<Readable> {
+    return this.read(this.findById(id).path, options);
+  }
+
+  async directUrlById(id: string, signal?: AbortSignal): Promise<string> {
+    if (!this.directUrl) throw new DriveError('not-found', 'this drive has no direct links');
+    return this.directUrl(this.findById(id).path, signal);
+  }
+
+  private findById(id: string): { node: FileNode; path: string } {
+    const walk = (folder: FolderNode, path: string): { node: FileNode; path: string } | undefined => {
+      for (const [name, child] of folder.children) {
+        const childPath = `${path}/${name}`;
+        if (child.kind === 'file' && child.id === id) return { node: child, path: childPath };
+        if (child.kind === 'folder') {
+          const found = walk(child, childPath);
+          if (found) return found;
+        }
+      }
+      return undefined;
+    };
+    const found = walk(this.root, '');
+    if (!found) throw new DriveError('not-found', 'no file has this id');
+    return found;
+  }
+
   // ---- writing -------------------------------------------------------------------------------
 
   async write(path: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
@@ -142,6 +185,7 @@ export class MemoryDrive implements Drive {
     const now = this.now();
     const node: FileNode = {
       kind: 'file',
+      id: newFileId(),
       data,
       contentType: options.contentType ?? current?.contentType,
       modified: now,
@@ -235,7 +279,7 @@ export class MemoryDrive implements Drive {
     const now = this.now();
     const props = new Map([...node.props].map(([k, v]) => [k, { ...v }]));
     if (node.kind === 'file') {
-      return { ...node, props, modified: now, created: now, etag: this.nextEtag(node.data.length) };
+      return { ...node, id: newFileId(), props, modified: now, created: now, etag: this.nextEtag(node.data.length) };
     }
     const children = new Map<string, Node>();
     if (depth === 'infinity') for (const [name, child] of node.children) children.set(name, this.clone(child, depth));
@@ -300,6 +344,12 @@ export class MemoryDrive implements Drive {
   private usedBytes(): number {
     return sizeOf(this.root);
   }
+}
+
+/** 20 lowercase letters and digits, the shape of a 1fichier file id. */
+function newFileId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(20)].map((byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 function sizeOf(node: Node): number {

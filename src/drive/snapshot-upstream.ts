@@ -8,8 +8,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { FolderContent, LoadPriority, UpstreamFile, UpstreamFolder } from './folder-cache.js';
-import type { Quota } from './types.js';
-import type { UploadRequest, Upstream } from './upstream.js';
+import { DriveError, type Quota } from './types.js';
+import type { UploadRequest, Upstream, UpstreamFileInfo } from './upstream.js';
 import type { ListingSnapshots } from '../state/listing-snapshots.js';
 
 export interface SnapshotUpstreamOptions {
@@ -68,6 +68,11 @@ export class SnapshotUpstream implements Upstream {
 
   downloadLink(...args: Parameters<Upstream['downloadLink']>): Promise<string> {
     return this.inner.downloadLink(...args);
+  }
+
+  fileInfo(...args: Parameters<NonNullable<Upstream['fileInfo']>>): Promise<UpstreamFileInfo> {
+    if (!this.inner.fileInfo) return Promise.reject(new DriveError('not-found', 'this upstream cannot look files up by id'));
+    return this.inner.fileInfo(...args);
   }
 
   openRange(...args: Parameters<Upstream['openRange']>): Promise<Readable> {

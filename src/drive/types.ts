@@ -106,7 +106,27 @@ export interface Drive {
   getProperties(path: string): Promise<DeadProperty[]>;
   /** Applies all patches in order, atomically: either all apply or none (then it throws). */
   patchProperties(path: string, patches: PropertyPatch[]): Promise<void>;
+
+  // ---- by id: a file's identity survives renames and moves (links in .strm files, share links) ----
+
+  /**
+   * The stable id of the file at `path` (on 1fichier: the id in its URL `https://1fichier.com/?<id>`).
+   * DriveError 'not-found' (also for files that exist only locally), 'is-a-folder'.
+   */
+  fileId?(path: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Current metadata of the file with that id, and its current path when the drive knows it.
+   * DriveError 'not-found' when it no longer exists (or the id is malformed).
+   */
+  statById?(id: string, signal?: AbortSignal): Promise<FileById>;
+  /** A stream of exactly the requested bytes of the file with that id (as `read`). */
+  readById?(id: string, options?: ReadOptions): Promise<Readable>;
+  /** A fresh direct link to the file with that id (redirect mode). */
+  directUrlById?(id: string, signal?: AbortSignal): Promise<string>;
 }
+
+/** What `statById` answers: the entry, plus its current path when known. */
+export type FileById = DriveEntry & { path?: string };
 
 export type DriveErrorCode =
   | 'not-found' // 404

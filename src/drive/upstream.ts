@@ -20,6 +20,13 @@ export interface UploadRequest {
   onBodySent?: () => void;
 }
 
+/** What file/info.cgi tells of one file: its metadata, its folder and that folder's path (decoded, '/'-separated, '' for the root). */
+export interface UpstreamFileInfo {
+  file: UpstreamFile;
+  folderId?: number;
+  folderPath?: string;
+}
+
 export interface Upstream {
   /** One folder listing with its sub-folders and files (folder/ls.cgi + files:1). */
   listFolder(folderId: number, priority: LoadPriority): Promise<FolderContent>;
@@ -47,6 +54,11 @@ export interface Upstream {
   /** Server-side copy of one or more files into a folder (file/cp.cgi); `newName` only with one URL. Resolves with the new URLs in order. */
   copyFiles(urls: string[], destinationFolderId: number, newName?: string): Promise<string[]>;
   mkdir(parentId: number, name: string): Promise<UpstreamFolder>;
+  /**
+   * One file's metadata by its URL (file/info.cgi), wherever it now is: links by id use it when no
+   * cached listing holds the file. Rejects with DriveError 'not-found' when the file is gone.
+   */
+  fileInfo?(url: string, signal?: AbortSignal): Promise<UpstreamFileInfo>;
   /** Removes an empty folder (folder/rm.cgi). Rejects with DriveError 'not-empty' otherwise. */
   removeFolder(folderId: number): Promise<void>;
   /** folder/mv.cgi without rename. */

@@ -6,6 +6,7 @@ import { HttpError } from './errors.js';
 import type { Logger, RequestContext, WebDavSettings } from './handler.js';
 import type { LockManagerPort, WriteTarget } from './locking.js';
 import { encodeHref, type DecodedPath } from './paths.js';
+import { fromHome, inHome } from './auth/permissions.js';
 import type { XmlElement } from './xml/tree.js';
 import { XML_DECLARATION } from './xml/write.js';
 
@@ -20,6 +21,8 @@ export interface ContextInput {
   logger: Logger;
   /** The authenticated user, undefined without authentication. */
   principal: string | undefined;
+  /** The drive folder that is this user's `/` ('/' = the whole account). */
+  home?: string;
   readBody(): Promise<Buffer>;
   readXml(): Promise<XmlElement | undefined>;
 }
@@ -39,12 +42,21 @@ export function createContext(input: ContextInput): RequestContext {
     return Array.isArray(value) ? value.join(', ') : value;
   };
 
+  // Every path the client names (Request-URI, Destination, If tags) is read as below the user's
+  // home; decodePath already refused '..' above the client's root, so nothing outside is named.
+  const home = input.home ?? '/';
+  const path = inHome(home, input.decoded.path);
   const resolveHref = (uri: string): string | undefined => {
     try {
-      return parseDestination(uri, header('host'), settings.mountPrefix).path;
+      return inHome(home, parseDestination(uri, header('host'), settings.mountPrefix).path);
     } catch {
       return undefined;
     }
+  };
+  // A drive path as the client sees it; a lock rooted above the home shows as the client's root.
+  const href = (drivePath: string, collection: boolean): string => {
+    const visible = fromHome(home, drivePath);
+    return visible === undefined ? encodeHref('/', true, settings.mountPrefix) : encodeHref(visible, collection, settings.mountPrefix);
   };
 
   const etagOf = async (path: string): Promise<string | undefined> => {
@@ -67,7 +79,8 @@ export function createContext(input: ContextInput): RequestContext {
     req,
     res,
     method: input.method,
-    path: input.decoded.path,
+    path,
+    home,
     trailingSlash: input.decoded.trailingSlash,
     drive,
     locks,
@@ -76,8 +89,9 @@ export function createContext(input: ContextInput): RequestContext {
     signal: abort.signal,
     principal: input.principal,
     header,
-    href: (path, collection) => encodeHref(path, collection, settings.mountPrefix),
+    href,
     resolveHref,
+    destination: () => inHome(home, parseDestination(header('destination'), header('host'), settings.mountPrefix).path),
     readBody: input.readBody,
     readXml: input.readXml,
     async checkPreconditions(targets: WriteTarget[]): Promise<void> {
@@ -85,14 +99,14 @@ export function createContext(input: ContextInput): RequestContext {
       const result = await locks.checkPreconditions({
         ifHeader: header('if'),
         targets,
-        env: { requestPath: input.decoded.path, etagOf, resolveHref },
+        env: { requestPath: path, etagOf, resolveHref },
         principal: input.principal,
       });
       if (result.ok) return;
       if (result.status === 423) {
         throw new HttpError(423, result.message ?? 'Locked', {
           condition: 'lock-token-submitted',
-          conditionXml: `<D:href>${encodeHref(result.lockRoot, false, settings.mountPrefix)}</D:href>`,
+          conditionXml: `<D:href>${href(result.lockRoot, false)}</D:href>`,
         });
       }
       throw new HttpError(result.status, result.message ?? (result.status === 412 ? 'Precondition failed' : 'Bad If header'));

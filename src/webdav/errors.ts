@@ -93,7 +93,15 @@ export class ResponseStreamError extends Error {
  * was not read to its end the answer closes the connection, so the rest is never parsed as a
  * next request.
  */
-export function answerError(req: IncomingMessage, res: ServerResponse, method: string, error: unknown, logger: Logger): void {
+export function answerError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  error: unknown,
+  logger: Logger,
+  /** Rewrites the reason sent to the client (drive paths shown as the user sees them). */
+  shown: (message: string) => string = (message) => message,
+): void {
   if (error instanceof ResponseStreamError) {
     // The drive broke mid-body: the status is gone, so cut the connection (a short body must never
     // pass for the whole file) and report it as the server-side failure it is.
@@ -131,7 +139,7 @@ export function answerError(req: IncomingMessage, res: ServerResponse, method: s
     body = errorDocument(httpError.options.condition, httpError.options.conditionXml);
   } else {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
-    body = `${httpError ? httpError.message : 'Internal server error'}\n`;
+    body = `${httpError ? shown(httpError.message) : 'Internal server error'}\n`;
   }
   if (!req.complete) headers.Connection = 'close';
   headers['Content-Length'] = Buffer.byteLength(body);

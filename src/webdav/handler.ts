@@ -49,8 +49,13 @@ export interface RequestContext {
   readonly res: ServerResponse;
   /** Upper-case method name. */
   readonly method: string;
-  /** Decoded Drive path of the Request-URI. */
+  /** Drive path of the Request-URI (decoded, under the user's home). */
   readonly path: string;
+  /**
+   * The drive folder that is the user's `/` ('/' without a users file): the root checks of DELETE,
+   * MOVE, COPY, PUT and MKCOL compare with it, and `href` shows paths relative to it.
+   */
+  readonly home: string;
   /** The Request-URI ended with '/'. */
   readonly trailingSlash: boolean;
   readonly drive: Drive;
@@ -70,6 +75,8 @@ export interface RequestContext {
   header(name: string): string | undefined;
   href(path: string, collection: boolean): string;
   resolveHref(uri: string): string | undefined;
+  /** Drive path named by the Destination header (under the user's home); HttpError 400/502. */
+  destination(): string;
   readBody(): Promise<Buffer>;
   readXml(): Promise<XmlElement | undefined>;
   checkPreconditions(targets: WriteTarget[]): Promise<void>;

@@ -10,7 +10,7 @@ import type { Drive } from '../drive/types.js';
 import { declaredLength, readBody, readXmlBody } from './body.js';
 import { createContext } from './context.js';
 import { answerError, HttpError } from './errors.js';
-import type { Logger, MethodHandler, WebDavSettings } from './handler.js';
+import type { Logger, MethodHandler, RequestContext, WebDavSettings } from './handler.js';
 import type { LockManagerPort } from './locking.js';
 import { builtinMethods } from './methods/index.js';
 import { decodeRequestTarget } from './paths.js';
@@ -36,7 +36,8 @@ export interface WebDavOptions {
   authorize?: (req: IncomingMessage, res: ServerResponse) => AuthorizeResult | Promise<AuthorizeResult>;
 }
 
-export type AuthorizeResult = boolean | { user: string };
+/** `home`: the drive folder that is this user's `/` (default '/'). */
+export type AuthorizeResult = boolean | { user: string; home?: string };
 
 export const consoleLogger: Logger = {
   info: (m, f) => console.log(m, f ?? ''),
@@ -66,6 +67,7 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? '').toUpperCase();
+    let home = '/';
     try {
       // `OPTIONS *` asks about the server as a whole (RFC 9110 §9.3.7): answer as for the root.
       const target = method === 'OPTIONS' && req.url === '*' ? `${mountPrefix}/` : req.url;
@@ -81,6 +83,7 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
       if (!handler) throw new HttpError(501, `Method ${method || '(none)'} not supported`, { headers: { Allow: allow } });
       const verdict = method !== 'OPTIONS' && options.authorize ? await options.authorize(req, res) : true;
       if (verdict === false) return;
+      if (typeof verdict === 'object' && verdict.home) home = verdict.home;
       const ctx = createContext({
         req,
         res,
@@ -91,15 +94,17 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
         settings,
         logger,
         principal: typeof verdict === 'object' ? verdict.user : undefined,
+        home: typeof verdict === 'object' ? verdict.home : undefined,
         readBody: () => readBody(req, settings.maxXmlBodyBytes),
         readXml: () => readXmlBody(req, settings.maxXmlBodyBytes),
       });
       // An unauthenticated OPTIONS must not reach the drive, not even to evaluate an If header.
       const evaluateIf = READ_METHODS.has(method) && !(method === 'OPTIONS' && options.authorize);
       if (evaluateIf && ctx.header('if') !== undefined) await ctx.checkPreconditions([]);
+      if (!READ_METHODS.has(method)) auditWrite(ctx, logger);
       await handler(ctx);
     } catch (error) {
-      answerError(req, res, method, error, logger);
+      answerError(req, res, method, error, logger, (message) => hideHome(home, message));
     }
   };
 
@@ -110,6 +115,41 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
       res.destroy();
     });
   };
+}
+
+/** A reason as the user sees paths: `/Alice/x` reads `/x` for a user whose home is /Alice. */
+function hideHome(home: string, message: string): string {
+  if (home === '/') return message;
+  // Drive reasons name paths absolute (/Alice/x) or relative to the account's root ("Alice/x").
+  return message.split(`${home}/`).join('/').split(home).join('/').split(`"${home.slice(1)}/`).join('"').split(`"${home.slice(1)}"`).join('"/"');
+}
+
+/**
+ * One `audit` line per write request once answered: who (the authenticated user, or anonymous),
+ * what (method, drive path, destination), from where (the peer address) and how it ended (status;
+ * 0 when the client went away first). Drive paths are the account's, not the user's view.
+ */
+function auditWrite(ctx: RequestContext, logger: Logger): void {
+  let to: string | undefined;
+  if (ctx.method === 'COPY' || ctx.method === 'MOVE') {
+    try {
+      to = ctx.destination();
+    } catch {
+      to = undefined; // the handler answers the bad Destination
+    }
+  }
+  const client = ctx.req.socket.remoteAddress ?? 'unknown';
+  ctx.res.once('close', () => {
+    logger.info('audit', {
+      event: 'write',
+      user: ctx.principal ?? 'anonymous',
+      method: ctx.method,
+      path: ctx.path,
+      ...(to !== undefined ? { to } : {}),
+      client,
+      status: ctx.res.writableFinished ? ctx.res.statusCode : 0,
+    });
+  });
 }
 
 export interface RunningWebDavServer {

@@ -29,6 +29,7 @@ const SAMPLES: Partial<Record<string, string>> = {
   user: 'alice',
   pass: 'a-long-password',
   htpasswd: '/etc/fichier-dav/htpasswd',
+  users: '/etc/fichier-dav/users.yaml',
   tlsCert: '/etc/fichier-dav/cert.pem',
   tlsKey: '/etc/fichier-dav/key.pem',
   cacheDir: '/var/cache/fichier-dav',
@@ -42,6 +43,19 @@ const SAMPLES: Partial<Record<string, string>> = {
   passphraseFile: '/etc/fichier-dav/backup.passphrase',
   identityFile: '/etc/fichier-dav/backup.identity',
   spoolLimit: '20G',
+  publicUrl: 'https://media.example.org/dav',
+  notifyWebhook: 'http://127.0.0.1:3030/triggers/fichier-dav',
+  notifyJellyfin: 'http://127.0.0.1:8096',
+  notifyJellyfinKey: '0123456789abcdef0123456789abcdef',
+  notifyJellyfinKeyFile: '/etc/fichier-dav/jellyfin.key',
+  notifyPlex: 'http://127.0.0.1:32400',
+  notifyPlexToken: 'plex-token-0123456789',
+  notifyPlexTokenFile: '/etc/fichier-dav/plex.token',
+  notifyPathMap: 'jellyfin:/Vidéos=/mnt/fichier/Vidéos',
+  notifyDelay: '5s',
+  watch: '/Vidéos',
+  watchInterval: '10m',
+  strmDir: '/srv/media/strm',
 };
 
 /** Options that are not settings: they say what this one invocation does, not how the program runs. */
@@ -52,12 +66,14 @@ const SWITCHES: Record<string, string[]> = {
   upload: ['--recursive', '--parents', '--force', '--quiet'],
   download: ['--force', '--no-verify', '--quiet'],
   link: ['--public-only'],
+  share: ['--expires', '--max-downloads', '--password', '--list', '--revoke'],
   mkdir: ['--parents'],
   rm: ['--recursive', '--dry-run'],
   mv: ['--force'],
   'remote-upload': ['--parents', '--header', '--to'],
   backup: ['--to', '--list', '--dry-run', '--quiet'],
   restore: ['--force', '--quiet'],
+  strm: ['--json'],
   // The simulator is a test tool with its own flags (its options mirror 1fichier's, not ours).
   simulate: ['*'],
 };
@@ -113,7 +129,7 @@ describe('every setting: flag, environment variable, config key', () => {
 
 describe('the commands', () => {
   it('every setting is read by some command', () => {
-    const read = new Set<string>([...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, ...BACKUP_SETTING_KEYS, ...RESTORE_SETTING_KEYS, 'transfers', 'progressInterval']);
+    const read = new Set<string>(['publicUrl', ...ACCOUNT_SETTING_KEYS, ...SERVE_SETTING_KEYS, ...DEMO_SETTING_KEYS, ...BACKUP_SETTING_KEYS, ...RESTORE_SETTING_KEYS, 'transfers', 'progressInterval']);
     expect(keys.filter((key) => !read.has(key))).toEqual([]);
   });
 

@@ -2,6 +2,12 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
+/**
+ * Path segments that must never name a resource, sent raw (already percent-encoded where they
+ * hold '%'): dot segments, an encoded '/', NUL, broken and overlong UTF-8, a too-long name.
+ */
+export const BAD_NAMES = ['..', '.', '%', 'a%2Fb', '%00', '%E0%A4%A', '%NETHOOD%', '%zz', '%C0%AF', 'n'.repeat(260)];
+
 /** A billion-laughs entity bomb wrapped in a PROPPATCH body: it must be refused, never expanded. */
 export const BILLION_LAUGHS_PROPPATCH = `<?xml version="1.0"?>
 <!DOCTYPE lolz [

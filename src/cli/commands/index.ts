@@ -11,6 +11,8 @@ import { registerRemoteStatus } from './remote-status.js';
 import { registerRemoteUpload } from './remote-upload.js';
 import { registerRestore } from './restore.js';
 import { registerRm } from './rm.js';
+import { registerShare } from './share.js';
+import { registerStrm } from './strm.js';
 import { registerUpload } from './upload.js';
 
 export function registerAccountCommands(program: Command): void {
@@ -19,6 +21,7 @@ export function registerAccountCommands(program: Command): void {
   registerUpload(program);
   registerDownload(program);
   registerLink(program);
+  registerShare(program);
   registerMkdir(program);
   registerRm(program);
   registerMv(program);
@@ -26,4 +29,5 @@ export function registerAccountCommands(program: Command): void {
   registerRemoteStatus(program);
   registerBackup(program);
   registerRestore(program);
+  registerStrm(program);
 }

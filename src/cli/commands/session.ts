@@ -10,6 +10,7 @@
  * made in the current window are reused, writes are ordered with the bridges' writes, and each
  * change a write makes to the folder cache is published, so every bridge shows it at once.
  */
+import type { AccountDb } from '../../state/account-db.js';
 import { join } from 'node:path';
 import { FichierDrive } from '../../drive/fichier-drive.js';
 import { FichierUpstream } from '../../drive/fichier-upstream.js';
@@ -21,6 +22,7 @@ import { keyFingerprint } from '../../state/location.js';
 import { redactUrl } from '../../state/redis/connection.js';
 import { RedisCoordination } from '../../state/redis/coordination.js';
 import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../../drive/connection-budget.js';
+import { linkSecret } from '../../links/secret.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
@@ -43,6 +45,8 @@ export interface Account {
   keySource: string;
   /** This account's local state directory (--state-dir, or the per-account default). */
   stateDir: string;
+  /** The account's state.db (share links live there, shared with `serve`). */
+  db: AccountDb;
   client: FichierClient;
   drive: FichierDrive;
   snapshots: ListingSnapshots;
@@ -52,6 +56,8 @@ export interface Account {
   lastFailure(): FichierLogEvent | undefined;
   /** Seconds until the account's flood cool-down ends (0 when none). */
   cooldownSeconds(): number;
+  /** The account's link secret (state.db): the same one a serve given this state directory uses. */
+  linkSecret(): Buffer;
   /** Marks a folder's saved listing as unknown (a server-side change we cannot patch). */
   distrustFolder(folderId: number): void;
   close(): Promise<void>;
@@ -155,12 +161,14 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     settings,
     keySource,
     stateDir: account.location.dir,
+    db: account.db,
     client,
     drive,
     snapshots,
     lastFailure: () => lastFailure,
     cooldownSeconds,
     distrustFolder: (folderId) => snapshots.distrust(folderId),
+    linkSecret: () => linkSecret(account.db),
     userInfo: () => account.userInfo(),
     async close() {
       await account.close();

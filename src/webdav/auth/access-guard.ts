@@ -9,6 +9,9 @@
  * - Right credentials → the request proceeds as that user (the principal locks are bound to).
  * - Read-only: every method that could change something (LOCK included: a lock is a promise to
  *   write) → 403 with a reason.
+ * - Users of a `--users` file: a method their permissions do not cover → 403 naming the missing
+ *   permission (permissions.ts); allowed requests carry the user's home, which the server maps
+ *   every path under. All of this happens before any drive call.
  * Requests that carry a body we will not read are answered with `Connection: close`, so a refused
  * upload is not read to its end.
  */
@@ -17,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../handler.js';
 import { parseBasicAuthorization } from './basic-credentials.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { missingPermissions, permissionRefusal } from './permissions.js';
 import type { UserStore } from './user-store.js';
 
 export const WRITE_METHODS: ReadonlySet<string> = new Set([
@@ -33,16 +37,22 @@ export const WRITE_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 export interface AccessGuardOptions {
-  /** Absent: no authentication (anonymous access). */
-  users?: UserStore;
+  /**
+   * Absent: no authentication (anonymous access). A function is asked on every request, so the
+   * users can be replaced while serving (SIGHUP reloads the users file).
+   */
+  users?: UserStore | (() => UserStore);
   realm?: string;
   readOnly?: boolean;
   backoff?: LoginThrottleOptions | LoginThrottle;
   logger?: Logger;
 }
 
-/** false: refused (already answered); true: anonymous access; `{ user }`: that authenticated user. */
-export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean | { user: string }>;
+/**
+ * false: refused (already answered); true: anonymous access; `{ user, home }`: that authenticated
+ * user, whose `/` is the drive folder `home`.
+ */
+export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean | { user: string; home: string }>;
 
 const SCOPE_TEXT = {
   pair: 'Too many failed logins for this user name from this address',
@@ -57,13 +67,16 @@ export function createAccessGuard(options: AccessGuardOptions): Authorize {
   const challenge = `Basic realm="${realm}", charset="UTF-8"`;
   const throttle = options.backoff instanceof LoginThrottle ? options.backoff : new LoginThrottle(options.backoff);
   const logger = options.logger;
-  const label = options.users ? userLabel(options.users) : undefined;
+  const given = options.users;
+  const current = given === undefined ? undefined : typeof given === 'function' ? given : () => given;
+  const label = current ? userLabel({ has: (name) => current().has(name) }) : undefined;
   let lastCeilingWarning = -Infinity;
 
   return async (req, res) => {
     const method = (req.method ?? '').toUpperCase();
-    let principal: { user: string } | true = true;
-    if (options.users && label) {
+    let principal: { user: string; home: string } | true = true;
+    if (current && label) {
+      const users = current();
       const client = req.socket.remoteAddress ?? 'unknown';
       const credentials = parseBasicAuthorization(header(req, 'authorization'));
       if (!credentials) {
@@ -81,7 +94,7 @@ export function createAccessGuard(options: AccessGuardOptions): Authorize {
         });
         return false;
       }
-      if (!(await options.users.verify(credentials.user, credentials.password))) {
+      if (!(await users.verify(credentials.user, credentials.password))) {
         const block = throttle.fail(admission.ticket);
         logger?.warn('auth: wrong credentials', { client, user: label(credentials.user), blockedSeconds: block ? block / 1000 : undefined });
         if (block > 0) {
@@ -92,7 +105,16 @@ export function createAccessGuard(options: AccessGuardOptions): Authorize {
         return false;
       }
       throttle.succeed(admission.ticket);
-      principal = { user: credentials.user };
+      const profile = users.profile(credentials.user);
+      if (!(options.readOnly && WRITE_METHODS.has(method))) {
+        const missing = missingPermissions(profile, method);
+        if (missing.length > 0) {
+          logger?.info('audit', { event: 'refused', user: credentials.user, method, url: req.url, client, missing });
+          refuse(req, res, 403, permissionRefusal(credentials.user, method, missing), {});
+          return false;
+        }
+      }
+      principal = { user: credentials.user, home: profile.home };
     }
     if (options.readOnly && WRITE_METHODS.has(method)) {
       refuse(req, res, 403, `This server is read-only (started with --read-only): ${method} is refused\n`, {});

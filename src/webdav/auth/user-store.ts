@@ -9,6 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { constantTimeEqual } from './constant-time.js';
 import { verifyHash, type HtpasswdEntry } from './htpasswd.js';
+import { FULL_ACCESS, type UserProfile } from './permissions.js';
+import type { UsersFile } from './users-file.js';
 
 export interface PlainUser {
   user: string;
@@ -18,6 +20,8 @@ export interface PlainUser {
 export interface UserStoreOptions {
   users?: PlainUser[];
   htpasswd?: HtpasswdEntry[];
+  /** Users of a `--users` file: hashed passwords with a home folder and permissions each. */
+  usersFile?: UsersFile;
   /** How long a verified (user, password) pair skips re-hashing. Default 10 minutes. */
   rememberMs?: number;
 }
@@ -29,6 +33,7 @@ export class UserStore {
   /** Per-process pepper: the remembered keys mean nothing outside this process. */
   private readonly pepper = randomBytes(16);
   private readonly decoy: HtpasswdEntry | undefined;
+  private readonly profiles = new Map<string, UserProfile>();
 
   constructor(options: UserStoreOptions) {
     for (const { user, password } of options.users ?? []) {
@@ -41,13 +46,26 @@ export class UserStore {
       if (this.plain.has(entry.user)) throw new Error(`user "${entry.user}" is defined twice (command line and htpasswd file)`);
       this.hashed.set(entry.user, entry);
     }
-    this.decoy = options.htpasswd?.[0];
+    for (const entry of options.usersFile?.entries ?? []) {
+      if (this.plain.has(entry.user) || this.hashed.has(entry.user)) {
+        throw new Error(`user "${entry.user}" is defined twice (users file and command line or htpasswd file)`);
+      }
+      this.hashed.set(entry.user, entry);
+      const profile = options.usersFile?.profiles.get(entry.user);
+      if (profile) this.profiles.set(entry.user, profile);
+    }
+    this.decoy = options.htpasswd?.[0] ?? options.usersFile?.entries[0];
     this.remembered = new LRUCache({ max: 1000, ttl: options.rememberMs ?? 10 * 60_000 });
   }
 
   /** Is `user` a configured user name (plain or htpasswd)? */
   has(user: string): boolean {
     return this.plain.has(user) || this.hashed.has(user);
+  }
+
+  /** Home and permissions of a user: full access to `/` unless the users file says otherwise. */
+  profile(user: string): UserProfile {
+    return this.profiles.get(user) ?? FULL_ACCESS;
   }
 
   get size(): number {

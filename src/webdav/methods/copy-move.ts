@@ -6,7 +6,6 @@
  * the same, the destination is inside the source, or the destination is a folder holding the
  * source (Overwrite would delete the source with it); 409 when the destination's parent is missing.
  */
-import { parseDestination } from '../destination.js';
 import { HttpError } from '../errors.js';
 import type { MethodHandler, RequestContext } from '../handler.js';
 import { parseDepth, parseOverwrite } from '../headers.js';
@@ -15,7 +14,7 @@ import { isSameOrBelow } from '../paths.js';
 import { statOrUndefined, writeTargets } from '../preconditions.js';
 
 async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<void> {
-  const destination = parseDestination(ctx.header('destination'), ctx.header('host'), ctx.settings.mountPrefix).path;
+  const destination = ctx.destination();
   const overwrite = parseOverwrite(ctx.header('overwrite'));
   const depthHeader = parseDepth(ctx.header('depth'));
   if (kind === 'MOVE' && depthHeader !== undefined && depthHeader !== 'infinity') {
@@ -25,9 +24,9 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
   const depth: 0 | 'infinity' = depthHeader === 0 ? 0 : 'infinity';
 
   const source = await ctx.drive.stat(ctx.path, ctx.signal);
-  if (ctx.path === '/') throw new HttpError(403, `Cannot ${kind} the root collection`);
+  if (ctx.path === ctx.home) throw new HttpError(403, `Cannot ${kind} the root collection`);
   if (destination === ctx.path) throw new HttpError(403, 'Source and destination are the same resource');
-  if (destination === '/') throw new HttpError(403, 'Cannot replace the root collection');
+  if (destination === ctx.home) throw new HttpError(403, 'Cannot replace the root collection');
   if (source.kind === 'folder' && isSameOrBelow(destination, ctx.path)) {
     throw new HttpError(403, 'Destination is inside the source collection');
   }

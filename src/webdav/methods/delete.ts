@@ -8,7 +8,7 @@ import { parseDepth } from '../headers.js';
 import { writeTargets } from '../preconditions.js';
 
 export const del: MethodHandler = async (ctx) => {
-  if (ctx.path === '/') throw new HttpError(403, 'The root collection cannot be deleted');
+  if (ctx.path === ctx.home) throw new HttpError(403, 'The root collection cannot be deleted');
   const entry = await ctx.drive.stat(ctx.path, ctx.signal);
   const depth = parseDepth(ctx.header('depth'));
   if (entry.kind === 'folder' && depth !== undefined && depth !== 'infinity') {

@@ -7,6 +7,7 @@
  * same headers without listing. In `downloads: 'redirect'` mode a file GET answers 302 to
  * Drive.directUrl when the drive has one (conditionals are still evaluated first).
  */
+import { fromHome } from '../auth/permissions.js';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -165,7 +166,8 @@ async function folderIndex(ctx: RequestContext): Promise<void> {
       return `<tr><td><a href="${escapeXml(href)}">${escapeXml(label)}</a></td><td>${size}</td><td>${httpDate(c.modified)}</td></tr>`;
     })
     .join('\n');
-  const title = escapeXml(ctx.path);
+  // The path as the client named it (under its home), not the account's.
+  const title = escapeXml(fromHome(ctx.home, ctx.path) ?? '/');
   const html = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>\n<table>\n${rows}\n</table></body></html>\n`;
   ctx.send(200, headers, html);
 }

@@ -6,7 +6,7 @@ import { statOrUndefined, writeTargets } from '../preconditions.js';
 export const mkcol: MethodHandler = async (ctx) => {
   const body = await ctx.readBody();
   if (body.length > 0) throw new HttpError(415, 'MKCOL with a request body is not supported');
-  if (ctx.path === '/' || (await statOrUndefined(ctx, ctx.path)) !== undefined) {
+  if (ctx.path === ctx.home || (await statOrUndefined(ctx, ctx.path)) !== undefined) {
     throw new HttpError(405, 'A resource already exists at this URL', { headers: { Allow: ctx.settings.allow } });
   }
   await ctx.checkPreconditions(writeTargets(ctx.path, false, true));

@@ -13,7 +13,7 @@ import { statOrUndefined, writeTargets } from '../preconditions.js';
 import { httpDate, quotedEtag } from '../props/format.js';
 
 export const put: MethodHandler = async (ctx) => {
-  if (ctx.path === '/') throw new HttpError(405, 'Cannot PUT to the root collection', { headers: { Allow: ctx.settings.allow } });
+  if (ctx.path === ctx.home) throw new HttpError(405, 'Cannot PUT to the root collection', { headers: { Allow: ctx.settings.allow } });
   if (ctx.header('content-range') !== undefined) throw new HttpError(400, 'Partial PUT (Content-Range) is not supported');
   const existing = await statOrUndefined(ctx, ctx.path);
   if (existing?.kind === 'folder') throw new HttpError(405, 'Cannot PUT to a collection');

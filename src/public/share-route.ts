@@ -1,0 +1,169 @@
+/**
+ * `/s/<id>`: share links (src/links/shares.ts), without WebDAV credentials.
+ *
+ * - `/s/<id>`: the file's page (name, size, download, preview), or the folder's index;
+ * - `/s/<id>/file`: the shared file itself (GET/HEAD, ranges);
+ * - `/s/<id>/f/<name>`: a file directly inside a shared folder.
+ *
+ * The link is looked up in state.db FIRST: an unknown or malformed id (a tampered link) gets 403,
+ * an expired, revoked or used-up one 410, before any drive call, so neither costs an API call.
+ * A download is counted when a GET asks for the file from its first byte (no Range, or a range
+ * starting at 0): a player's later range requests for the same viewing do not count again.
+ * With a password, the form sets a cookie signed with the account's link secret, valid for that
+ * link only; without it the files answer 403.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DriveError, type Drive } from '../drive/types.js';
+import type { ShareLink, ShareStore } from '../links/shares.js';
+import { signLink, verifyLink } from '../links/signature.js';
+import type { Logger } from '../webdav/handler.js';
+import { shortId } from '../links/shares.js';
+import type { PublicRoute } from './routes.js';
+import { answerFileById } from './serve-file.js';
+import { filePage, folderPage, gonePage, passwordPage, type Page } from './share-page.js';
+
+export const SHARE_PREFIX = '/s/';
+
+export interface ShareRouteOptions {
+  drive: Drive;
+  shares: ShareStore;
+  secret: Buffer;
+  downloads: 'stream' | 'redirect';
+  /** Whether the public URL is https (the password cookie is then Secure). */
+  secure: boolean;
+  logger?: Logger;
+}
+
+const GONE: Record<string, string> = {
+  expired: 'It has expired.',
+  revoked: 'It was revoked by its owner.',
+  exhausted: 'It has been downloaded as many times as allowed.',
+};
+
+export function shareRoute(options: ShareRouteOptions): PublicRoute {
+  const { shares, drive } = options;
+  return {
+    prefix: SHARE_PREFIX,
+    async handle(req, res, rest) {
+      const [id = '', ...subParts] = rest.split('/');
+      const sub = subParts.join('/');
+      const method = req.method ?? 'GET';
+      const link = shares.get(id);
+      if (!link) return sendText(res, 403, 'forbidden: this link is not valid');
+      const state = shares.state(link);
+      if (state !== 'active') return sendPage(res, 410, gonePage(GONE[state]), method);
+      if (link.hasPassword && !hasPassCookie(req, options.secret, id)) {
+        if (sub === '' && method === 'POST') return checkPassword(req, res, options, id);
+        if (sub === '' && (method === 'GET' || method === 'HEAD')) return sendPage(res, 200, passwordPage({ action: id, wrong: false }), method);
+        return sendText(res, 403, 'forbidden: this link needs its password (open the link in a browser)');
+      }
+      if (method !== 'GET' && method !== 'HEAD') return sendText(res, 405, 'only GET and HEAD are allowed here', { Allow: 'GET, HEAD' });
+      try {
+        if (link.kind === 'file') {
+          if (sub === '') return await fileLanding(res, options, link, method);
+          if (sub === 'file') return await download(req, res, options, link, link.fileId!);
+          return sendText(res, 404, 'not found');
+        }
+        if (sub === '') return await folderLanding(res, options, link, method);
+        const name = sub.startsWith('f/') ? safeName(sub.slice(2)) : undefined;
+        if (name === undefined) return sendText(res, 404, 'not found');
+        const path = link.path === '/' ? `/${name}` : `${link.path}/${name}`;
+        const fileId = await drive.fileId!(path);
+        return await download(req, res, options, link, fileId);
+      } catch (error) {
+        if (res.headersSent) return void res.destroy();
+        if (error instanceof DriveError && (error.code === 'not-found' || error.code === 'is-a-folder' || error.code === 'conflict')) {
+          return sendPage(res, 404, gonePage('The shared file is no longer on the account.'), method);
+        }
+        if (error instanceof DriveError && error.code === 'unavailable') return sendText(res, 503, '1fichier is not answering for now; try again later', { 'Retry-After': '30' });
+        throw error;
+      }
+    },
+  };
+}
+
+async function fileLanding(res: ServerResponse, options: ShareRouteOptions, link: ShareLink, method: string): Promise<void> {
+  const entry = await options.drive.statById!(link.fileId!);
+  const nonce = randomBytes(16).toString('base64');
+  const page = filePage({ name: entry.name, size: entry.size, contentType: entry.contentType, fileHref: `${link.id}/file`, expiresAt: link.expiresAt, nonce });
+  sendPage(res, 200, page, method);
+}
+
+async function folderLanding(res: ServerResponse, options: ShareRouteOptions, link: ShareLink, method: string): Promise<void> {
+  const children = await options.drive.list(link.path);
+  const files = children
+    .filter((c) => c.kind === 'file')
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((c) => ({ name: c.name, size: c.size, href: `${link.id}/f/${encodeURIComponent(c.name)}` }));
+  sendPage(res, 200, folderPage({ name: link.name, files }), method);
+}
+
+async function download(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions, link: ShareLink, fileId: string): Promise<void> {
+  const range = req.headers.range;
+  const fromStart = range === undefined || /^bytes=0-/.test(range.trim());
+  if (req.method === 'GET' && fromStart && !options.shares.countDownload(link.id)) {
+    return sendPage(res, 410, gonePage(GONE.exhausted), req.method);
+  }
+  options.logger?.info('audit', { event: 'share-download', id: shortId(link.id), path: link.path, client: req.socket.remoteAddress ?? 'unknown', method: req.method, ...(range ? { range } : {}) });
+  await answerFileById(req, res, { drive: options.drive, id: fileId, downloads: options.downloads, logger: options.logger });
+}
+
+/** A file name from the URL: one decoded segment, never a dot segment or a path. */
+function safeName(encoded: string): string | undefined {
+  let name: string;
+  try {
+    name = decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return undefined;
+  return name;
+}
+
+const cookieName = (id: string) => `fdshare_${id}`;
+
+function hasPassCookie(req: IncomingMessage, secret: Buffer, id: string): boolean {
+  const header = req.headers.cookie ?? '';
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === cookieName(id)) return verifyLink(secret, `share-password:${id}`, part.slice(eq + 1).trim());
+  }
+  return false;
+}
+
+async function checkPassword(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions, id: string): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 4096) return sendText(res, 413, 'request body too large', { Connection: 'close' });
+    chunks.push(chunk);
+  }
+  const password = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('password') ?? '';
+  if (!options.shares.checkPassword(id, password)) {
+    options.logger?.warn('share: wrong password', { id, client: req.socket.remoteAddress ?? 'unknown' });
+    return sendPage(res, 403, passwordPage({ action: id, wrong: true }), 'POST');
+  }
+  const cookie = `${cookieName(id)}=${signLink(options.secret, `share-password:${id}`)}; HttpOnly; SameSite=Lax; Max-Age=86400${options.secure ? '; Secure' : ''}`;
+  res.writeHead(303, { Location: id, 'Set-Cookie': cookie, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
+}
+
+function sendPage(res: ServerResponse, status: number, page: Page, method: string): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(page.html),
+    'Content-Security-Policy': page.csp,
+    'Cache-Control': 'no-store',
+    // The link id is the grant: never hand it to another site through Referer.
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (method === 'HEAD') res.end();
+  else res.end(page.html);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  const body = `${text}\n`;
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'Content-Length': Buffer.byteLength(body) }).end(body);
+}
