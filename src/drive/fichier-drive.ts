@@ -136,6 +136,8 @@ export class FichierDrive implements Drive {
   /** Upload, move and copy results confirmed by this process: never taken for a stray copy. */
   private readonly confirmed = new Set<string>();
   private quotaCache: { value: Quota; at: number } | undefined;
+  /** File id → the folder whose cached listing held it last (links by id). */
+  private readonly idHints = new Map<string, number>();
   /** Bytes of all dead properties, as last counted; undefined until the first PROPPATCH. */
   private deadBytes: number | undefined;
   private quotaRequest: Promise<Quota> | undefined;
@@ -319,7 +321,18 @@ export class FichierDrive implements Drive {
     const id = rawId.toLowerCase();
     // 1fichier's ids are 5 to 20 letters and digits: anything else is answered without an API call.
     if (!/^[a-z0-9]{5,20}$/.test(id)) throw new DriveError('not-found', 'no file has this id');
-    const cached = this.folders.findFile((file) => fileIdOf(file.url).toLowerCase() === id);
+    const matches = (file: UpstreamFile) => fileIdOf(file.url).toLowerCase() === id;
+    // A player sends many range requests for one file: remember which folder held it last time,
+    // so only the first request scans the cached listings.
+    const hinted = this.idHints.get(id);
+    const hintedFolder = hinted === undefined ? undefined : this.folders.peek(hinted);
+    const hintedFile = hintedFolder?.files.find(matches);
+    const cached = hintedFolder && hintedFile ? { folder: hintedFolder, file: hintedFile } : this.folders.findFile(matches);
+    if (cached) {
+      this.idHints.delete(id);
+      this.idHints.set(id, cached.folder.id);
+      if (this.idHints.size > 10_000) this.idHints.delete(this.idHints.keys().next().value!);
+    }
     if (cached) {
       const visible = [...this.resolver.visibleFiles(cached.folder)].find(([, file]) => file === cached.file)?.[0] ?? cached.file.name;
       const folderPath = this.cachedFolderPath(cached.folder.id);
