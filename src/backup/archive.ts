@@ -106,16 +106,47 @@ export function createArchive(
 /**
  * Extracts an archive stream into `dest` (which must exist). node-tar refuses absolute paths and
  * `..` segments, so an archive cannot write outside `dest`. Rejects on a damaged archive.
+ *
+ * Symbolic links pointing outside `dest` (an absolute target such as `/etc/ssl/cert.pem`, or a
+ * relative one climbing above `dest`) are common in backed-up trees (`~/.config`), and restoring
+ * them as they are could let a later entry write outside `dest` through them. They are not
+ * restored: each is reported in `skippedLinks` (`path -> target`) for the user to recreate, and the
+ * rest of the archive is extracted. (node-tar would otherwise fail the whole restore on the first,
+ * or silently make an absolute target relative, pointing somewhere else.)
  */
-export async function extractArchive(source: Readable, dest: string, compression: Compression, signal?: AbortSignal): Promise<{ entries: number }> {
+export async function extractArchive(
+  source: Readable,
+  dest: string,
+  compression: Compression,
+  signal?: AbortSignal,
+): Promise<{ entries: number; skippedLinks: string[] }> {
   let entries = 0;
   let failure: Error | undefined;
+  const skippedLinks: string[] = [];
   const unpack = new Unpack({
     cwd: dest,
-    strict: true,
+    // Warnings are ours to judge (below): a link pointing outside is skipped, anything else fails.
+    strict: false,
     preserveOwner: false,
+    filter: (path, entry) => {
+      if (!('type' in entry) || entry.type !== 'SymbolicLink') return true;
+      const link = String(entry.linkpath ?? '');
+      if (link.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(link)) {
+        skippedLinks.push(`${path} -> ${link}`);
+        return false;
+      }
+      return true;
+    },
     onReadEntry: () => {
       entries += 1;
+    },
+    onwarn: (code: string, message: string, data: Record<string, unknown>) => {
+      const entry = data.entry as { type?: string; path?: string; linkpath?: string } | undefined;
+      if (code === 'TAR_ENTRY_ERROR' && entry?.type === 'SymbolicLink' && data.linkpath !== undefined) {
+        skippedLinks.push(`${entry.path} -> ${String(data.linkpath)}`);
+        return;
+      }
+      failure ??= Object.assign(new Error(message), { code });
     },
   });
   unpack.on('error', (error: Error) => (failure ??= error));
@@ -136,5 +167,5 @@ export async function extractArchive(source: Readable, dest: string, compression
   if (decompress) await pipeline(source, decompress, sink, { signal });
   else await pipeline(source, sink, { signal });
   if (failure) throw failure;
-  return { entries };
+  return { entries, skippedLinks };
 }

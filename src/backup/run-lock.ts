@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { openAccountDb, type AccountDb } from '../state/account-db.js';
+import { processAlive } from '../state/process-owner.js';
 
 export interface LockHolder {
   pid: number;
@@ -28,15 +29,7 @@ const SCHEMA = {
   },
 };
 
-/** Whether a process with this pid runs on this machine (EPERM: it exists, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive };
 
 export class RunLock {
   private released = false;

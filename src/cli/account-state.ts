@@ -8,13 +8,14 @@
 import type { LocalState as LocalStateType } from '../drive/local-state.js';
 import { LocalState } from '../drive/local-state.js';
 import { FichierClient, FloodError, SCHEDULER_DEFAULTS, type AccountInfo, type FichierClientOptions, type ReadOptions } from '../fichier/index.js';
-import type { BudgetStore } from '../fichier/budget-store.js';
+import { MemoryBudgetStore, type BudgetStore } from '../fichier/budget-store.js';
 import { AcceptedKeys } from '../state/accepted-keys.js';
 import { openAccountDb, type AccountDb } from '../state/account-db.js';
 import { SqliteBudgetStore } from '../state/budget-db.js';
 import { importCliLedger } from '../state/ledger-import.js';
 import { ListingSnapshots } from '../state/listing-snapshots.js';
 import { keyFingerprint, locateAccountState, type AccountLocation } from '../state/location.js';
+import { stateOpenError } from './state-open-error.js';
 
 export interface OpenAccountOptions {
   apiKey: string;
@@ -58,7 +59,8 @@ export function windowWithMargin(nominalMs: number, timeScale: number): number {
 
 /**
  * Opens the account. Throws what identifying the account throws (AuthError for a refused key,
- * UnreachableError, ...) and an Error naming the folder when the state cannot be opened.
+ * UnreachableError, ...) and a CliError naming the folder, the problem and the fix when the state
+ * cannot be opened (src/cli/state-open-error.ts).
  */
 export async function openAccountState(o: OpenAccountOptions): Promise<AccountState> {
   let identified: AccountInfo | undefined;
@@ -70,8 +72,14 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
     account: o.account,
     env: o.env,
     identify: async () => {
-      // A client of its own: the account, hence its budget, is not known yet.
-      const probe = new FichierClient({ ...o.client, apiKey: o.apiKey, apiUrl: o.apiUrl });
+      // A client of its own: the account's state folder, hence its local budget, is not known yet;
+      // with Redis the budget shared by the bridges is (user/info's window is the account's).
+      const probe = new FichierClient({
+        ...o.client,
+        apiKey: o.apiKey,
+        apiUrl: o.apiUrl,
+        ...(o.shareBudget ? { budget: o.shareBudget(new MemoryBudgetStore()) } : {}),
+      });
       try {
         identified = await probe.userInfo();
       } finally {
@@ -86,7 +94,7 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
   try {
     db = openAccountDb(location.dir);
   } catch (error) {
-    throw new Error(`cannot open the account's state in ${location.dir} (${(error as Error).message}): choose another folder with --state-dir`);
+    throw stateOpenError(location.dir, error);
   }
   try {
     const budget = new SqliteBudgetStore(db);

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
@@ -76,7 +77,17 @@ export interface BridgeOptions {
    * Share the API budget, WebDAV locks, write ordering and cache changes with the other bridges of
    * the account through this Redis (`--redis-url`); `bridges` of them (`--redis-bridges`, default 3).
    */
-  redis?: { url: string; bridges?: number };
+  /**
+   * Bridges sharing one account through Redis. `journalLeaseMs`: how long a dead bridge's unfinished
+   * writes wait before another bridge claims and settles them (default 15 000; tests shorten it).
+   */
+  redis?: {
+    url: string;
+    bridges?: number;
+    journalLeaseMs?: number;
+    /** Download connections of the whole account at once, across bridges (default 30, 1fichier's cap). */
+    maxDownloadConnections?: number;
+  };
   /**
    * The bridge's address as media servers and browsers reach it (`--public-url`): the origin of
    * `.strm` and share links. Default: the bridge's own URL.
@@ -166,7 +177,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
   const userLogger = options.client?.logger;
   const redis = options.redis
-    ? new RedisCoordination({ url: options.redis.url, account: keyFingerprint(options.apiKey), bridges: options.redis.bridges ?? 3, logger })
+    ? new RedisCoordination({
+        url: options.redis.url,
+        account: keyFingerprint(options.apiKey),
+        bridges: options.redis.bridges ?? 3,
+        logger,
+        journalLeaseMs: options.redis.journalLeaseMs,
+      })
     : undefined;
   await redis?.ready(2_000);
   let account;
@@ -179,6 +196,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
         ...options.client,
+        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
         logger: (event: FichierLogEvent) => {
           observe(event);
           if (userLogger) return userLogger(event);
@@ -223,7 +241,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       ),
     ),
     state,
-    journal: new SqliteWriteJournal(account.db),
+    // With Redis the journal is shared, so a bridge that dies has its writes settled by another.
+    journal: redis ? redis.journal : new SqliteWriteJournal(account.db),
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
     spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
@@ -232,7 +251,15 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   });
   // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
-  redis?.attach((patch) => drive.applyRemoteChange(patch));
+  if (redis) drive.sweepOrphanWrites(redis.journalLeaseMs);
+  redis?.attach(
+    (patch) => drive.applyRemoteChange(patch),
+    // Changes were missed beyond recall: every listing we hold may miss one; list again (within the budget).
+    (since) => {
+      drive.folders.invalidateAll();
+      account.snapshots.distrustBefore(since);
+    },
+  );
   const webdav = createWebDavHandler({
     drive,
     locks: new LockManager(redis ? { store: redis.locks } : {}),

@@ -136,6 +136,9 @@ function apiUrl(raw: unknown): string {
     throw new Error('must be an absolute http(s) URL, e.g. https://api.1fichier.com/v1');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('must be an http(s) URL');
+  // The API is reached with the key, never with URL credentials; a password here would be printed
+  // in the banner and logs, which name the API URL.
+  if (url.username || url.password) throw new Error('must not carry a user name or password: remove the "user:password@" part (1fichier is reached with the API key)');
   return value;
 }
 
@@ -332,7 +335,7 @@ export const SETTINGS = {
     key: 'redisUrl',
     flag: '--redis-url <url>',
     env: ['FICHIER_DAV_REDIS_URL'],
-    description: 'serve: share the API budget, WebDAV locks, write ordering and cache changes with other bridges of the account through this Redis (redis://host:6379)',
+    description: 'serve and the account commands: share the API budget, WebDAV locks, write ordering and cache changes with the other bridges and commands of the account through this Redis (redis://host:6379)',
     parse: (raw: unknown) => {
       const value = nonEmpty(raw);
       if (!/^rediss?:\/\/[^/]/.test(value)) throw new Error('must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
@@ -343,7 +346,7 @@ export const SETTINGS = {
     key: 'redisBridges',
     flag: '--redis-bridges <n>',
     env: ['FICHIER_DAV_REDIS_BRIDGES'],
-    description: 'serve: bridges sharing the account; while Redis is unreachable each paces API calls at rate / n',
+    description: 'serve and the account commands: bridges sharing the account; while Redis is unreachable each paces API calls at rate / n',
     default: 3,
     parse: integerIn(1, 64),
   } satisfies Setting<number>,
@@ -698,7 +701,7 @@ type ValueOf<S> = S extends { parse(raw: unknown): infer T } ? (S extends { defa
 export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P]> };
 
 /** The settings every account command reads. */
-export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
+export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
 export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */

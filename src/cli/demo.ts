@@ -69,6 +69,9 @@ export function registerDemo(program: Command): void {
         'Use the account CLI against the same simulated account (from another terminal):',
         `  export FICHIER_DAV_API_URL=${sim.apiUrl}`,
         `  export FICHIER_API_KEY=${apiKey}`,
+        // The CLI shares the bridge's state (API budget, saved listings): without it, `ls /` then
+        // a mount lists the root twice inside 1fichier's 30 s window and the account floods.
+        `  export FICHIER_DAV_STATE_DIR=${shellWord(stateDir)}`,
         '  fichier-dav info && fichier-dav ls /',
         '',
         'Press Ctrl+C to stop.',
@@ -76,4 +79,9 @@ export function registerDemo(program: Command): void {
       ].join('\n'),
     );
   });
+}
+
+/** `word` as one POSIX shell word (quoted only when it needs to be). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }

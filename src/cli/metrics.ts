@@ -20,7 +20,7 @@ export interface GaugeSources {
   /** Change notifications waiting or being delivered (batches and retries). */
   notifyPending?: () => number;
   /** With --redis-url: the shared Redis's state. */
-  redis?: () => { reachable: boolean; outages: number; remoteChanges: number };
+  redis?: () => { reachable: boolean; outages: number; remoteChanges: number; replayedChanges?: number; missedChangeGaps?: number };
 }
 
 type CacheStats = ReturnType<NonNullable<GaugeSources['cache']>>[string];
@@ -169,6 +169,26 @@ export class BridgeMetrics {
         const redis = sources.redis?.();
         this.reset();
         if (redis) this.inc(redis.remoteChanges);
+      },
+    });
+    new Counter({
+      name: 'fichier_dav_redis_replayed_changes_total',
+      help: 'With --redis-url: folder-cache changes of other bridges read back from the change log after a disconnection.',
+      registers: [this.registry],
+      collect() {
+        const redis = sources.redis?.();
+        this.reset();
+        if (redis) this.inc(redis.replayedChanges ?? 0);
+      },
+    });
+    new Counter({
+      name: 'fichier_dav_redis_missed_change_gaps_total',
+      help: 'With --redis-url: disconnections whose missed changes were no longer kept (every cached listing dropped).',
+      registers: [this.registry],
+      collect() {
+        const redis = sources.redis?.();
+        this.reset();
+        if (redis) this.inc(redis.missedChangeGaps ?? 0);
       },
     });
     new Gauge({

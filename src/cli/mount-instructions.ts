@@ -38,19 +38,31 @@ export function reachableUrls(
   return [...new Set([...addresses, urlFor('127.0.0.1', port, tls)])];
 }
 
-export function mountInstructions(url: string): string {
+/**
+ * The mount commands for `url`. `login` is the user name clients must give when the server asks
+ * for one (`--user`; `NAME` for an htpasswd file): the commands then carry it, since the plain ones
+ * would only get 401. Passwords are never printed: each command asks for one or shows where it goes.
+ */
+export function mountInstructions(url: string, login?: string): string {
   const plain = url.replace(/\/$/, '');
   const hostPort = plain.replace(/^https?:\/\//, '');
   const davScheme = plain.startsWith('https:') ? 'davs' : 'dav';
-  return [
+  const quoted = login === undefined ? '' : /^[\w.@-]+$/.test(login) ? login : `'${login.replaceAll("'", "'\\''")}'`;
+  const lines = [
     'Mount it:',
     `  Windows  Explorer > This PC > Map network drive > Folder: ${plain}/`,
-    `           or: net use Z: ${plain}/`,
+    login === undefined ? `           or: net use Z: ${plain}/` : `           or: net use Z: ${plain}/ /user:${quoted} *`,
     `  macOS    Finder > Go > Connect to Server (Cmd+K) > ${plain}/`,
-    `           or: mkdir -p ~/fichier && mount_webdav ${plain}/ ~/fichier`,
+    `           or: mkdir -p ~/fichier && mount_webdav ${login === undefined ? '' : '-i '}${plain}/ ~/fichier`,
     `  Linux    Files (Nautilus/Dolphin): ${davScheme}://${hostPort}/`,
     `           davfs2: sudo mount -t davfs ${plain}/ /mnt/fichier`,
-    `           rclone: rclone lsf :webdav: --webdav-url ${plain}/`,
-    `  curl     curl -X PROPFIND -H 'Depth: 1' ${plain}/`,
-  ].join('\n');
+    login === undefined
+      ? `           rclone: rclone lsf :webdav: --webdav-url ${plain}/`
+      : `           rclone: rclone lsf :webdav: --webdav-url ${plain}/ --webdav-user ${quoted} --webdav-pass "$(rclone obscure 'PASSWORD')"`,
+    login === undefined ? `  curl     curl -X PROPFIND -H 'Depth: 1' ${plain}/` : `  curl     curl -u ${quoted} -X PROPFIND -H 'Depth: 1' ${plain}/`,
+  ];
+  if (login !== undefined && plain.startsWith('http:')) {
+    lines.push('  (Windows sends passwords over http:// only with BasicAuthLevel 2: see docs/security.md)');
+  }
+  return lines.join('\n');
 }

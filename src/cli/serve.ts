@@ -228,6 +228,8 @@ export function registerServe(program: Command): void {
     const urls = reachableUrls(values.host, bridge.port, tls !== undefined);
     process.stdout.write(`fichier-dav: serving ${values.apiUrl} at ${urls[0]}\n`);
     if (urls.length > 1) process.stdout.write(`also at: ${urls.slice(1).join(' ')}\n`);
-    process.stdout.write(`${mountInstructions(urls[0])}\n`);
+    // Clients must log in: the commands carry the user name (the one of --user, else a placeholder).
+    const login = auth.users?.length === 1 && !auth.htpasswdFile ? auth.users[0]!.user : auth.users?.length || auth.htpasswdFile ? 'NAME' : undefined;
+    process.stdout.write(`${mountInstructions(urls[0], login)}\n`);
   });
 }

@@ -8,7 +8,8 @@
  * - empty files and OS housekeeping files live in local state (1fichier cannot store empty files);
  * - MOVE/COPY use rename.cgi, mv.cgi, cp.cgi and folder/mv.cgi, never download + upload.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
 import { Readable } from 'node:stream';
 import { BlockCache } from './block-cache/block-cache.js';
 import { cacheSettingsFrom, type ReadCacheOptions } from './block-cache/drive-options.js';
@@ -29,9 +30,10 @@ import { withNormalisedPaths } from './normalised-state.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea } from './spool.js';
-import { InProcessPathLocks, type PathLocks, type Release } from './path-locks.js';
-import { MemoryWriteJournal, type ReplaceIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
+import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
+import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
 import { WriteRecovery } from './write-recovery.js';
+import { hideAside, TreeWrites } from './tree-writes.js';
 import { isSystemFileName } from './system-files.js';
 import {
   DriveError,
@@ -133,8 +135,14 @@ export class FichierDrive implements Drive {
   private readonly locks: PathLocks;
   private readonly journal: WriteJournal;
   private readonly recovery: WriteRecovery;
-  /** Upload, move and copy results confirmed by this process: never taken for a stray copy. */
-  private readonly confirmed = new Set<string>();
+  private readonly trees: TreeWrites;
+  /**
+   * Upload, move and copy results confirmed by this process: never taken for a stray copy. Only a
+   * journal record begun before a confirmation can mistake its file for a stray, and such records
+   * stop looking after `uploadSettleMs`, so an entry is kept twice that long (and the set is
+   * bounded, so a long-running bridge does not grow it with every upload).
+   */
+  private readonly confirmed: LRUCache<string, true>;
   private quotaCache: { value: Quota; at: number } | undefined;
   /** File id → the folder whose cached listing held it last (links by id). */
   private readonly idHints = new Map<string, number>();
@@ -172,7 +180,8 @@ export class FichierDrive implements Drive {
       staleMs: this.options.folderStaleMs,
       overlayMs: this.options.overlayMs,
       maxEntries: this.options.maxCachedFolders,
-      load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(content, options)),
+      // Objects a write set aside under a hidden name (tree-writes.ts) never show.
+      load: (folderId, priority) => this.upstream.listFolder(folderId, priority).then((content) => this.warmListing(hideAside(content), options)),
       now: this.now,
       onBackgroundError: (_id, error) => options.onBackgroundError?.(error),
       onPatch: options.onCachePatch,
@@ -182,6 +191,7 @@ export class FichierDrive implements Drive {
     this.resolver = new Resolver(this.folders);
     this.locks = options.locks ?? new InProcessPathLocks();
     this.journal = options.journal ?? new MemoryWriteJournal(this.now);
+    this.confirmed = new LRUCache<string, true>({ max: 100_000, ttl: 2 * (this.options.uploadSettleMs ?? 15 * 60_000) });
     this.recovery = new WriteRecovery({
       journal: this.journal,
       locks: this.locks,
@@ -192,6 +202,15 @@ export class FichierDrive implements Drive {
       retryMs: this.options.reconcileRetryMs,
       now: this.now,
       onError: this.onBackgroundError,
+      settleTree: (intent, id) => this.trees.settle(intent, id),
+    });
+    this.trees = new TreeWrites({
+      upstream: this.upstream,
+      folders: this.folders,
+      state: this.state,
+      journal: this.journal,
+      settleHeld: (id) => this.recovery.settleHeld(id),
+      invalidateLink: (url) => this.links.invalidate(url),
     });
     this.readCache = this.openReadCache(options);
   }
@@ -443,10 +462,20 @@ export class FichierDrive implements Drive {
     if (splitPath(path).length === 0) throw new DriveError('forbidden', 'the root cannot be removed');
     await this.withPaths([path], async () => {
       const local = this.localFileAt(path);
-      const resolved = local ? undefined : await this.resolver.resolve(path);
+      // A path under a missing folder does not exist either: 404, as for a read.
+      const resolved = local ? undefined : await this.resolveForRead(path);
       if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
-      else if (resolved?.kind === 'folder') await this.removeFolderTree(resolved.id, resolved.parentId ?? ROOT_ID);
-      else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
+      else if (resolved?.kind === 'folder') {
+        const parentId = resolved.parentId ?? ROOT_ID;
+        // A folder known empty goes in one call (atomic: 1fichier refuses it if it is not empty after all).
+        if (await this.removeIfEmpty(resolved.id, parentId)) {
+          await this.state.removeTree(path);
+          return;
+        }
+        // Journaled: set aside (the commit), then removed, rolled forward across a crash; it carries the local state.
+        await this.trees.deleteFolder(path, { id: resolved.id, parentId, name: resolved.folder.name });
+        return;
+      } else if (!local && !this.state.file(path)) throw new DriveError('not-found', `${path} does not exist`);
       await this.state.removeTree(path);
     });
   }
@@ -461,6 +490,10 @@ export class FichierDrive implements Drive {
         return { created: plan.created };
       }
       const destinationName = storedName(leafOf(to));
+      if (this.isTreeWrite(plan)) {
+        await this.trees.transfer('move', from, to, treeSource(plan.source), { parentId: plan.destinationParentId, name: destinationName }, treeDestination(plan.destination, leafOf(to)));
+        return { created: plan.created };
+      }
       if (plan.source.kind === 'file') {
         const { file, parentId } = plan.source;
         if (plan.destination.kind === 'file') {
@@ -494,6 +527,11 @@ export class FichierDrive implements Drive {
         return { created: plan.created };
       }
       const destinationName = storedName(leafOf(to));
+      if (this.isTreeWrite(plan)) {
+        const target = { parentId: plan.destinationParentId, name: destinationName };
+        await this.trees.transfer('copy', from, to, treeSource(plan.source), target, treeDestination(plan.destination, leafOf(to)), options.depth);
+        return { created: plan.created };
+      }
       if (plan.source.kind === 'file') {
         if (plan.destination.kind === 'file') {
           await this.replaceFile('copy-replace', to, plan.source, plan.destination, plan.destinationParentId);
@@ -524,8 +562,16 @@ export class FichierDrive implements Drive {
     return Promise.all([this.spool.removeLeftovers(), replay]).then(() => undefined);
   }
 
+  /**
+   * A journal shared by several bridges: every `everyMs`, the writes of bridges that died are
+   * claimed and settled here (see write-recovery.ts).
+   */
+  sweepOrphanWrites(everyMs: number): void {
+    this.recovery.sweepOrphans(everyMs);
+  }
+
   /** Paths whose writes are not settled yet (journal records left for a retry). */
-  unsettledWrites(): string[] {
+  unsettledWrites(): Promise<string[]> {
     return this.recovery.pendingPaths();
   }
 
@@ -576,6 +622,14 @@ export class FichierDrive implements Drive {
       void acquiring.then((release) => release(), () => {});
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
     }
+    // A write left half-done on these paths (ours waiting for a retry, or a dead bridge's) is
+    // settled first, so this one never plans against it.
+    try {
+      await this.recovery.settleOverlapping(paths, pathsOverlap);
+    } catch (error) {
+      outcome();
+      throw error;
+    }
     return outcome;
   }
 
@@ -625,6 +679,7 @@ export class FichierDrive implements Drive {
       let source: Readable = body;
       let size = options.size;
       let spooled: Awaited<ReturnType<SpoolArea['spool']>> | undefined;
+      let spooledSource: Readable | undefined;
       if (size === undefined) {
         spooled = await this.spool.spool(body, options.signal);
         size = spooled.size;
@@ -632,15 +687,18 @@ export class FichierDrive implements Drive {
           await spooled.release();
           return await this.writeEmpty(path, name, Readable.from([]), before, created);
         }
-        source = createReadStream(spooled.path);
       }
       try {
+        // Opened here, not lazily by the stream: a spool file that vanished (removed by hand, by a
+        // temp cleaner) is then this PUT's error, not an unhandled stream error that ends the process.
+        if (spooled) source = spooledSource = (await open(spooled.path, 'r')).createReadStream();
         const realName = before.kind === 'file' ? before.file.name : storedName(name);
         const old = before.kind === 'file' ? { file: before.file, parentId: before.parentId } : undefined;
         const stored = await this.journaledUpload(source, { path, parentId, name: realName, size, old, signal: options.signal, bodySent });
         if (previousLocal) await this.state.removeFile(path);
         return { created, entry: fileEntry(name, { ...stored, name: realName }) };
       } finally {
+        spooledSource?.destroy(); // closes the file if the upload never read it to its end
         await spooled?.release();
       }
     } finally {
@@ -688,10 +746,11 @@ export class FichierDrive implements Drive {
       before: listed.filter((file) => file.name === name).map((file) => file.url),
       oldUrl: old?.file.url,
     };
-    const id = this.journal.begin(intent);
+    const id = await this.journal.begin(intent);
     // The client's going away cancels the upload only while its body is still coming.
     const abort = new AbortController();
     let sent = false;
+    let marked: Promise<void> | undefined;
     const onClientGone = () => !sent && abort.abort();
     request.signal?.addEventListener('abort', onClientGone, { once: true });
     let stored: UpstreamFile;
@@ -703,19 +762,22 @@ export class FichierDrive implements Drive {
         signal: abort.signal,
         onBodySent: () => {
           sent = true;
-          this.journal.update(id, { ...intent, bodySent: true });
+          marked = this.journal.update(id, { ...intent, bodySent: true });
           request.bodySent();
         },
       });
     } catch (error) {
+      await marked?.catch(() => {});
       if (sent) await this.recovery.settleHeld(id);
-      else this.journal.finish(id);
+      else await this.journal.finish(id);
       throw error;
     } finally {
       request.signal?.removeEventListener('abort', onClientGone);
     }
-    this.confirmed.add(stored.url);
-    this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
+    this.confirmed.set(stored.url, true);
+    await marked;
+    await this.journal.update(id, { ...intent, bodySent: true, newUrl: stored.url });
+    await this.recovery.protect(path, stored.url);
     this.folders.addFile(parentId, stored);
     if (old) {
       this.folders.removeFile(old.parentId, old.file.url);
@@ -749,7 +811,7 @@ export class FichierDrive implements Drive {
       name,
       oldUrl: destination.file.url,
     };
-    const id = this.journal.begin(intent);
+    const id = await this.journal.begin(intent);
     let newUrl: string;
     try {
       newUrl =
@@ -757,15 +819,15 @@ export class FichierDrive implements Drive {
           ? await this.moveUpstreamFile(source.file, source.parentId, destinationParentId, name)
           : (await this.upstream.copyFiles([source.file.url], destinationParentId, name))[0];
     } catch (error) {
-      if (isRefusal(error)) this.journal.finish(id);
+      if (isRefusal(error)) await this.journal.finish(id);
       else {
-        this.journal.update(id, { ...intent, rollback: true });
+        await this.journal.update(id, { ...intent, rollback: true });
         await this.recovery.settleHeld(id);
       }
       throw error;
     }
-    this.confirmed.add(newUrl);
-    this.journal.update(id, { ...intent, newUrl });
+    this.confirmed.set(newUrl, true);
+    await this.journal.update(id, { ...intent, newUrl });
     if (op === 'move-replace') this.folders.removeFile(source.parentId, source.file.url);
     this.folders.addFile(destinationParentId, { ...source.file, url: newUrl, name, modified: op === 'copy-replace' ? new Date(this.now()) : source.file.modified });
     this.folders.removeFile(destination.parentId, destination.file.url);
@@ -871,6 +933,20 @@ export class FichierDrive implements Drive {
     this.links.invalidate(file.url);
   }
 
+  /** Removes a folder whose cached listing is empty; false when it is not known empty or 1fichier says it is not. */
+  private async removeIfEmpty(folderId: number, parentId: number): Promise<boolean> {
+    const listing = this.folders.peek(folderId);
+    if (!listing || listing.files.length > 0 || listing.folders.length > 0) return false;
+    try {
+      await this.upstream.removeFolder(folderId);
+    } catch (error) {
+      if (error instanceof DriveError && error.code === 'not-empty') return false;
+      throw error;
+    }
+    this.folders.removeFolder(parentId, folderId);
+    return true;
+  }
+
   /** 1fichier removes only empty folders: files first (in batches), sub-folders depth first, then the folder. */
   private async removeFolderTree(folderId: number, parentId: number): Promise<void> {
     const listing = await this.folders.get(folderId);
@@ -946,6 +1022,16 @@ export class FichierDrive implements Drive {
     return { source, destination, destinationParentId, created: destination.kind === 'none' };
   }
 
+  /**
+   * A transfer journaled as a tree write (tree-writes.ts): a folder moved or copied, or anything
+   * moved or copied onto a folder. A local-only destination (an empty file) is cleared first, as
+   * before: it has no upstream copy to set aside and the local state carries it.
+   */
+  private isTreeWrite(plan: TransferPlan): plan is TransferPlan & { source: { kind: 'file' | 'folder' } } {
+    if (plan.source.kind === 'local' || plan.destination.kind === 'local') return false;
+    return plan.source.kind === 'folder' || plan.destination.kind === 'folder';
+  }
+
   /** Removes what a transfer replaces when it cannot be replaced after the fact (folders, local files). */
   private async clearDestination(plan: TransferPlan, to: string): Promise<void> {
     const destination = plan.destination;
@@ -975,6 +1061,17 @@ export class FichierDrive implements Drive {
 
 function childPath(folder: string, name: string): string {
   return folder === '/' ? `/${name}` : `${folder}/${name}`;
+}
+
+function treeSource(source: Extract<TransferSource, { kind: 'file' | 'folder' }>): TreeObject {
+  if (source.kind === 'file') return { kind: 'file', parentId: source.parentId, name: source.file.name, url: source.file.url };
+  return { kind: 'folder', parentId: source.parentId, name: source.folder.name, id: source.id };
+}
+
+function treeDestination(destination: TransferDestination, name: string): TreeObject | undefined {
+  if (destination.kind === 'file') return { kind: 'file', parentId: destination.parentId, name: destination.file.name, url: destination.file.url };
+  if (destination.kind === 'folder') return { kind: 'folder', parentId: destination.parentId, name: storedName(name), id: destination.id };
+  return undefined;
 }
 
 function sameObject(source: TransferSource, destination: TransferDestination, from: string, to: string): boolean {

@@ -164,6 +164,14 @@ export class FolderCache {
     this.entries.delete(folderId);
   }
 
+  /**
+   * Forces every folder to be listed again on its next get() (changes were missed: another bridge
+   * wrote and we never heard). Overlays of our own writes stay: they are still true.
+   */
+  invalidateAll(): void {
+    this.entries.clear();
+  }
+
   /** Drops a folder and its overlay entirely (the folder was removed upstream). */
   forget(folderId: number): void {
     this.entries.delete(folderId);

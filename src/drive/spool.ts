@@ -11,6 +11,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { hostTag, ownerGone } from '../state/process-owner.js';
 import { asDiskFull } from './disk-full.js';
 import { DriveError } from './types.js';
 
@@ -36,8 +37,10 @@ export class SpoolArea {
   }
 
   /**
-   * Removes the `.part` files a previous process left (a crash or kill -9 mid-PUT): their clients
-   * were never answered 2xx, so nothing in them is anyone's data. Call once at start, before spooling.
+   * Removes the `.part` files a dead process left (a crash or kill -9 mid-PUT): their clients were
+   * never answered 2xx, so nothing in them is anyone's data. A spool file is named after its
+   * process (`<pid>-<host tag>-<uuid>.part`): another live process on the same state directory (a
+   * second `serve`) is uploading from its files, so they stay. Call once at start, before spooling.
    */
   async removeLeftovers(): Promise<number> {
     let names: string[];
@@ -47,14 +50,14 @@ export class SpoolArea {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw error;
     }
-    const leftovers = names.filter((name) => name.endsWith('.part') && !this.active.has(join(this.dir, name)));
+    const leftovers = names.filter((name) => name.endsWith('.part') && !this.active.has(join(this.dir, name)) && ownerOfSpoolFileGone(name));
     await Promise.all(leftovers.map((name) => rm(join(this.dir, name), { force: true })));
     return leftovers.length;
   }
 
   async spool(body: Readable, signal?: AbortSignal): Promise<SpooledBody> {
     await mkdir(this.dir, { recursive: true });
-    const path = join(this.dir, `${randomUUID()}.part`);
+    const path = join(this.dir, `${process.pid}-${hostTag()}-${randomUUID()}.part`);
     let size = 0;
     let released = false;
     this.active.add(path);
@@ -91,4 +94,10 @@ export class SpoolArea {
     }
     return { path, size, release };
   }
+}
+
+/** Whether the process that named spool file `name` is gone (files named before owners were recorded count as gone). */
+function ownerOfSpoolFileGone(name: string): boolean {
+  const owner = /^(\d+)-([0-9a-f]{8})-/.exec(name);
+  return !owner || ownerGone(Number(owner[1]), owner[2]);
 }

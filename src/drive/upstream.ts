@@ -30,6 +30,12 @@ export interface UpstreamFileInfo {
 export interface Upstream {
   /** One folder listing with its sub-folders and files (folder/ls.cgi + files:1). */
   listFolder(folderId: number, priority: LoadPriority): Promise<FolderContent>;
+  /**
+   * A listing as 1fichier holds it now, never a saved one (waiting out the folder's window if
+   * needed): settling a write whose answer was lost must see what that write did. Optional: an
+   * upstream without saved listings lists with `listFolder`.
+   */
+  listFolderFresh?(folderId: number): Promise<FolderContent>;
   quota(): Promise<Quota>;
   /** A fresh direct download link (get_token); background ones (cache warming) queue behind interactive calls. */
   downloadLink(fileUrl: string, signal?: AbortSignal, priority?: LoadPriority): Promise<string>;

@@ -16,12 +16,14 @@
  * - move-replace / copy-replace: when the transfer is known done (or the moved/copied file is seen
  *   at the destination) the replaced file is removed (roll forward); when the client was answered an
  *   error (`rollback`), the transfer is undone instead (a MOVE moves back, a COPY's copy is removed).
+ * - tree-delete / tree-move / tree-copy: rolled back before their commit, forward after it
+ *   (tree-writes.ts).
  */
 import type { FolderCache, UpstreamFile } from './folder-cache.js';
 import type { PathLocks } from './path-locks.js';
 import { DriveError } from './types.js';
 import type { Upstream } from './upstream.js';
-import type { JournalRecord, ReplaceIntent, UploadIntent, WriteJournal } from './write-journal.js';
+import { intentPaths, type JournalRecord, type ReplaceIntent, type TreeIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
 
 export interface WriteRecoveryOptions {
   journal: WriteJournal;
@@ -29,19 +31,22 @@ export interface WriteRecoveryOptions {
   upstream: Upstream;
   folders: FolderCache;
   /** URLs this process confirmed as live files (never removed by a rollback). */
-  confirmed: ReadonlySet<string>;
+  confirmed: { has(url: string): boolean };
   /** How long an unconfirmed upload's record waits for its file to show in a listing (ms). Default 15 min. */
   uploadSettleMs?: number;
   /** Delay before looking at an unsettled record again (ms). Default 30 s (one listing window). */
   retryMs?: number;
   now?: () => number;
   onError?: (error: unknown) => void;
+  /** Settles a folder-tree write (tree-writes.ts): true when done and the record may go. */
+  settleTree?: (intent: TreeIntent, id: number) => Promise<boolean>;
 }
 
 export class WriteRecovery {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly running = new Set<Promise<void>>();
   private readonly queued = new Set<number>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly now: () => number;
 
@@ -49,9 +54,47 @@ export class WriteRecovery {
     this.now = options.now ?? Date.now;
   }
 
-  /** Settles every record left in the journal (start-up). Resolves once each was tried once. */
+  /**
+   * Settles every record left in the journal by a process that is gone (start-up). Records of a
+   * live process (a second serve on the same state directory) are its writes in progress, which
+   * the journal's `pending()` leaves out: rolling them back would remove an upload it is about to
+   * acknowledge. Resolves once each was tried once.
+   */
   async replayAll(): Promise<void> {
-    await Promise.all(this.options.journal.pending().map((record) => this.settleLocked(record.id)));
+    const { journal } = this.options;
+    const records = [...(await journal.pending()), ...((await journal.claimOrphans?.()) ?? [])];
+    await Promise.all(records.map((record) => this.settleLocked(record.id, record)));
+  }
+
+  /**
+   * A journal shared by several bridges: every `everyMs`, claims the records of bridges that died
+   * and settles them in the background (writes to their paths settle them sooner, see
+   * `settleOverlapping`).
+   */
+  sweepOrphans(everyMs: number): void {
+    const claimOrphans = this.options.journal.claimOrphans?.bind(this.options.journal);
+    if (!claimOrphans || this.closed) return;
+    const timer = setInterval(() => {
+      if (this.closed) return clearInterval(timer);
+      claimOrphans().then(
+        (records) => records.forEach((record) => this.schedule(record.id)),
+        (error: unknown) => this.options.onError?.(error),
+      );
+    }, everyMs);
+    timer.unref?.();
+    this.sweeper = timer;
+  }
+
+  /**
+   * An upload to `path` was confirmed as `url`: older upload records of that path still looking
+   * for a stray copy must never take it for theirs (whichever process settles them later).
+   */
+  async protect(path: string, url: string): Promise<void> {
+    for (const record of await this.options.journal.pending()) {
+      const intent = record.intent;
+      if (intent.op !== 'upload' || intent.path !== path || intent.newUrl || intent.before.includes(url)) continue;
+      await this.options.journal.update(record.id, { ...intent, before: [...intent.before, url] });
+    }
   }
 
   /** Settles one record in the background, now and then again after `retryMs` until it is gone. */
@@ -61,7 +104,7 @@ export class WriteRecovery {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.queued.delete(id);
-      const run = this.settleLocked(id).finally(() => this.running.delete(run));
+      const run = this.settleLocked(id).catch(this.options.onError ?? (() => {})).finally(() => this.running.delete(run));
       this.running.add(run);
     }, delayMs);
     timer.unref?.();
@@ -73,11 +116,11 @@ export class WriteRecovery {
    * failed a step). Returns true when the record is gone (settled), false when it is kept for later.
    */
   async settleHeld(id: number): Promise<boolean> {
-    const record = this.options.journal.pending().find((entry) => entry.id === id);
+    const record = (await this.options.journal.pending()).find((entry) => entry.id === id);
     if (!record) return true;
     try {
       if (await this.settle(record)) {
-        this.options.journal.finish(id);
+        await this.options.journal.finish(id);
         return true;
       }
     } catch (error) {
@@ -90,20 +133,44 @@ export class WriteRecovery {
   /** Stops the retries (shutdown); records stay in the journal for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
   }
 
   /** Paths of the records not settled yet. */
-  pendingPaths(): string[] {
-    return this.options.journal.pending().map((record) => record.intent.path);
+  async pendingPaths(): Promise<string[]> {
+    return (await this.options.journal.pending()).map((record) => record.intent.path);
   }
 
-  private async settleLocked(id: number): Promise<void> {
-    const record = this.options.journal.pending().find((entry) => entry.id === id);
+  /**
+   * Settles, under the lock the caller already holds on `paths`, every record overlapping them
+   * that this process may settle (its own left for a retry, or a dead bridge's it just claimed), so
+   * a new write never plans against a half-done one. False when one stays unsettled.
+   */
+  async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<boolean> {
+    let clean = true;
+    await this.options.journal.claimOverlapping?.(paths, overlaps);
+    for (const record of await this.options.journal.pending()) {
+      if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
+      const intent = record.intent;
+      // An upload still watching for a stray copy needs a listing and may keep watching for
+      // minutes: it goes on in the background (the new write's confirmed file is protected from
+      // it, see `protect`), so the new write does not wait for it.
+      if (intent.op === 'upload' && intent.bodySent && !intent.newUrl) {
+        this.schedule(record.id);
+        continue;
+      }
+      if (!(await this.settleHeld(record.id))) clean = false;
+    }
+    return clean;
+  }
+
+  private async settleLocked(id: number, known?: JournalRecord): Promise<void> {
+    const record = known ?? (await this.options.journal.pending()).find((entry) => entry.id === id);
     if (!record || this.closed) return;
-    const release = await this.options.locks.acquire([record.intent.path]);
+    const release = await this.options.locks.acquire(intentPaths(record.intent));
     try {
       await this.settleHeld(id);
     } finally {
@@ -115,7 +182,9 @@ export class WriteRecovery {
   private async settle(record: JournalRecord): Promise<boolean> {
     const intent = record.intent;
     if (intent.op === 'upload') return this.settleUpload(intent, record.startedAt);
-    return this.settleReplace(intent);
+    if (intent.op === 'move-replace' || intent.op === 'copy-replace') return this.settleReplace(intent as ReplaceIntent);
+    if (!this.options.settleTree) return false;
+    return this.options.settleTree(intent as TreeIntent, record.id);
   }
 
   private async settleUpload(intent: UploadIntent, startedAt: number): Promise<boolean> {

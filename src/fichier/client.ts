@@ -75,6 +75,16 @@ export interface FichierClientOptions extends SchedulerOptions {
   /** Real ms of silence before a request is abandoned (not scaled). Default 60 000. */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
+  /**
+   * The account's download connections, shared with its other processes (several bridges on one
+   * Redis): each download holds a slot until its body ends, on top of this process's own cap.
+   */
+  connectionBudget?: DownloadSlots;
+}
+
+/** The account's download connections (src/drive/connection-budget.ts's ConnectionBudget, by shape). */
+export interface DownloadSlots {
+  acquire(priority: 'interactive' | 'background', signal?: AbortSignal): Promise<() => void>;
 }
 
 export interface CallOptions {
@@ -152,6 +162,7 @@ export class FichierClient {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly endPoll: Required<EndPollOptions>;
+  private readonly connectionBudget: DownloadSlots | undefined;
 
   constructor(options: FichierClientOptions) {
     if (!options || typeof options.apiKey !== 'string' || options.apiKey.length === 0) {
@@ -179,6 +190,7 @@ export class FichierClient {
       dispatcher: options.dispatcher,
     });
     this.endPoll = { attempts: 15, baseMs: 1_000, maxMs: 30_000, ...options.endPoll };
+    this.connectionBudget = options.connectionBudget;
   }
 
   async close(): Promise<void> {
@@ -298,7 +310,7 @@ export class FichierClient {
    * concurrency cap until the body ends or is destroyed. An expired/spent/unknown link (an HTML
    * page) raises DownloadLinkError; ask for a new token then.
    */
-  openDownload(directUrl: string, opts: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<DownloadResponse> {
+  openDownload(directUrl: string, opts: { range?: { start: number; end?: number }; signal?: AbortSignal; priority?: 'interactive' | 'background' } = {}): Promise<DownloadResponse> {
     let parsed: URL;
     try {
       parsed = new URL(directUrl);
@@ -317,48 +329,77 @@ export class FichierClient {
     const started = this.clock.now();
     return new Promise<DownloadResponse>((resolve, reject) => {
       void this.scheduler.download(async () => {
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await request(directUrl, { method: 'GET', headers, signal: opts.signal, dispatcher: this.transport.dispatcher });
-        } catch (err) {
-          const e = opts.signal?.aborted ? new AbortedError('download: aborted', { endpoint: 'download' }) : networkError('download', err, this.transport.redact);
-          this.report('download', started, e);
-          reject(e);
-          return;
-        }
-        const type = String(res.headers['content-type'] ?? '');
-        const ok = res.statusCode === 200 || res.statusCode === 206;
-        if (!ok || type.includes('text/html')) {
-          let text = '';
+        // The account's slot (other bridges count too) is held from the request to the body's end.
+        let releaseSlot: (() => void) | undefined;
+        if (this.connectionBudget) {
           try {
-            text = (await res.body.text()).slice(0, 4000);
+            releaseSlot = await this.connectionBudget.acquire(opts.priority ?? 'interactive', opts.signal);
           } catch {
-            // the status says enough
+            const e = new AbortedError('download: aborted', { endpoint: 'download' });
+            this.report('download', started, e);
+            reject(e);
+            return;
           }
-          const msg = decodeHtmlText(text).slice(0, 200);
-          const e =
-            res.statusCode >= 500 || res.statusCode === 429
-              ? new TransientError(`download: HTTP ${res.statusCode}`, { endpoint: 'download', httpStatus: res.statusCode })
-              : new DownloadLinkError(`download: the link is expired, spent or unknown (HTTP ${res.statusCode})`, {
-                  endpoint: 'download',
-                  httpStatus: res.statusCode,
-                  serverMessage: msg || undefined,
-                });
-          this.report('download', started, e);
-          reject(e);
-          return;
         }
-        const body = res.body as unknown as Readable;
-        const finished = new Promise<void>((r) => {
-          body.once('close', r);
-          body.once('end', r);
-          body.once('error', () => r());
-        });
-        this.report('download', started);
-        resolve({ status: res.statusCode, headers: res.headers, body });
-        await finished;
+        try {
+          await this.downloadHolding(directUrl, headers, opts.signal, started, resolve, reject);
+        } finally {
+          releaseSlot?.();
+        }
       });
     });
+  }
+
+  /** The GET of openDownload, resolving once the body ended (the caller holds the slots meanwhile). */
+  private async downloadHolding(
+    directUrl: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    started: number,
+    resolve: (response: DownloadResponse) => void,
+    reject: (error: unknown) => void,
+  ): Promise<void> {
+    const opts = { signal };
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(directUrl, { method: 'GET', headers, signal: opts.signal, dispatcher: this.transport.dispatcher });
+    } catch (err) {
+      const e = opts.signal?.aborted ? new AbortedError('download: aborted', { endpoint: 'download' }) : networkError('download', err, this.transport.redact);
+      this.report('download', started, e);
+      reject(e);
+      return;
+    }
+    const type = String(res.headers['content-type'] ?? '');
+    const ok = res.statusCode === 200 || res.statusCode === 206;
+    if (!ok || type.includes('text/html')) {
+      let text = '';
+      try {
+        text = (await res.body.text()).slice(0, 4000);
+      } catch {
+        // the status says enough
+      }
+      const msg = decodeHtmlText(text).slice(0, 200);
+      const e =
+        res.statusCode >= 500 || res.statusCode === 429
+          ? new TransientError(`download: HTTP ${res.statusCode}`, { endpoint: 'download', httpStatus: res.statusCode })
+          : new DownloadLinkError(`download: the link is expired, spent or unknown (HTTP ${res.statusCode})`, {
+              endpoint: 'download',
+              httpStatus: res.statusCode,
+              serverMessage: msg || undefined,
+            });
+      this.report('download', started, e);
+      reject(e);
+      return;
+    }
+    const body = res.body as unknown as Readable;
+    const finished = new Promise<void>((r) => {
+      body.once('close', r);
+      body.once('end', r);
+      body.once('error', () => r());
+    });
+    this.report('download', started);
+    resolve({ status: res.statusCode, headers: res.headers, body });
+    await finished;
   }
 
   private report(endpoint: string, started: number, err?: FichierError): void {

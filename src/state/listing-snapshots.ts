@@ -64,6 +64,7 @@ export class ListingSnapshots {
       put: db.prepare('INSERT INTO listing_snapshots (folder_id, at, content) VALUES (?, ?, ?) ON CONFLICT(folder_id) DO UPDATE SET at = excluded.at, content = excluded.content'),
       setContent: db.prepare('UPDATE listing_snapshots SET content = ? WHERE folder_id = ?'),
       forget: db.prepare('DELETE FROM listing_snapshots WHERE folder_id = ?'),
+      distrustBefore: db.prepare('UPDATE listing_snapshots SET content = NULL WHERE at < ?'),
       prune: db.prepare('DELETE FROM listing_snapshots WHERE at < ?'),
       all: db.prepare('SELECT folder_id AS id, content FROM listing_snapshots WHERE content IS NOT NULL'),
       info: db.prepare('SELECT at, value FROM account_info_snapshot WHERE id = 1'),
@@ -120,6 +121,11 @@ export class ListingSnapshots {
   /** The folder changed in a way we cannot patch (e.g. a remote upload lands in it): keep the time, drop the content. */
   distrust(folderId: number): void {
     this.account.write(() => this.sql.setContent.run(null, folderId));
+  }
+
+  /** Changes made before `at` (wall-clock ms) may be missing from every listing saved earlier. */
+  distrustBefore(at: number): void {
+    this.account.write(() => this.sql.distrustBefore.run(at));
   }
 
   forget(folderId: number): void {

@@ -5,7 +5,7 @@
  * without the key.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -65,6 +65,24 @@ describe('archive', () => {
     await mkdir(join(work, 'other/docs'), { recursive: true });
     await expect(archiveSources([join(work, 'home/docs'), join(work, 'other/docs')])).rejects.toThrow(/both be stored as "docs\/"/);
     await expect(archiveSources([join(work, 'nope')])).rejects.toThrow(/cannot read the source .*nope \(ENOENT\)/);
+  });
+
+  it('symbolic links pointing outside the destination are reported and not restored; the rest is', async () => {
+    const tree = join(work, 'links/conf');
+    await mkdir(tree, { recursive: true });
+    await writeFile(join(tree, 'settings.ini'), 'x=1\n');
+    await symlink('/etc/hostname', join(tree, 'absolute'));
+    await symlink('../../../outside', join(tree, 'climbing'));
+    await symlink('settings.ini', join(tree, 'inside'));
+    const sources = await archiveSources([tree]);
+    const bytes = await collect(createArchive(sources, 'zstd'));
+    const out = join(work, 'out-links');
+    await mkdir(out);
+    const { skippedLinks } = await extractArchive(Readable.from([bytes]), out, 'zstd');
+    expect(skippedLinks.sort()).toEqual(['conf/absolute -> /etc/hostname', 'conf/climbing -> ../../../outside']);
+    expect((await readdir(join(out, 'conf'))).sort()).toEqual(['inside', 'settings.ini']);
+    expect(await readlink(join(out, 'conf/inside'))).toBe('settings.ini');
+    expect(await readFile(join(out, 'conf/settings.ini'), 'utf8')).toBe('x=1\n');
   });
 
   it('a damaged archive fails extraction', async () => {

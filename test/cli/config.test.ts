@@ -75,6 +75,17 @@ describe('resolveSettings: flag > environment > config file > default', () => {
     expect(() => resolveSettings(['apiUrl'], { flags: { apiUrl: 'ftp://x' }, env: {} })).toThrow('must be an http(s) URL');
   });
 
+  it('refuses credentials in the API URL without repeating them (the banner and logs name the URL)', () => {
+    let message = '';
+    try {
+      resolveSettings(['apiUrl'], { flags: { apiUrl: 'http://u:topsecretpw@127.0.0.1:18700/v1' }, env: {} });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('--api-url: must not carry a user name or password');
+    expect(message).not.toContain('topsecretpw');
+  });
+
   it('expands ~ and relative paths', () => {
     const { values } = resolveSettings(['stateDir', 'apiKeyFile'], { flags: { apiKeyFile: '~/key' }, env: { FICHIER_DAV_STATE_DIR: 'rel/dir' } });
     expect(values.apiKeyFile).toBe(join(homedir(), 'key'));

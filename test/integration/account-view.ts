@@ -30,13 +30,13 @@ async function list(sim: Simulator, folderId: number): Promise<Listing> {
   return (await response.json()) as Listing;
 }
 
-/** The account now; a file removed between the listing and the read of its bytes makes it look again. */
+/** The account now; a file or folder removed between a listing and the next read makes it look again. */
 export async function accountView(sim: Simulator): Promise<AccountView> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await viewOnce(sim);
     } catch (error) {
-      if (attempt >= 5 || !/contentOf: no file/.test(String(error))) throw error;
+      if (attempt >= 5 || !/contentOf: no file|Resource not found/.test(String(error))) throw error;
     }
   }
 }

@@ -1,7 +1,9 @@
 /**
  * A seeded random mix of PUT, MOVE, COPY, DELETE and MKCOL from 8 concurrent clients over 20 paths,
+ * folder-tree writes included (DELETE of a folder with its files, MOVE and COPY of a folder, onto
+ * an existing one or not),
  * with the simulator's faults switched on now and then (cut uploads, floods, 5xx answers, end.pl
- * answering HTML for `.exe` files). The clients' requests of one round run at once. Most of them use
+ * answering HTML for `.exe` files, folder removals and moves failing past the client's retries). The clients' requests of one round run at once. Most of them use
  * paths that do not overlap, so the model stays exact: a 2xx means applied, any error means not
  * applied, and a 4xx must be the one the model predicts. In some rounds several clients also PUT
  * one path at once: the file must then hold exactly one of the bodies answered 2xx (which one is
@@ -21,13 +23,24 @@ const CLIENTS = 8;
 const ROUNDS = 15;
 
 const FOLDERS = ['/F1', '/F2', '/F3'];
+/** Files inside the folders that come and go (PUT, DELETE; they move and copy with their folder). */
+const FOLDER_FILES = ['/F1/y.bin', '/F2/y.bin', '/F3/y.bin'];
 const FILES = [
-  ...Array.from({ length: 9 }, (_, index) => `/r${index}.bin`),
+  ...Array.from({ length: 6 }, (_, index) => `/r${index}.bin`),
   '/r9.exe',
   ...Array.from({ length: 5 }, (_, index) => `/F0/x${index}.bin`),
   '/F0/x5.exe',
 ];
-// 3 folders + 16 files + the fixed folder /F0 that holds six of them = 20 paths.
+// 3 folders + 3 files in them + 13 files + the fixed folder /F0 that holds six of them = 20 paths.
+
+function parentPath(path: string): string {
+  return path.slice(0, path.lastIndexOf('/'));
+}
+
+/** The paths of a folder and everything under it (they all take part in a write on the folder). */
+function withChildren(folder: string): string[] {
+  return [folder, ...FOLDER_FILES.filter((path) => path.startsWith(`${folder}/`))];
+}
 
 type Entry = { kind: 'file'; body: Buffer } | { kind: 'folder' };
 type Op =
@@ -52,8 +65,10 @@ afterAll(async () => {
 /** The status the model predicts for `op` (2xx: it applies). */
 function expected(model: Map<string, Entry>, op: Op): number {
   const at = model.get(op.path);
+  const parentMissing = (path: string) => parentPath(path) !== '' && parentPath(path) !== '/F0' && !model.has(parentPath(path));
   switch (op.method) {
     case 'PUT':
+      if (parentMissing(op.path)) return 409;
       return at ? 204 : 201;
     case 'DELETE':
       return at ? 204 : 404;
@@ -61,6 +76,7 @@ function expected(model: Map<string, Entry>, op: Op): number {
       return at ? 405 : 201;
     default: {
       if (!at) return 404;
+      if (parentMissing(op.to)) return 409;
       const there = model.get(op.to);
       if (there && !op.overwrite) return 412;
       return there ? 204 : 201;
@@ -68,14 +84,21 @@ function expected(model: Map<string, Entry>, op: Op): number {
   }
 }
 
+/** Removes `path` and everything under it from the model. */
+function removeTree(model: Map<string, Entry>, path: string): void {
+  for (const key of [...model.keys()]) if (key === path || key.startsWith(`${path}/`)) model.delete(key);
+}
+
 function apply(model: Map<string, Entry>, op: Op): void {
   const at = model.get(op.path);
   if (op.method === 'PUT') model.set(op.path, { kind: 'file', body: op.body });
-  else if (op.method === 'DELETE') model.delete(op.path);
+  else if (op.method === 'DELETE') removeTree(model, op.path);
   else if (op.method === 'MKCOL') model.set(op.path, { kind: 'folder' });
   else {
-    model.set(op.to, at!);
-    if (op.method === 'MOVE') model.delete(op.path);
+    const moving = [...model].filter(([key]) => key === op.path || key.startsWith(`${op.path}/`));
+    removeTree(model, op.to);
+    if (op.method === 'MOVE') removeTree(model, op.path);
+    for (const [key, entry] of moving) model.set(op.to + key.slice(op.path.length), entry);
   }
 }
 
@@ -87,11 +110,30 @@ function pickOp(next: () => number, free: string[], serial: number): { op: Op; u
     free.splice(free.indexOf(path), 1);
     return path;
   };
+  /** A folder, with the files under it (none of them may be in use by another client this round). */
+  const takeFolder = () => {
+    const candidates = FOLDERS.filter((folder) => withChildren(folder).every((path) => free.includes(path)));
+    if (candidates.length === 0) return undefined;
+    const folder = candidates[Math.floor(next() * candidates.length)];
+    for (const path of withChildren(folder)) free.splice(free.indexOf(path), 1);
+    return folder;
+  };
   const roll = next();
-  if (roll < 0.12) {
-    const path = take(FOLDERS);
+  if (roll < 0.22) {
+    const path = takeFolder();
     if (!path) return undefined;
-    return { op: next() < 0.6 ? { method: 'MKCOL', path } : { method: 'DELETE', path }, uses: [path] };
+    const kind = next();
+    if (kind < 0.35) return { op: { method: 'MKCOL', path }, uses: [path] };
+    if (kind < 0.6) return { op: { method: 'DELETE', path }, uses: [path] };
+    const to = takeFolder();
+    if (!to) return { op: { method: 'DELETE', path }, uses: [path] };
+    return { op: { method: kind < 0.85 ? 'MOVE' : 'COPY', path, to, overwrite: next() < 0.8 }, uses: [path, to] };
+  }
+  if (roll < 0.32) {
+    const path = take(FOLDER_FILES);
+    if (!path) return undefined;
+    if (next() < 0.75) return { op: { method: 'PUT', path, body: bodyOf(SEED * 1000 + serial, 1_000 + Math.floor(next() * 60_000)) }, uses: [path] };
+    return { op: { method: 'DELETE', path }, uses: [path] };
   }
   const path = take(FILES);
   if (!path) return undefined;
@@ -141,7 +183,7 @@ async function differences(s: Stack, model: Map<string, Entry>): Promise<{ probl
     if (!got?.equals(want)) problems.push(`bridge bytes of ${path} differ (status ${response.status})`);
   }
   let aliases = 0;
-  for (const folder of ['/', '/F0/']) {
+  for (const folder of ['/', '/F0/', ...FOLDERS.filter((path) => model.has(path)).map((path) => `${path}/`)]) {
     const listing = await fetch(`${s.url}${folder}`, { method: 'PROPFIND', headers: { Depth: '1' } }).then((r) => r.text());
     const hrefs = [...listing.matchAll(/<D:href>([^<]+)<\/D:href>/g)].map((m) => decodeURIComponent(m[1]).replace(/\/$/, ''));
     aliases += hrefs.filter((href) => / \[[a-z0-9]+\]/.test(href)).length;
@@ -172,10 +214,13 @@ describe(`a random mix of writes from ${CLIENTS} clients with faults (seed ${SEE
           { failures: [{ host: 'api', flood: true, count: 1 }] },
           { failures: [{ host: 'api', endpoint: 'file/rm.cgi', status: 500, count: 2 }] },
           { failures: [{ host: 'api', endpoint: 'file/rm.cgi', flood: true, count: 1 }] },
+          // More failures in a row than the client's retries: folder-tree steps fail for good.
+          { failures: [{ host: 'api', endpoint: 'folder/rm.cgi', status: 503, count: 12 }] },
+          { failures: [{ host: 'api', endpoint: 'folder/mv.cgi', status: 503, count: 12 }] },
         ];
         s.sim.setFaults({ ...faults[Math.floor(next() * faults.length)], endPlHtmlExtensions: ['.exe'] });
       }
-      const free = [...FOLDERS, ...FILES];
+      const free = [...FOLDERS, ...FOLDER_FILES, ...FILES];
       const ops: Op[] = [];
       // A race: 2 or 3 clients PUT the same path at once.
       let race: { path: string; count: number } | undefined;

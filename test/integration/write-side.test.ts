@@ -233,12 +233,12 @@ describe('an overwrite whose removal of the old file fails', () => {
     const listing = await (await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } })).text();
     expect(listing).not.toMatch(/notes%20%5B/);
     sim.clearFaults();
-    const view = await eventually(
-      () => accountView(sim),
-      (v) => v.duplicates.length === 0 && stack.bridge.drive.unsettledWrites().length === 0,
+    const { view, unsettled } = await eventually(
+      async () => ({ view: await accountView(sim), unsettled: await stack.bridge.drive.unsettledWrites() }),
+      (v) => v.view.duplicates.length === 0 && v.unsettled.length === 0,
     );
     expect(view.duplicates).toEqual([]);
     expect(view.files.get('/notes.txt')?.toString()).toBe('new notes');
-    expect(stack.bridge.drive.unsettledWrites()).toEqual([]);
+    expect(unsettled).toEqual([]);
   }, 60_000);
 });

@@ -56,9 +56,33 @@ describe('RedisBudgetStore', () => {
     // Wall-clock times, as the contract says (window keys expire by Redis's clock).
     const t0 = Date.now() + 0.5;
     const expected = await script(new MemoryBudgetStore(), t0);
-    const got = await script(new RedisBudgetStore(link), t0);
+    const got = await script(new RedisBudgetStore(link, { callerClock: true }), t0);
     expect(got).toEqual(expected);
   });
+
+  it('claims from many processes, each with its own slightly old "now", never exceed the rate', async () => {
+    // As on a loaded machine: a caller reads its clock, then its claim waits behind others, so
+    // claims reach Redis out of the order of their times (up to 30 ms here). The bench's scale:
+    // 2 calls/s at time scale 0.05 = 40 calls/s.
+    const bench = { ratePerMs: 40 / 1000, burst: 1 };
+    const stores = Array.from({ length: 8 }, () => new RedisBudgetStore(new RedisLink({ url: redis.url, account: 'stale-now' })));
+    await Promise.all(stores.map((store) => (store as unknown as { link: RedisLink }).link.waitUntilUp(10_000)));
+    let granted = 0;
+    const started = Date.now();
+    const stopAt = started + 2_000;
+    await Promise.all(
+      stores.map(async (store) => {
+        while (Date.now() < stopAt) {
+          const claim = await store.claimSend(Date.now() - Math.random() * 30, bench);
+          if (claim.waitMs === 0) granted += 1;
+          else await new Promise((resolve) => setTimeout(resolve, Math.random() * claim.waitMs));
+        }
+      }),
+    );
+    const elapsed = Date.now() - started;
+    await Promise.all(stores.map((store) => (store as unknown as { link: RedisLink }).link.close()));
+    expect(granted).toBeLessThanOrEqual(Math.floor(elapsed * bench.ratePerMs) + bench.burst);
+  }, 30_000);
 
   it('lets exactly one of many concurrent claims of one window win', async () => {
     const stores = Array.from({ length: 8 }, () => new RedisBudgetStore(link));

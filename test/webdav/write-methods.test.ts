@@ -170,6 +170,28 @@ describe('COPY and MOVE', () => {
     expect((await s.request({ method: 'MOVE', path: '/dir', headers: { Destination: '/dir/inside' } })).status).toBe(403);
   });
 
+  it('MOVE or COPY onto a folder holding the source is 403 and deletes nothing (Overwrite would delete the source)', async () => {
+    await drive.mkdir('/dir/sub');
+    await seedFile(drive, '/dir/sub/deep.txt', 'deep');
+    await drive.mkdir('/Cafe\u0301');
+    await seedFile(drive, '/Cafe\u0301/menu.txt', 'menu');
+    for (const [method, path, destination] of [
+      ['MOVE', '/dir/file.txt', '/dir/'],
+      ['MOVE', '/dir/file.txt', '/dir'],
+      ['COPY', '/dir/file.txt', '/dir/'],
+      ['MOVE', '/dir/sub/deep.txt', '/dir'],
+      ['MOVE', '/dir/sub', '/dir/'],
+      ['COPY', '/dir/sub', '/dir'],
+      ['MOVE', '/Cafe%CC%81/menu.txt', '/Caf%C3%A9/'],
+    ]) {
+      const r = await s.request({ method, path, headers: { Destination: dest(destination) } });
+      expect(r.status, `${method} ${path} -> ${destination}`).toBe(403);
+    }
+    expect(await content('/dir/file.txt')).toBe('original');
+    expect(await content('/dir/sub/deep.txt')).toBe('deep');
+    expect(await content('/Cafe%CC%81/menu.txt')).toBe('menu');
+  });
+
   it('409 when the destination parent is missing, 404 for a missing source, 502 for another host', async () => {
     expect((await s.request({ method: 'MOVE', path: '/dir/file.txt', headers: { Destination: '/no/parent.txt' } })).status).toBe(409);
     expect((await s.request({ method: 'COPY', path: '/missing', headers: { Destination: '/x' } })).status).toBe(404);

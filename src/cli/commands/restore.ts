@@ -95,10 +95,14 @@ export function registerRestore(program: Command): void {
         // The part stays until extraction succeeds: a wrong key or a full disk needs no new download.
         const stream = key ? await decryptStream(createReadStream(part), key).catch(keyProblem) : createReadStream(part);
         await mkdir(dest, { recursive: true });
-        const { entries } = await extractArchive(stream, dest, format.compression, context.signal);
+        const { entries, skippedLinks } = await extractArchive(stream, dest, format.compression, context.signal);
         await rm(part, { force: true });
-        if (flags.json) printJson(context, { backup: source, dest, size: entry.size, entries, encrypted: format.encrypted, verified: entry.checksum !== undefined });
-        else context.out(`restored ${entries} entries from ${source} into ${dest} (${humanSize(entry.size)}${entry.checksum ? ', Whirlpool verified' : ''})`);
+        for (const link of skippedLinks) {
+          context.err(`warning: symbolic link ${link} not restored: it points outside ${dest}; recreate it with ln -s if you want it`);
+        }
+        if (flags.json) {
+          printJson(context, { backup: source, dest, size: entry.size, entries, encrypted: format.encrypted, verified: entry.checksum !== undefined, skippedLinks });
+        } else context.out(`restored ${entries} entries from ${source} into ${dest} (${humanSize(entry.size)}${entry.checksum ? ', Whirlpool verified' : ''})`);
       },
       () => current,
     );

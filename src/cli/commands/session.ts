@@ -4,6 +4,11 @@
  * translation) → FichierDrive (paths, duplicate names, local state), so the CLI sees exactly what
  * the mounted drive shows. The account's saved listings (shared with a running serve) sit in
  * front of listings, and user/info is answered from the saved answer inside its window.
+ *
+ * With `--redis-url` the command joins the account's bridges as `serve` does (src/cli/bridge.ts):
+ * the budget, windows and flood cool-down are the shared ones in Redis, listings another bridge
+ * made in the current window are reused, writes are ordered with the bridges' writes, and each
+ * change a write makes to the folder cache is published, so every bridge shows it at once.
  */
 import { join } from 'node:path';
 import { FichierDrive } from '../../drive/fichier-drive.js';
@@ -12,6 +17,11 @@ import { SnapshotUpstream } from '../../drive/snapshot-upstream.js';
 import { AuthError, NotPremiumError, realClock, SCHEDULER_DEFAULTS, type AccountInfo, type FichierLogEvent } from '../../fichier/index.js';
 import { describeKeyRefusal } from '../key-check.js';
 import { linkSecret } from '../../links/secret.js';
+import type { Upstream } from '../../drive/upstream.js';
+import { keyFingerprint } from '../../state/location.js';
+import { redactUrl } from '../../state/redis/connection.js';
+import { RedisCoordination } from '../../state/redis/coordination.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../../drive/connection-budget.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
 import { openAccountState, windowWithMargin } from '../account-state.js';
 import { ApiKeyError, loadApiKey } from '../api-key.js';
@@ -63,12 +73,26 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
 
   let lastFailure: FichierLogEvent | undefined;
   const keySource = keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY';
+  // Said once on stderr (a command is short: no "connected" line, only trouble).
+  const redis = settings.redisUrl
+    ? new RedisCoordination({
+        url: settings.redisUrl,
+        account: keyFingerprint(apiKey),
+        bridges: settings.redisBridges,
+        logger: { info: () => {}, warn: (message) => stderr(message) },
+      })
+    : undefined;
+  if (redis && !(await redis.ready(2_000))) {
+    stderr(`redis: cannot reach ${redactUrl(settings.redisUrl!)}; going on alone: reads paced at rate / ${settings.redisBridges}, no listing inside another bridge's window, no write`);
+  }
   const account = await openAccountState({
     apiKey,
     apiUrl: settings.apiUrl,
     stateDir: settings.stateDir,
     account: settings.account,
+    shareBudget: redis && ((local) => redis.shareBudget(local)),
     client: {
+      ...(redis ? { connectionBudget: redis.connectionBudget(ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
       ratePerSecond: settings.rate,
       timeScale: settings.timeScale,
       maxAttempts: settings.retries,
@@ -82,7 +106,8 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
         }
       },
     },
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    await redis?.close();
     // Identifying the account is the first call: a refused key names where the key came from.
     if (error instanceof AuthError || error instanceof NotPremiumError) throw new CliError(describeKeyRefusal(error, keySource), ExitCode.auth);
     throw error;
@@ -98,19 +123,36 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
   if (cooldownSeconds() > 0) {
     const seconds = cooldownSeconds();
     await account.close();
+    await redis?.close();
     throw new CliError(`1fichier is rate-limiting this account; retry in ${seconds} s`, ExitCode.unavailable);
   }
 
-  const upstream = new SnapshotUpstream(new FichierUpstream(client), snapshots, {
-    listingWindowMs: windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale),
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale);
+  const local: Upstream = new SnapshotUpstream(new FichierUpstream(client), snapshots, {
+    listingWindowMs,
     reuseListings: !flags.fresh,
     onWait: (ms, why) => {
       if (ms >= 1000) stderr(`waiting ${Math.ceil(ms / 1000)} s for ${why}`);
     },
   });
+  // --fresh asks for a listing of our own: the bridges' shared one is skipped too.
+  const upstream = redis && !flags.fresh ? redis.shareListings(local, listingWindowMs) : local;
   // No read cache: a download is read once, sequentially, and resumes from LOCAL.part with exactly
   // the missing range; caching it in blocks would fetch from block boundaries and fill the disk twice.
-  const drive = new FichierDrive({ upstream, state, spoolDir: join(account.location.dir, 'spool'), readCache: false });
+  const drive = new FichierDrive({
+    upstream,
+    state,
+    spoolDir: join(account.location.dir, 'spool'),
+    readCache: false,
+    ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch) => redis.publish(patch) } : {}),
+  });
+  redis?.attach(
+    (patch) => drive.applyRemoteChange(patch),
+    (since) => {
+      drive.folders.invalidateAll();
+      snapshots.distrustBefore(since);
+    },
+  );
 
   return {
     settings,
@@ -126,6 +168,8 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     userInfo: () => account.userInfo(),
     async close() {
       await account.close();
+      // After the client: every change our writes made has been handed to Redis first (close flushes).
+      await redis?.close();
     },
   };
 }

@@ -28,25 +28,41 @@ local function cooldown(key)
 end
 `;
 
+/**
+ * The rate bucket refills on Redis's own clock (TIME), not on the callers': a caller's `now` is
+ * read before its claim travels (and, on a loaded machine, may wait behind other work), so two
+ * processes' claims arrive out of order; refilling from each caller's time would count the
+ * overlap twice (moving `last` back, then forward again) and let the account exceed its rate.
+ * One clock for every bridge also removes the skew between machines. Windows and the cool-down
+ * stay in the callers' wall-clock time, which they compare with their own.
+ */
+const BUCKET_CLOCK_FN = `
+local function bucketClock()
+  if ARGV[#ARGV] ~= 'redis' then return tonumber(ARGV[#ARGV]) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+`;
+
 const SCRIPTS = {
-  /** KEYS: bucket, cooldown. ARGV: now, ratePerMs, burst. → {waitMs, until, started, level} */
+  /** KEYS: bucket, cooldown. ARGV: now, ratePerMs, burst, bucket clock. → {waitMs, until, started, level} */
   budgetClaimSend: {
     keys: 2,
-    lua: `${READ_COOLDOWN}
+    lua: `${READ_COOLDOWN}${BUCKET_CLOCK_FN}
 local now, rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local cu, cs, cl = cooldown(KEYS[2])
 if now < cu then return {tostring(cu - now), tostring(cu), tostring(cs), tostring(cl)} end
+local clock = bucketClock()
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'last')
 local tokens, last = tonumber(b[1]), tonumber(b[2])
-if tokens == nil or last == nil then
-  tokens, last = 1, now
+if tokens == nil or last == nil or last > clock then
+  tokens, last = math.min(1, tonumber(b[1]) or 1), clock
 else
   tokens = math.min(burst, math.max(0, tokens))
-  last = math.min(last, now)
 end
-if now > last then
-  tokens = math.min(burst, tokens + (now - last) * rate)
-  last = now
+if clock > last then
+  tokens = math.min(burst, tokens + (clock - last) * rate)
+  last = clock
 end
 local wait = 0
 if tokens >= 1 - 1e-9 then
@@ -93,10 +109,10 @@ end
 return 1
 `,
   },
-  /** KEYS: cooldown, bucket. ARGV: sentAt, now, firstMs, maxMs, resetMs, scale. → {until, started, level} */
+  /** KEYS: cooldown, bucket. ARGV: sentAt, now, firstMs, maxMs, resetMs, scale, bucket clock. → {until, started, level} */
   budgetRecordFlood: {
     keys: 2,
-    lua: `${READ_COOLDOWN}
+    lua: `${READ_COOLDOWN}${BUCKET_CLOCK_FN}
 local sentAt, now = tonumber(ARGV[1]), tonumber(ARGV[2])
 local first, max, reset, scale = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local cu, cs, cl = cooldown(KEYS[1])
@@ -106,7 +122,7 @@ local level
 if cl == 0 or quiet then level = first else level = math.min(cl * 2, max) end
 local untilAt = math.max(cu, now + level * scale)
 redis.call('HSET', KEYS[1], 'until', tostring(untilAt), 'started', tostring(now), 'level', tostring(level))
-redis.call('HSET', KEYS[2], 'tokens', '0', 'last', tostring(now))
+redis.call('HSET', KEYS[2], 'tokens', '0', 'last', tostring(bucketClock()))
 return {tostring(untilAt), tostring(now), tostring(level)}
 `,
   },
@@ -147,10 +163,21 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly bucketKey: string;
   private readonly cooldownKey: string;
 
-  constructor(private readonly link: RedisLink) {
+  /**
+   * `callerClock`: refill the bucket on the callers' `now` instead of Redis's TIME (only for
+   * comparing the scripts with the memory store on a scripted sequence of times).
+   */
+  constructor(
+    private readonly link: RedisLink,
+    private readonly options: { callerClock?: boolean } = {},
+  ) {
     this.run = defineScripts(link.client, SCRIPTS);
     this.bucketKey = link.key('budget:bucket');
     this.cooldownKey = link.key('budget:cooldown');
+  }
+
+  private bucketClock(now: number): string | number {
+    return this.options.callerClock ? now : 'redis';
   }
 
   private windowKey(key: string): string {
@@ -158,7 +185,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async claimSend(now: number, rate: RatePolicy): Promise<SendClaim> {
-    const r = <string[]>await this.run.budgetClaimSend(this.bucketKey, this.cooldownKey, now, rate.ratePerMs, rate.burst);
+    const r = <string[]>await this.run.budgetClaimSend(this.bucketKey, this.cooldownKey, now, rate.ratePerMs, rate.burst, this.bucketClock(now));
     return { waitMs: Number(r[0]), cooldown: toCooldown(r, 1) };
   }
 
@@ -185,7 +212,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async recordFlood(sentAt: number, now: number, policy: CooldownPolicy): Promise<CooldownState> {
-    const r = <string[]>await this.run.budgetRecordFlood(this.cooldownKey, this.bucketKey, sentAt, now, policy.firstMs, policy.maxMs, policy.resetMs, policy.scale);
+    const r = <string[]>await this.run.budgetRecordFlood(this.cooldownKey, this.bucketKey, sentAt, now, policy.firstMs, policy.maxMs, policy.resetMs, policy.scale, this.bucketClock(now));
     return toCooldown(r, 0);
   }
 

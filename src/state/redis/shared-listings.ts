@@ -12,6 +12,8 @@
  * - Writes made since the listing are not in it: each bridge applies them on top (the folder
  *   cache's overlay, fed by the cache bus), as it does with its own writes and a lagging listing.
  * - Redis unreachable: the inner upstream is used directly (the failover budget then decides).
+ * - A listing is stored with the time it was made (`listedAt`); one made before `notBefore()` (a
+ *   bridge that missed cache changes beyond recall) is not reused: it may miss a write.
  */
 import type { FolderContent, UpstreamFile, UpstreamFolder } from '../../drive/folder-cache.js';
 import type { Upstream } from '../../drive/upstream.js';
@@ -22,6 +24,13 @@ export interface SharedListingsOptions {
   listingWindowMs: number;
   /** Longest wait for another bridge's listing in flight before listing ourselves. Default 25 000. */
   flightMs?: number;
+  /** Wall-clock ms: shared listings made before it are not reused. Default: all are. */
+  notBefore?: () => number;
+}
+
+/** What `listing:<folder id>` holds. */
+interface StoredListing extends FolderContent {
+  listedAt?: number;
 }
 
 /** Dates travel as ISO strings. */
@@ -43,7 +52,10 @@ export function shareListings(inner: Upstream, link: RedisLink, options: SharedL
   const windowMs = Math.max(1, Math.round(options.listingWindowMs));
   const read = async (folderId: number): Promise<FolderContent | undefined> => {
     const text = await link.client.get(link.key(`listing:${folderId}`));
-    return text ? reviveContent(JSON.parse(text) as FolderContent) : undefined;
+    if (!text) return undefined;
+    const { listedAt, ...content } = JSON.parse(text) as StoredListing;
+    if ((listedAt ?? 0) < (options.notBefore?.() ?? 0)) return undefined;
+    return reviveContent(content);
   };
   const listFolder: Upstream['listFolder'] = async (folderId, priority) => {
     if (!link.health.isUp()) return inner.listFolder(folderId, priority);
@@ -61,8 +73,10 @@ export function shareListings(inner: Upstream, link: RedisLink, options: SharedL
         if (listed) return listed;
       }
       try {
+        const listedAt = Date.now();
         const content = await inner.listFolder(folderId, priority);
-        await link.client.set(link.key(`listing:${folderId}`), JSON.stringify(content), 'PX', windowMs).catch(() => {});
+        const stored: StoredListing = { ...content, listedAt };
+        await link.client.set(link.key(`listing:${folderId}`), JSON.stringify(stored), 'PX', windowMs).catch(() => {});
         return content;
       } finally {
         await link.client.del(lockKey).catch(() => {});

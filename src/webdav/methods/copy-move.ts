@@ -3,7 +3,8 @@
  * Destination: absolute URI or path (other host → 502, bad encoding → 400). Overwrite: F and an
  * existing destination → 412. Depth: COPY 0 or infinity (default infinity), MOVE infinity only.
  * 201 when the destination was created, 204 when replaced; 403 when source and destination are
- * the same or the destination is inside the source; 409 when the destination's parent is missing.
+ * the same, the destination is inside the source, or the destination is a folder holding the
+ * source (Overwrite would delete the source with it); 409 when the destination's parent is missing.
  */
 import { parseDestination } from '../destination.js';
 import { HttpError } from '../errors.js';
@@ -32,6 +33,11 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
   }
   const existing = await statOrUndefined(ctx, destination);
   if (existing && !overwrite) throw new HttpError(412, 'Destination exists and Overwrite is F');
+  // Overwrite deletes the destination first; a folder holding the source would take the source
+  // with it (mod_dav answers 403 too). Compared in NFC: a name may arrive in either form.
+  if (isSameOrBelow(ctx.path.normalize('NFC'), destination.normalize('NFC'))) {
+    throw new HttpError(403, `the destination ${destination} holds the source: overwriting it would delete the source; give the full destination name`);
+  }
 
   const targets: WriteTarget[] = writeTargets(destination, true, existing === undefined);
   if (kind === 'MOVE') targets.push(...writeTargets(ctx.path, source.kind === 'folder', true));
