@@ -14,9 +14,11 @@ let stack: Stack;
 let fileUrl: string;
 let otherFolder: number;
 let direct: string;
+const logLines: string[] = [];
+const record = (message: string, fields?: Record<string, unknown>) => void logLines.push(`${message} ${JSON.stringify(fields ?? {})}`);
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({}, { logger: { info: record, warn: record, error: record } });
   const folder = await stack.sim.addFolder({ name: 'Films' });
   otherFolder = await stack.sim.addFolder({ name: 'Archive' });
   fileUrl = await stack.sim.addFile({ folderId: folder, name: 'clip (1).mkv', content });
@@ -70,6 +72,10 @@ describe('reading a file by id', () => {
     expect(head.headers.get('content-length')).toBe(String(content.length));
     const etag = head.headers.get('etag')!;
     expect((await get(url, { 'If-None-Match': etag })).status).toBe(304);
+    // Requests are logged, their signatures never (a signature is a credential).
+    const signature = new URL(url).searchParams.get('sig')!;
+    expect(logLines.some((line) => line.includes('/stream/') && line.includes('sig=<hidden>'))).toBe(true);
+    expect(logLines.filter((line) => line.includes(signature))).toEqual([]);
   }, 120_000);
 
   it('keeps working after a rename and a move made on the account directly', async () => {
