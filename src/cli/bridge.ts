@@ -25,7 +25,7 @@ import type { Logger } from '../webdav/handler.js';
 import { trackInFlight } from '../webdav/in-flight.js';
 import { LockManager } from '../webdav/lock-manager.js';
 import { applyConnectionLimits, serverOptions, type ServerLimits } from '../webdav/server-limits.js';
-import { createWebDavHandler, listenOn } from '../webdav/server.js';
+import { createWebDavHandler, listenOn, type AnsweredWrite } from '../webdav/server.js';
 import { assertSafeExposure } from './exposure.js';
 import { bridgeReadiness, withHealthEndpoints } from './health.js';
 import { linkSecret } from '../links/secret.js';
@@ -34,7 +34,7 @@ import { streamRoute } from '../public/stream-route.js';
 import { shareEndpoint } from '../public/share-endpoint.js';
 import { shareRoute } from '../public/share-route.js';
 import { ShareStore } from '../links/shares.js';
-import { withChangeEvents } from '../notify/webdav-changes.js';
+import { changesOfWrite } from '../notify/webdav-changes.js';
 import { createNotifications, type BridgeNotifyOptions, type Notifications } from './notifications.js';
 import type { BridgeMetrics } from './metrics.js';
 import { redactingLogger } from './redacting-logger.js';
@@ -294,6 +294,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     logger,
     downloads: options.downloads ?? 'stream',
     authorize,
+    // Change notifications from the account's paths (a user's home included), once answered.
+    ...(notifications ? { onWrite: (write: AnsweredWrite) => {
+      const changes = changesOfWrite(write);
+      if (changes.length > 0) notifications.fromBridge(changes);
+    } } : {}),
   });
   // Signed links (/stream/ for .strm files): before authentication (the URL carries the grant),
   // inside the request log (which hides their signatures).
@@ -307,7 +312,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     shareRoute({ drive, shares, secret, downloads: options.downloads ?? 'stream', secure: options.tls !== undefined || /^https:/i.test(options.publicUrl ?? ''), logger }),
     shareEndpoint({ drive, shares, publicUrl: () => publicOrigin, authorize, logger }),
   ];
-  const routed = withPublicRoutes(notifications ? withChangeEvents(webdav, (changes) => notifications.fromBridge(changes)) : webdav, publicRoutes);
+  const routed = withPublicRoutes(webdav, publicRoutes);
   const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {

@@ -34,6 +34,28 @@ export interface WebDavOptions {
    * authenticated principal (lock tokens are bound to it, RFC 4918 §6.4).
    */
   authorize?: (req: IncomingMessage, res: ServerResponse) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * Called once each write request (any method but GET, HEAD, PROPFIND, OPTIONS) was answered, with
+   * the account's drive paths (mount prefix and the user's home resolved), e.g. for change
+   * notifications. Never delays the answer; a throw is logged and ignored.
+   */
+  onWrite?: (write: AnsweredWrite) => void;
+}
+
+/** A write request once answered, in the drive's terms (see `WebDavOptions.onWrite`). */
+export interface AnsweredWrite {
+  method: string;
+  /** The account's drive path of the request target (a user's home included). */
+  path: string;
+  /** MOVE/COPY: the account's drive path of the Destination. */
+  to?: string;
+  /** The final status; 0 when the client went away before the answer was sent. */
+  status: number;
+  /** The request target ended with '/' (a folder, for DELETE/MOVE/COPY). */
+  folder: boolean;
+  /** PUT: the body's announced length, when given. */
+  size?: number;
+  user?: string;
 }
 
 /** `home`: the drive folder that is this user's `/` (default '/'). */
@@ -101,7 +123,7 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
       // An unauthenticated OPTIONS must not reach the drive, not even to evaluate an If header.
       const evaluateIf = READ_METHODS.has(method) && !(method === 'OPTIONS' && options.authorize);
       if (evaluateIf && ctx.header('if') !== undefined) await ctx.checkPreconditions([]);
-      if (!READ_METHODS.has(method)) auditWrite(ctx, logger);
+      if (!READ_METHODS.has(method)) auditWrite(ctx, logger, options.onWrite);
       await handler(ctx);
     } catch (error) {
       answerError(req, res, method, error, logger, (message) => hideHome(home, message));
@@ -129,7 +151,7 @@ function hideHome(home: string, message: string): string {
  * what (method, drive path, destination), from where (the peer address) and how it ended (status;
  * 0 when the client went away first). Drive paths are the account's, not the user's view.
  */
-function auditWrite(ctx: RequestContext, logger: Logger): void {
+function auditWrite(ctx: RequestContext, logger: Logger, onWrite?: (write: AnsweredWrite) => void): void {
   let to: string | undefined;
   if (ctx.method === 'COPY' || ctx.method === 'MOVE') {
     try {
@@ -139,7 +161,10 @@ function auditWrite(ctx: RequestContext, logger: Logger): void {
     }
   }
   const client = ctx.req.socket.remoteAddress ?? 'unknown';
+  const folder = (ctx.req.url ?? '').split('?')[0]!.endsWith('/');
+  const length = Number(ctx.req.headers['content-length']);
   ctx.res.once('close', () => {
+    const status = ctx.res.writableFinished ? ctx.res.statusCode : 0;
     logger.info('audit', {
       event: 'write',
       user: ctx.principal ?? 'anonymous',
@@ -147,8 +172,21 @@ function auditWrite(ctx: RequestContext, logger: Logger): void {
       path: ctx.path,
       ...(to !== undefined ? { to } : {}),
       client,
-      status: ctx.res.writableFinished ? ctx.res.statusCode : 0,
+      status,
     });
+    try {
+      onWrite?.({
+        method: ctx.method,
+        path: ctx.path,
+        ...(to !== undefined ? { to } : {}),
+        status,
+        folder,
+        ...(ctx.method === 'PUT' && Number.isSafeInteger(length) && length >= 0 ? { size: length } : {}),
+        ...(ctx.principal ? { user: ctx.principal } : {}),
+      });
+    } catch (error) {
+      logger.warn('webdav: a write observer failed', { error: String(error) });
+    }
   });
 }
 

@@ -5,7 +5,8 @@
  * per target, in the documented request shape, with the mapped path. A failing target is retried
  * while WebDAV keeps answering.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import bcrypt from 'bcryptjs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -210,5 +211,33 @@ describe('a failing target', () => {
     expect(logLines.some((line) => line.startsWith('notify: failed; will retry') && line.includes('"target":"jellyfin"'))).toBe(true);
     expect(logLines.some((line) => line.startsWith('notify: sent'))).toBe(true);
     expect(logLines.filter((line) => line.includes('jellyfin-api-key-0123') || line.includes('plex-token-4567'))).toEqual([]);
+  }, 120_000);
+});
+
+describe('notifications of a confined user', () => {
+  it("a user whose home is /Vidéos PUTs /film.mkv: the account's path /Vidéos/film.mkv is notified", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fichier-dav-notify-home-'));
+    const usersFile = join(dir, 'users.yaml');
+    const alice = { user: 'alice', password: 'alice-password-1' };
+    await writeFile(usersFile, ['users:', '  alice:', `    password: "${bcrypt.hashSync(alice.password, 4)}"`, '    home: /Vidéos', '    permissions: all', ''].join('\n'));
+    const confined = await startBridge({
+      apiKey: KEY,
+      apiUrl: sim.apiUrl,
+      port: 0,
+      stateDir: join(dir, 'state'),
+      client: { timeScale: SCALE },
+      auth: { usersFile },
+      notify: { webhook: `${fakes.url}/hook`, pathMap: ['/Vidéos=/mnt/fichier/Vidéos'], debounceMs: 60_000, retry: { firstDelayMs: 50 } },
+    });
+    try {
+      const authorization = `Basic ${Buffer.from(`${alice.user}:${alice.password}`).toString('base64')}`;
+      const put = await fetch(`${confined.url}film.mkv`, { method: 'PUT', headers: { authorization }, body: Buffer.alloc(321, 3) });
+      expect(put.status).toBe(201);
+      await confined.notifications!.notifier.flush();
+      expect(hooks()).toEqual([{ folder: '/mnt/fichier/Vidéos', events: [expect.objectContaining({ event: 'created', path: '/mnt/fichier/Vidéos/film.mkv', size: 321 })] }]);
+    } finally {
+      await confined.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import type { CachedFolder } from '../../src/drive/folder-cache.js';
 import { ChangeNotifier } from '../../src/notify/notifier.js';
 import { parsePathRule, PathMap } from '../../src/notify/path-map.js';
 import { parseSections, type Batch } from '../../src/notify/targets.js';
-import { drivePathOf } from '../../src/notify/webdav-changes.js';
+import { changesOfWrite } from '../../src/notify/webdav-changes.js';
 
 describe('path mapping', () => {
   it('maps by the longest prefix, per target, whole segments only', () => {
@@ -20,10 +20,19 @@ describe('path mapping', () => {
     expect(() => parsePathRule('/Vidéos')).toThrow(/DRIVE_PATH=SERVER_PATH/);
   });
 
-  it('decodes request paths and Destination URLs into drive paths', () => {
-    expect(drivePathOf('/Vid%C3%A9os/a%20b.mkv')).toBe('/Vidéos/a b.mkv');
-    expect(drivePathOf('http://host:8080/Vid%C3%A9os/')).toBe('/Vidéos');
-    expect(drivePathOf('/%E0%A4%A')).toBeUndefined();
+  it("turns answered writes (the account's paths) into changes; failures and housekeeping files into none", () => {
+    const time = new Date(0);
+    expect(changesOfWrite({ method: 'PUT', path: '/Alice/Vidéos/a b.mkv', status: 201, folder: false, size: 9 }, time)).toEqual([
+      { event: 'created', path: '/Alice/Vidéos/a b.mkv', kind: 'file', size: 9, time },
+    ]);
+    expect(changesOfWrite({ method: 'MOVE', path: '/A/x.mkv', to: '/B/y.mkv', status: 204, folder: false }, time)).toEqual([
+      { event: 'moved', path: '/B/y.mkv', oldPath: '/A/x.mkv', kind: 'file', time },
+    ]);
+    expect(changesOfWrite({ method: 'DELETE', path: '/A', status: 204, folder: true }, time)).toEqual([{ event: 'deleted', path: '/A', kind: 'folder', time }]);
+    expect(changesOfWrite({ method: 'PUT', path: '/A/x.mkv', status: 0, folder: false }, time)).toEqual([]);
+    expect(changesOfWrite({ method: 'PUT', path: '/A/x.mkv', status: 423, folder: false }, time)).toEqual([]);
+    expect(changesOfWrite({ method: 'PUT', path: '/A/.DS_Store', status: 201, folder: false }, time)).toEqual([]);
+    expect(changesOfWrite({ method: 'PROPPATCH', path: '/A/x.mkv', status: 207, folder: false }, time)).toEqual([]);
   });
 });
 
