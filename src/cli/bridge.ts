@@ -7,6 +7,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
 import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
@@ -159,6 +160,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       account: options.account,
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
+        // The drive's connection budget is the download cap (with priorities and parking of idle
+        // connections); the client's own FIFO cap stays at 1fichier's hard limit behind it.
+        downloadConcurrency: ACCOUNT_DOWNLOAD_CONNECTIONS,
         ...options.client,
         logger: (event: FichierLogEvent) => {
           observe(event);

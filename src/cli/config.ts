@@ -14,6 +14,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CACHE_DEFAULTS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../drive/block-cache/options.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS, DEFAULT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
+import { DEFAULT_CONNECTIONS_PER_FILE } from '../drive/upstream-connections.js';
 import { parseByteSize, parseDuration } from './cache-options.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { parseLogFormat, type LogFormat } from './logging.js';
@@ -278,6 +280,22 @@ export const SETTINGS = {
       return value;
     },
   } satisfies Setting<string>,
+  downloadConnections: {
+    key: 'downloadConnections',
+    flag: '--download-connections <n>',
+    env: ['FICHIER_DAV_DOWNLOAD_CONNECTIONS'],
+    description: `serve: upstream download connections open at once for the account (1fichier allows ${ACCOUNT_DOWNLOAD_CONNECTIONS} per premium account; idle ones are closed for waiting readers)`,
+    default: DEFAULT_DOWNLOAD_CONNECTIONS,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
+  downloadConnectionsPerFile: {
+    key: 'downloadConnectionsPerFile',
+    flag: '--download-connections-per-file <n>',
+    env: ['FICHIER_DAV_DOWNLOAD_CONNECTIONS_PER_FILE'],
+    description: 'serve: upstream download connections one file may hold at once (probes, seeks, parallel streams of a slow link)',
+    default: DEFAULT_CONNECTIONS_PER_FILE,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
   redisBridges: {
     key: 'redisBridges',
     flag: '--redis-bridges <n>',
@@ -542,7 +560,7 @@ export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
   'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
-  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'downloadConnections', 'downloadConnectionsPerFile',
   ...CACHE_SETTING_KEYS,
 ] as const satisfies readonly SettingKey[];
 /** What `demo` reads (its log level defaults to warn: the banner is what matters there). */

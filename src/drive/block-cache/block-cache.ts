@@ -13,7 +13,7 @@ import { fileKeyOf, urlHashOf, type CachedFileRef } from './file-key.js';
 import { isMediaFile } from './media-types.js';
 import { checkSettings, type BlockCacheSettings } from './options.js';
 import { ReadAheadTracker } from './read-ahead.js';
-import { FillRegistry, SpanFetch, type FetchPriority } from './span-fetch.js';
+import { FillRegistry, SpanFetch, type FetchPriority, type SpanFetchOptions } from './span-fetch.js';
 import { emptyStats, type CacheStats } from './stats.js';
 
 /** Opens one upstream ranged GET of `file` (the drive's link cache and error translation behind it). */
@@ -32,6 +32,8 @@ export interface BlockCacheHooks {
   onError?: (error: unknown) => void;
   /** State changes worth one log line each (the disk is full: reads pass through; it has room again). */
   onNotice?: (message: string, error?: unknown) => void;
+  /** Where a transfer's idle upstream connection is registered (it may be closed for a waiting caller). */
+  parking?: (file: CachedFileRef) => SpanFetchOptions['parking'];
 }
 
 export class BlockCache {
@@ -230,6 +232,7 @@ export class BlockCache {
       registry: this.registry,
       stats: this.counters,
       open: (range, context) => this.hooks.open(file, range, context),
+      parking: this.hooks.parking?.(file),
       priority,
       maxResumes: this.settings.maxResumes,
       limit,

@@ -16,7 +16,7 @@
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
  */
 import type { Readable } from 'node:stream';
-import { resumableRead } from '../resumable-read.js';
+import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
 import { BlockFill, type FillSource } from './block-fill.js';
 import type { BlockStore, BlockWriter } from './block-store.js';
 import type { CacheStats } from './stats.js';
@@ -70,6 +70,8 @@ export interface SpanFetchOptions {
   maxResumes: number;
   /** Initial pacing limit (exclusive byte position). */
   limit: number;
+  /** Where the upstream connection goes while paused, so it can be closed for a waiting caller (upstream-connections.ts). */
+  parking?: ResumableReadOptions['parking'];
 }
 
 export class SpanFetch implements FillSource {
@@ -128,6 +130,7 @@ export class SpanFetch implements FillSource {
       end: this.end,
       maxResumes: options.maxResumes,
       signal: this.controller.signal,
+      parking: options.parking,
       open: (part, context) => options.open(part, { attempt: context.attempt, signal: context.signal, priority: options.priority }),
     });
     this.stream = stream;
