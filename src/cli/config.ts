@@ -478,6 +478,13 @@ export const SETTINGS = {
     description: `serve: how far ahead of a sequential reader to fetch, 0 = off (default ${CACHE_DEFAULTS.readAheadMaxBytes / 1024 ** 2}M)`,
     parse: byteSize(0),
   } satisfies Setting<number>,
+  parallelStreams: {
+    key: 'parallelStreams',
+    flag: '--parallel-streams <n>',
+    env: ['FICHIER_DAV_PARALLEL_STREAMS'],
+    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader, 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
   readCache: {
     key: 'readCache',
     flag: '--no-read-cache',
@@ -554,7 +561,7 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
-export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
+export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'parallelStreams', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',

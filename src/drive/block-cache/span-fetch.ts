@@ -84,6 +84,8 @@ export class SpanFetch implements FillSource {
   readonly opened: Promise<void>;
   /** Why the transfer ended early, if it did (cancellation included). */
   error: Error | undefined;
+  /** Times the transfer paused at its pacing limit: its reader, not the link, was the slower one. */
+  limitPauses = 0;
   private position: number;
   private limit: number;
   private readonly fills = new Map<number, BlockFill>();
@@ -137,6 +139,10 @@ export class SpanFetch implements FillSource {
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.finish(undefined));
     stream.once('error', (error: Error) => this.finish(error));
+  }
+
+  get waitingForDisk(): boolean {
+    return this.paused && !this.over && this.position < this.limit;
   }
 
   get isRunning(): boolean {
@@ -300,6 +306,7 @@ export class SpanFetch implements FillSource {
     }
     // Never pause once the span is complete: the stream must flow to emit its 'end'.
     if (this.position <= this.end && (this.position >= this.limit || this.pendingWrites > 2 * blockSize)) {
+      if (this.position >= this.limit) this.limitPauses += 1;
       this.paused = true;
       this.stream?.pause();
     }
