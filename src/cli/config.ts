@@ -482,7 +482,7 @@ export const SETTINGS = {
     key: 'parallelStreams',
     flag: '--parallel-streams <n>',
     env: ['FICHIER_DAV_PARALLEL_STREAMS'],
-    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader, 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
+    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
     parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
   } satisfies Setting<number>,
   readCache: {

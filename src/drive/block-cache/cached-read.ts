@@ -76,7 +76,9 @@ export class CachedRangeStream extends Readable {
   private readonly start: number;
   private readonly chunkFetches: SpanFetch[] = [];
   private probeFrom: number;
-  private probeStarved = false;
+  /** Milliseconds this probe interval spent waiting for the link (bytes of its own transfers). */
+  private probeStarvedMs = 0;
+  private probeStartedAt = Date.now();
   private probeLimitHits = 0;
   private lanesCheckedAt = -1;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
@@ -215,10 +217,12 @@ export class CachedRangeStream extends Readable {
         }
         if (fill.state === 'filling') {
           // Starved by the link, not by our own disk writes falling behind.
-          if (this.isOwn(fill) && !fill.source.waitingForDisk) this.probeStarved = true;
+          const byLink = this.isOwn(fill) && !fill.source.waitingForDisk;
           fill.source.want(blockEnd + 1, !this.isOwn(fill));
           this.keepFetching();
+          const waitFrom = Date.now();
           await fill.changed(this.controller.signal);
+          if (byLink) this.probeStarvedMs += Date.now() - waitFrom;
           if ((fill.state as FillState) === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
           continue;
         }
@@ -296,18 +300,16 @@ export class CachedRangeStream extends Readable {
    */
   private probeLanes(): void {
     if (this.position - this.probeFrom < PROBE) return;
-    if (this.position - this.start < PARALLEL_AFTER) {
-      // Not yet: start a fresh interval so that the first one counted is all past the threshold.
-      this.probeFrom = this.position;
-      this.probeStarved = false;
-      this.probeLimitHits = this.limitHits();
-      return;
-    }
     const hits = this.limitHits();
-    const starved = this.probeStarved && hits === this.probeLimitHits;
+    const now = Date.now();
+    // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
+    const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
     this.probeFrom = this.position;
-    this.probeStarved = false;
+    this.probeStartedAt = now;
+    this.probeStarvedMs = 0;
     this.probeLimitHits = hits;
+    // Not before PARALLEL_AFTER bytes were read (a probe's head never gets there).
+    if (this.position - this.start < PARALLEL_AFTER) return;
     // Doubling reaches the useful number of lanes within a few intervals (each costs a TTFB).
     if (starved && this.lanes < this.context.maxLanes && this.end - this.position > 2 * CHUNK) this.lanes = Math.min(this.context.maxLanes, this.lanes * 2);
   }
