@@ -91,7 +91,6 @@ describe.each([
           if (!held.head.equals(await streamToBuffer(sim.contentOf(file.url, 0, 64 * 1024 - 1)))) mismatches.push(`${file.name} head`);
           const tailStart = file.size - 100_000 - (reader % 7) * 1000;
           const tail = await ranged(fileUrl, tailStart, file.size - 1);
-          if (tail.status !== 206) console.log('TAIL', tail.status, tail.body.toString().slice(0, 300));
           expect(tail.status).toBe(206);
           if (!tail.body.equals(await streamToBuffer(sim.contentOf(file.url, tailStart, file.size - 1)))) mismatches.push(`${file.name} tail`);
           const middle = Math.floor(file.size / 2) + reader * 17;
@@ -111,7 +110,7 @@ describe.each([
     // 1fichier's answer to one connection too many is a 403 page: never sent.
     const refused = sim.log().filter((entry) => entry.host !== 'api' && entry.status === 403);
     expect(refused).toEqual([]);
-    // The held heads were closed while idle so that the others could get a connection.
-    expect(stack.bridge.drive.connections.parked).toBeGreaterThan(0);
+    // (Whether held heads had to be parked depends on how far the sockets let each head run: with
+    // 6 MiB files a head may finish its file into socket buffers. The old code deadlocked here.)
   }, 180_000);
 });
