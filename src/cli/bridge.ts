@@ -213,8 +213,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       account: options.account,
       shareBudget: redis && ((local) => redis.shareBudget(local)),
       client: {
+        // The drive's connection budget is the download cap (with priorities and parking of idle
+        // connections); the client's own FIFO cap stays at 1fichier's hard limit behind it.
+        downloadConcurrency: ACCOUNT_DOWNLOAD_CONNECTIONS,
         ...options.client,
-        ...(redis ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
         logger: (event: FichierLogEvent) => {
           observe(event);
           if (userLogger) return userLogger(event);
@@ -243,6 +245,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,
+    // With Redis the bridges of the account share one budget of download connections (1fichier
+    // counts them per account); the drive takes a slot for every upstream ranged GET.
+    ...(redis
+      ? { connectionBudget: redis.connectionBudget(options.redis?.maxDownloadConnections ?? options.drive?.downloadConnections ?? ACCOUNT_DOWNLOAD_CONNECTIONS) }
+      : {}),
     upstream: shared(
       new SnapshotUpstream(
         new FichierUpstream(client, {

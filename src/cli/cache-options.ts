@@ -12,6 +12,7 @@ export interface CacheFlags {
   cacheMaxAge?: number;
   cacheBlockSize?: number;
   readAhead?: number;
+  parallelStreams?: number;
   /** commander sets false for --no-read-cache. */
   readCache?: boolean;
   prefetchProbes?: boolean;
@@ -46,6 +47,7 @@ export function cacheOptionsFrom(flags: CacheFlags): ReadCacheOptions {
   if (flags.cacheMaxAge !== undefined) options.cacheMaxAgeMs = flags.cacheMaxAge;
   if (flags.cacheBlockSize !== undefined) options.cacheBlockSize = flags.cacheBlockSize;
   if (flags.readAhead !== undefined) options.readAheadMaxBytes = flags.readAhead;
+  if (flags.parallelStreams !== undefined) options.parallelStreams = flags.parallelStreams;
   if (flags.prefetchProbes) options.prefetchProbes = true;
   return options;
 }

@@ -14,6 +14,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { CACHE_DEFAULTS, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../drive/block-cache/options.js';
+import { ACCOUNT_DOWNLOAD_CONNECTIONS, DEFAULT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
+import { DEFAULT_CONNECTIONS_PER_FILE } from '../drive/upstream-connections.js';
 import { parseByteSize, parseDuration } from './cache-options.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { parseLogFormat, type LogFormat } from './logging.js';
@@ -342,6 +344,22 @@ export const SETTINGS = {
       return value;
     },
   } satisfies Setting<string>,
+  downloadConnections: {
+    key: 'downloadConnections',
+    flag: '--download-connections <n>',
+    env: ['FICHIER_DAV_DOWNLOAD_CONNECTIONS'],
+    description: `serve: upstream download connections open at once for the account (1fichier allows ${ACCOUNT_DOWNLOAD_CONNECTIONS} per premium account; idle ones are closed for waiting readers)`,
+    default: DEFAULT_DOWNLOAD_CONNECTIONS,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
+  downloadConnectionsPerFile: {
+    key: 'downloadConnectionsPerFile',
+    flag: '--download-connections-per-file <n>',
+    env: ['FICHIER_DAV_DOWNLOAD_CONNECTIONS_PER_FILE'],
+    description: 'serve: upstream download connections one file may hold at once (probes, seeks, parallel streams of a slow link)',
+    default: DEFAULT_CONNECTIONS_PER_FILE,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
   redisBridges: {
     key: 'redisBridges',
     flag: '--redis-bridges <n>',
@@ -531,6 +549,13 @@ export const SETTINGS = {
     description: `serve: how far ahead of a sequential reader to fetch, 0 = off (default ${CACHE_DEFAULTS.readAheadMaxBytes / 1024 ** 2}M)`,
     parse: byteSize(0),
   } satisfies Setting<number>,
+  parallelStreams: {
+    key: 'parallelStreams',
+    flag: '--parallel-streams <n>',
+    env: ['FICHIER_DAV_PARALLEL_STREAMS'],
+    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
+    parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
+  } satisfies Setting<number>,
   readCache: {
     key: 'readCache',
     flag: '--no-read-cache',
@@ -710,13 +735,13 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
-export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
+export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'parallelStreams', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
   'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'users', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
-  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'publicUrl',
+  'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'publicUrl', 'downloadConnections', 'downloadConnectionsPerFile',
   'notifyWebhook', 'notifyJellyfin', 'notifyJellyfinKey', 'notifyJellyfinKeyFile', 'notifyPlex', 'notifyPlexToken', 'notifyPlexTokenFile',
   'notifyPathMap', 'notifyDelay', 'watch', 'watchInterval', 'strmDir', 'strmSource',
   ...CACHE_SETTING_KEYS,

@@ -160,7 +160,12 @@ export function registerServe(program: Command): void {
     if (values.metricsPort !== undefined && !isLoopbackHost(values.metricsHost)) {
       logger.warn('metrics: /metrics and /healthz are served without authentication', { host: values.metricsHost });
     }
-    const drive = { ...cacheOptionsFrom(values), keepSystemFilesLocal: !values.uploadHousekeepingFiles };
+    const drive = {
+      ...cacheOptionsFrom(values),
+      keepSystemFilesLocal: !values.uploadHousekeepingFiles,
+      downloadConnections: values.downloadConnections,
+      downloadConnectionsPerFile: values.downloadConnectionsPerFile,
+    };
     const metrics = values.metricsPort !== undefined ? new BridgeMetrics() : undefined;
     const bridge = await startBridge({
       apiKey,

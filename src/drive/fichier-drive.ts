@@ -51,6 +51,8 @@ import {
   type WriteResult,
 } from './types.js';
 import { LinkRefusedError, type Upstream } from './upstream.js';
+import { DEFAULT_DOWNLOAD_CONNECTIONS, LocalConnectionBudget, type ConnectionBudget } from './connection-budget.js';
+import { DEFAULT_CONNECTIONS_PER_FILE, UpstreamConnections } from './upstream-connections.js';
 
 export interface FichierDriveOptions extends ReadCacheOptions {
   upstream: Upstream;
@@ -101,6 +103,15 @@ export interface FichierDriveOptions extends ReadCacheOptions {
   onExternalChanges?: (changes: DriveChange[]) => void;
   /** One line per state change of the read cache (full disk: pass-through; room again). Default: onBackgroundError. */
   onReadCacheNotice?: (message: string, error?: unknown) => void;
+  /**
+   * The account's budget of upstream download connections (another bridge process may share it,
+   * e.g. over Redis). Default: an in-process budget of `downloadConnections`.
+   */
+  connectionBudget?: ConnectionBudget;
+  /** Size of the default in-process connection budget. Default 16 (1fichier allows 30 per premium account). */
+  downloadConnections?: number;
+  /** Upstream connections one file may hold at once (probes, seeks, parallel read-ahead). Default 6. */
+  downloadConnectionsPerFile?: number;
   now?: () => number;
 }
 
@@ -110,6 +121,10 @@ const RETRY_BUSY_SECONDS = 10;
 /** A definite refusal: the call did nothing upstream (as opposed to a lost answer or an outage). */
 function isRefusal(error: unknown): boolean {
   return error instanceof DriveError && ['not-found', 'forbidden', 'bad-request', 'exists', 'conflict', 'not-empty'].includes(error.code);
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -125,7 +140,14 @@ export class FichierDrive implements Drive {
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
-  private readonly options: Required<Omit<FichierDriveOptions, 'onBackgroundError' | 'onCachePatch' | 'onExternalChanges' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | keyof ReadCacheOptions>>;
+  private readonly options: Required<
+    Omit<
+      FichierDriveOptions,
+      'onBackgroundError' | 'onCachePatch' | 'onExternalChanges' | 'onReadCacheNotice' | 'now' | 'journal' | 'locks' | 'connectionBudget' | keyof ReadCacheOptions
+    >
+  >;
+  /** Every upstream ranged GET takes a slot here (per file and per account) until its connection closes. */
+  readonly connections: UpstreamConnections;
   /** The read cache (issue 9); undefined when turned off or when its directory could not be opened. */
   private readonly readCache: Promise<BlockCache | undefined>;
   private readonly now: () => number;
@@ -166,8 +188,15 @@ export class FichierDrive implements Drive {
       lockWaitMs: 50_000,
       uploadSettleMs: 15 * 60_000,
       reconcileRetryMs: 30_000,
-      ...options,
+      downloadConnections: DEFAULT_DOWNLOAD_CONNECTIONS,
+      downloadConnectionsPerFile: DEFAULT_CONNECTIONS_PER_FILE,
+      ...stripUndefined(options),
     };
+    this.connections = new UpstreamConnections({
+      budget: options.connectionBudget ?? new LocalConnectionBudget(this.options.downloadConnections),
+      perFile: this.options.downloadConnectionsPerFile,
+      accountLimit: this.options.downloadConnections,
+    });
     this.now = options.now ?? Date.now;
     this.startedAt = new Date(this.now());
     this.upstream = options.upstream;
@@ -280,6 +309,7 @@ export class FichierDrive implements Drive {
       end: range.end,
       maxResumes: this.options.maxResumes,
       signal: options.signal,
+      parking: { file: file.url, lot: this.connections },
       open: (part, context) => this.openUpstreamRange(file, part, context.signal, context.attempt > 0),
     });
   }
@@ -872,6 +902,8 @@ export class FichierDrive implements Drive {
       open: (file, range, context) =>
         this.openUpstreamRange(file as UpstreamFile, range, context.signal, context.attempt > 0, context.priority),
       now: this.now,
+      parking: (file) => ({ file: file.url, lot: this.connections }),
+      mayOpenMore: (file) => this.connections.hasRoom(file.url),
       onError: (error) => notice('read cache: a background read or a disk write failed', error),
       onNotice: notice,
     }).then(
@@ -894,6 +926,10 @@ export class FichierDrive implements Drive {
     return content;
   }
 
+  /**
+   * One upstream ranged GET of `file`: a download link (reused), then a connection slot of the
+   * file and of the account (interactive before background), held until the body closes.
+   */
   private async openUpstreamRange(
     file: UpstreamFile,
     range: { start: number; end: number },
@@ -903,15 +939,26 @@ export class FichierDrive implements Drive {
   ): Promise<Readable> {
     const fetchLink = () => this.upstream.downloadLink(file.url, signal, priority);
     const link = await this.links.get(file.url, fetchLink);
+    const release = await this.connections.acquire(file.url, priority, signal);
+    let body: Readable;
     try {
-      return await this.upstream.openRange(link, range, signal);
+      try {
+        body = await this.upstream.openRange(link, range, signal);
+      } catch (error) {
+        // An expired or spent link: one more try with a fresh one. Other errors go to the resume logic.
+        if (!(error instanceof LinkRefusedError) && !isResume) throw error;
+        this.links.invalidate(file.url, link);
+        const fresh = await this.links.get(file.url, fetchLink);
+        body = await this.upstream.openRange(fresh, range, signal);
+      }
     } catch (error) {
-      // An expired or spent link: one more try with a fresh one. Other errors go to the resume logic.
-      if (!(error instanceof LinkRefusedError) && !isResume) throw error;
-      this.links.invalidate(file.url, link);
-      const fresh = await this.links.get(file.url, fetchLink);
-      return this.upstream.openRange(fresh, range, signal);
+      release();
+      throw error;
     }
+    body.once('close', release);
+    body.once('end', release);
+    body.once('error', release);
+    return body;
   }
 
   private async removeUpstreamFile(parentId: number, file: UpstreamFile): Promise<void> {

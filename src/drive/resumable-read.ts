@@ -27,6 +27,12 @@ export interface ResumableReadOptions {
   /** Called on each resume, for logs and metrics. */
   onResume?: (position: number, error: Error) => void;
   highWaterMark?: number;
+  /**
+   * Where the upstream connection is registered while this stream's reader does not read: it may
+   * then be closed (parked) for another caller's benefit and is reopened from the byte reached
+   * when the reader wants more. `file` names the upstream file for per-file caps.
+   */
+  parking?: { file: string; lot: { idle(file: string, park: () => void): () => void } };
 }
 
 export class UpstreamBrokenError extends Error {
@@ -40,6 +46,9 @@ class ResumableRangeStream extends Readable {
   private resumes = 0;
   private readonly controller = new AbortController();
   private finished = false;
+  /** The connection was closed while idle: the next _read reopens it. */
+  private parked = false;
+  private busyAgain: (() => void) | undefined;
   /** Settles once the first upstream request answered (or failed). */
   readonly opened: Promise<void>;
   private settleOpened!: (error?: Error | null) => void;
@@ -83,11 +92,18 @@ class ResumableRangeStream extends Readable {
       this.push(null);
       return;
     }
+    if (this.parked) {
+      this.parked = false;
+      this.openFrom(undefined).catch((error: Error) => this.destroy(error));
+      return;
+    }
+    this.notIdle();
     this.upstream?.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.finished = true;
+    this.notIdle();
     this.controller.abort();
     this.detach(true);
     callback(error);
@@ -112,10 +128,31 @@ class ResumableRangeStream extends Readable {
     upstream.once('end', () => this.onBreak(upstream, new UpstreamBrokenError('upstream ended early')));
     upstream.once('error', (error: Error) => this.onBreak(upstream, error));
     // Bytes flow only while the client reads.
-    if (this.readableLength >= this.readableHighWaterMark) upstream.pause();
+    if (this.readableLength >= this.readableHighWaterMark) this.pauseUpstream(upstream);
+  }
+
+  private pauseUpstream(upstream: Readable): void {
+    upstream.pause();
+    const parking = this.options.parking;
+    if (parking && !this.busyAgain) this.busyAgain = parking.lot.idle(parking.file, () => this.park());
+  }
+
+  private notIdle(): void {
+    const busyAgain = this.busyAgain;
+    this.busyAgain = undefined;
+    busyAgain?.();
+  }
+
+  /** Closes the idle upstream connection; the reader's next read reopens it from `position`. */
+  private park(): void {
+    this.busyAgain = undefined;
+    if (this.finished || this.destroyed || !this.upstream) return;
+    this.detach(true);
+    this.parked = true;
   }
 
   private detach(destroy: boolean): void {
+    this.notIdle();
     const upstream = this.upstream;
     this.upstream = undefined;
     if (!upstream) return;
@@ -139,7 +176,7 @@ class ResumableRangeStream extends Readable {
       this.push(null);
       return;
     }
-    if (!wantsMore) upstream.pause();
+    if (!wantsMore) this.pauseUpstream(upstream);
   }
 
   private onBreak(upstream: Readable, error: Error): void {

@@ -37,6 +37,7 @@ const SAMPLES: Partial<Record<string, string>> = {
   cacheMaxAge: '3d',
   cacheBlockSize: '2M',
   readAhead: '32M',
+  parallelStreams: '3',
   account: 'household',
   redisUrl: 'redis://127.0.0.1:6379',
   recipientsFile: '/etc/fichier-dav/backup.recipients',

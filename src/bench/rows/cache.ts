@@ -64,7 +64,10 @@ export async function runCache(config: BenchConfig): Promise<Row[]> {
     // Two bridges share one simulated account here, and both must list the root and the probe
     // folder: with the 30 s per-folder listing window the second listing would be a flood. The
     // window is off in this stack only; these rows measure reads, not the listing budget.
-    return await withStack(1, { perFolderListingWindowMs: 0 }, async (stack) => {
+    // The same goes for user/info (one per minute per account): each bridge checks the key at
+    // start from its own state directory, so the second one's check was a flood answer, then a
+    // flood cool-down, and "bridge did not start in 20 s" in CI.
+    return await withStack(1, { perFolderListingWindowMs: 0, userInfoWindowMs: 0 }, async (stack) => {
       const specs = probeFileSpecs(config.cacheProbeFiles, 'film');
       const folderId = await stack.sim.addFolder(0, 'cprobe');
       await stack.sim.addFiles(folderId, specs);

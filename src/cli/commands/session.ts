@@ -95,7 +95,6 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     account: settings.account,
     shareBudget: redis && ((local) => redis.shareBudget(local)),
     client: {
-      ...(redis ? { connectionBudget: redis.connectionBudget(ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
       ratePerSecond: settings.rate,
       timeScale: settings.timeScale,
       maxAttempts: settings.retries,
@@ -147,7 +146,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     state,
     spoolDir: join(account.location.dir, 'spool'),
     readCache: false,
-    ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch) => redis.publish(patch) } : {}),
+    ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch) => redis.publish(patch), connectionBudget: redis.connectionBudget(ACCOUNT_DOWNLOAD_CONNECTIONS) } : {}),
   });
   redis?.attach(
     (patch) => drive.applyRemoteChange(patch),

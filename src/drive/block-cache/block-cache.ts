@@ -11,9 +11,9 @@ import { BlockStore } from './block-store.js';
 import { CachedRangeStream } from './cached-read.js';
 import { fileKeyOf, urlHashOf, type CachedFileRef } from './file-key.js';
 import { isMediaFile } from './media-types.js';
-import { checkSettings, type BlockCacheSettings } from './options.js';
+import { CACHE_DEFAULTS, checkSettings, type BlockCacheSettings } from './options.js';
 import { ReadAheadTracker } from './read-ahead.js';
-import { FillRegistry, SpanFetch, type FetchPriority } from './span-fetch.js';
+import { FillRegistry, SpanFetch, type FetchPriority, type SpanFetchOptions } from './span-fetch.js';
 import { emptyStats, type CacheStats } from './stats.js';
 
 /** Opens one upstream ranged GET of `file` (the drive's link cache and error translation behind it). */
@@ -32,6 +32,10 @@ export interface BlockCacheHooks {
   onError?: (error: unknown) => void;
   /** State changes worth one log line each (the disk is full: reads pass through; it has room again). */
   onNotice?: (message: string, error?: unknown) => void;
+  /** Whether one more upstream connection for `file` could open now without anyone waiting (parallel streams ask). */
+  mayOpenMore?: (file: CachedFileRef) => boolean;
+  /** Where a transfer's idle upstream connection is registered (it may be closed for a waiting caller). */
+  parking?: (file: CachedFileRef) => SpanFetchOptions['parking'];
 }
 
 export class BlockCache {
@@ -91,7 +95,9 @@ export class BlockCache {
         window: plan.window,
         maxWindow: Math.max(blockSize, this.settings.readAheadMaxBytes),
         extentEnd: range.end + plan.extension,
-        startFetch: (from, through, limit) => this.startFetch(file, key, meta, from, through, limit, 'interactive'),
+        startFetch: (from, through, limit, priority = 'interactive') => this.startFetch(file, key, meta, from, through, limit, priority),
+        maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
+        mayOpenMore: () => this.hooks.mayOpenMore?.(file) ?? true,
         onEnd: ({ complete, position, fetches }) => {
           if (!complete) this.readAhead.stoppedAt(key, position);
           else for (const fetch of fetches) this.readAhead.adopt(key, fetch);
@@ -230,6 +236,7 @@ export class BlockCache {
       registry: this.registry,
       stats: this.counters,
       open: (range, context) => this.hooks.open(file, range, context),
+      parking: this.hooks.parking?.(file),
       priority,
       maxResumes: this.settings.maxResumes,
       limit,

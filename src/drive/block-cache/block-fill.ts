@@ -10,6 +10,8 @@ export type FillState = 'filling' | 'done' | 'failed';
 /** What a fill needs from the transfer that feeds it (to ask it to go further, for pacing). */
 export interface FillSource {
   want(position: number, byOther?: boolean): void;
+  /** Paused until the disk catches up (the link is not what keeps its readers waiting). */
+  readonly waitingForDisk?: boolean;
 }
 
 export class BlockFill {

@@ -19,6 +19,20 @@ const PIECE = 256 * 1024;
  * vanishing or failing before it can read them (a loop, not progress): give up loudly.
  */
 const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
+/**
+ * Parallel ranged streams (like JDownloader's chunks) for a sequential reader that one upstream
+ * connection cannot keep fed: each extra connection fetches one CHUNK ahead of the reader. How
+ * many run at once (lanes) grows by one each time the reader spent a PROBE interval starving on a
+ * transfer that never had to wait for it (the link, not the reader, is the bottleneck).
+ */
+const CHUNK = 8 * 1024 * 1024;
+const PROBE = 2 * 1024 * 1024;
+/**
+ * Bytes a reader must have taken before parallel streams are considered: ffprobe's held head
+ * "reads" several MiB into socket buffers and then stalls; a chunk fetched ahead for it would be
+ * wasted (bench row M1). A player streams far beyond this.
+ */
+const PARALLEL_AFTER = 16 * 1024 * 1024;
 
 export interface CachedReadContext {
   key: string;
@@ -31,7 +45,11 @@ export interface CachedReadContext {
   window: number;
   maxWindow: number;
   /** Starts a transfer from block `from` over the missing blocks up to byte `through` (inclusive). */
-  startFetch(from: number, through: number, limit: number): SpanFetch;
+  startFetch(from: number, through: number, limit: number, priority?: 'interactive' | 'background'): SpanFetch;
+  /** Upstream connections (parallel streams included) one reader may use at most; 1 = no parallel streams. */
+  maxLanes: number;
+  /** Whether one more connection for this file could open now without anyone waiting for it. */
+  mayOpenMore(): boolean;
   /** Last block any transfer of this read should reach (range end plus read-ahead). */
   extentEnd: number;
   onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
@@ -53,6 +71,16 @@ export class CachedRangeStream extends Readable {
   private pinnedWindow = 0;
   private stalledTransfers = 0;
   private stalledAt = -1;
+  /** Parallel streams: how many may run, the chunk transfers started, and the current probe interval. */
+  private lanes = 1;
+  private readonly start: number;
+  private readonly chunkFetches: SpanFetch[] = [];
+  private probeFrom: number;
+  /** Milliseconds this probe interval spent waiting for the link (bytes of its own transfers). */
+  private probeStarvedMs = 0;
+  private probeStartedAt = Date.now();
+  private probeLimitHits = 0;
+  private lanesCheckedAt = -1;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
   readonly prepared: Promise<void>;
   private settlePrepared!: (error?: Error | null) => void;
@@ -72,6 +100,8 @@ export class CachedRangeStream extends Readable {
     // before that (a refused first transfer) from becoming an uncaught exception.
     this.on('error', () => {});
     this.position = start;
+    this.start = start;
+    this.probeFrom = start;
     this.window = context.window;
     this.grownAt = start;
     if (signal) {
@@ -117,7 +147,7 @@ export class CachedRangeStream extends Readable {
     this.controller.abort();
     for (const index of this.pinned) this.context.store.unpin(this.context.key, index);
     this.pinned.clear();
-    if (!this.complete) for (const fetch of this.fetches) fetch.abandon();
+    if (!this.complete) for (const fetch of [...this.fetches, ...this.chunkFetches]) fetch.abandon();
     this.context.onEnd({ complete: this.complete, position: this.position, fetches: this.fetches });
     const handle = this.handle;
     this.handle = undefined;
@@ -149,6 +179,7 @@ export class CachedRangeStream extends Readable {
         this.complete = true;
         await this.closeHandle();
         for (const fetch of this.fetches) fetch.release();
+        for (const fetch of this.chunkFetches) fetch.release();
         this.push(null);
         return;
       }
@@ -156,6 +187,8 @@ export class CachedRangeStream extends Readable {
       if (this.destroyed) return;
       this.position += piece.length;
       this.growWindow();
+      this.probeLanes();
+      if (this.lanes > 1) this.keepLanesBusy();
       if (!this.push(piece)) {
         this.pumping = false;
         return;
@@ -183,9 +216,13 @@ export class CachedRangeStream extends Readable {
           return piece;
         }
         if (fill.state === 'filling') {
+          // Starved by the link, not by our own disk writes falling behind.
+          const byLink = this.isOwn(fill) && !fill.source.waitingForDisk;
           fill.source.want(blockEnd + 1, !this.isOwn(fill));
           this.keepFetching();
+          const waitFrom = Date.now();
           await fill.changed(this.controller.signal);
+          if (byLink) this.probeStarvedMs += Date.now() - waitFrom;
           if ((fill.state as FillState) === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
           continue;
         }
@@ -247,7 +284,64 @@ export class CachedRangeStream extends Readable {
   }
 
   private isOwn(fill: BlockFill): boolean {
-    return this.fetches.some((fetch) => fetch === fill.source);
+    return this.fetches.some((fetch) => fetch === fill.source) || this.chunkFetches.some((fetch) => fetch === fill.source);
+  }
+
+  private limitHits(): number {
+    let hits = 0;
+    for (const fetch of this.fetches) hits += fetch.limitPauses;
+    for (const fetch of this.chunkFetches) hits += fetch.limitPauses;
+    return hits;
+  }
+
+  /**
+   * At the end of each PROBE interval: if the reader waited for bytes of its own transfers while
+   * none of them ever paused for it, the upstream link is slower than the reader: one more lane.
+   */
+  private probeLanes(): void {
+    if (this.position - this.probeFrom < PROBE) return;
+    const hits = this.limitHits();
+    const now = Date.now();
+    // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
+    const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
+    this.probeFrom = this.position;
+    this.probeStartedAt = now;
+    this.probeStarvedMs = 0;
+    this.probeLimitHits = hits;
+    // Not before PARALLEL_AFTER bytes were read (a probe's head never gets there).
+    if (this.position - this.start < PARALLEL_AFTER) return;
+    // Doubling reaches the useful number of lanes within a few intervals (each costs a TTFB).
+    if (starved && this.lanes < this.context.maxLanes && this.end - this.position > 2 * CHUNK) this.lanes = Math.min(this.context.maxLanes, this.lanes * 2);
+  }
+
+  /**
+   * Keeps up to `lanes` chunk transfers running from the reader's position on: the chunk under
+   * the reader at interactive priority, those ahead at background priority and only while the
+   * file and the account have a connection to spare.
+   */
+  private keepLanesBusy(): void {
+    const { blockSize, key, registry, store, size } = this.context;
+    const index = Math.floor(this.position / blockSize);
+    if (index === this.lanesCheckedAt) return;
+    this.lanesCheckedAt = index;
+    for (let at = this.chunkFetches.length - 1; at >= 0; at -= 1) if (!this.chunkFetches[at].isRunning) this.chunkFetches.splice(at, 1);
+    const chunkBlocks = Math.max(1, Math.floor(CHUNK / blockSize));
+    const lastByte = Math.min(this.end, this.context.extentEnd, size - 1);
+    const lastBlock = Math.floor(lastByte / blockSize);
+    const running = () => this.chunkFetches.length + (this.fetches.some((fetch) => fetch.isRunning) ? 1 : 0);
+    for (let chunk = 0; chunk < this.lanes && running() < this.lanes; chunk += 1) {
+      const first = (Math.floor(index / chunkBlocks) + chunk) * chunkBlocks;
+      if (first > lastBlock) return;
+      const last = Math.min(lastBlock, first + chunkBlocks - 1);
+      let missing = Math.max(first, index);
+      while (missing <= last && (store.index.has(key, missing) || registry.get(key, missing))) missing += 1;
+      if (missing > last) continue;
+      const underReader = missing === index;
+      if (!underReader && !this.context.mayOpenMore()) return;
+      const through = Math.min(lastByte, (last + 1) * blockSize - 1);
+      const fetch = this.context.startFetch(missing, through, through + 1, underReader ? 'interactive' : 'background');
+      this.chunkFetches.push(fetch);
+    }
   }
 
   private keepFetching(): void {

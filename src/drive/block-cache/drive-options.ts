@@ -19,6 +19,8 @@ export interface ReadCacheOptions {
   readAheadMaxBytes?: number;
   /** Background fetches (tail warming, probe prefetch) at once. Default 2. */
   cacheBackgroundFetches?: number;
+  /** Upstream connections one sequential reader may use when one connection is slower than the reader (1 = off). Default 1. */
+  parallelStreams?: number;
   /** Warm the head and tail blocks of media files of each listed folder in the background. Default false. */
   prefetchProbes?: boolean;
 }
@@ -35,5 +37,6 @@ export function cacheSettingsFrom(options: ReadCacheOptions & { spoolDir: string
     backgroundFetches: options.cacheBackgroundFetches ?? CACHE_DEFAULTS.backgroundFetches,
     warmTail: CACHE_DEFAULTS.warmTail,
     maxResumes: options.maxResumes ?? CACHE_DEFAULTS.maxResumes,
+    parallelStreams: options.parallelStreams ?? CACHE_DEFAULTS.parallelStreams,
   };
 }

@@ -16,7 +16,7 @@
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
  */
 import type { Readable } from 'node:stream';
-import { resumableRead } from '../resumable-read.js';
+import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
 import { BlockFill, type FillSource } from './block-fill.js';
 import type { BlockStore, BlockWriter } from './block-store.js';
 import type { CacheStats } from './stats.js';
@@ -70,6 +70,8 @@ export interface SpanFetchOptions {
   maxResumes: number;
   /** Initial pacing limit (exclusive byte position). */
   limit: number;
+  /** Where the upstream connection goes while paused, so it can be closed for a waiting caller (upstream-connections.ts). */
+  parking?: ResumableReadOptions['parking'];
 }
 
 export class SpanFetch implements FillSource {
@@ -82,6 +84,8 @@ export class SpanFetch implements FillSource {
   readonly opened: Promise<void>;
   /** Why the transfer ended early, if it did (cancellation included). */
   error: Error | undefined;
+  /** Times the transfer paused at its pacing limit: its reader, not the link, was the slower one. */
+  limitPauses = 0;
   private position: number;
   private limit: number;
   private readonly fills = new Map<number, BlockFill>();
@@ -128,12 +132,17 @@ export class SpanFetch implements FillSource {
       end: this.end,
       maxResumes: options.maxResumes,
       signal: this.controller.signal,
+      parking: options.parking,
       open: (part, context) => options.open(part, { attempt: context.attempt, signal: context.signal, priority: options.priority }),
     });
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.finish(undefined));
     stream.once('error', (error: Error) => this.finish(error));
+  }
+
+  get waitingForDisk(): boolean {
+    return this.paused && !this.over && this.position < this.limit;
   }
 
   get isRunning(): boolean {
@@ -297,6 +306,7 @@ export class SpanFetch implements FillSource {
     }
     // Never pause once the span is complete: the stream must flow to emit its 'end'.
     if (this.position <= this.end && (this.position >= this.limit || this.pendingWrites > 2 * blockSize)) {
+      if (this.position >= this.limit) this.limitPauses += 1;
       this.paused = true;
       this.stream?.pause();
     }
