@@ -981,18 +981,6 @@ export class FichierDrive implements Drive {
     return true;
   }
 
-  /** 1fichier removes only empty folders: files first (in batches), sub-folders depth first, then the folder. */
-  private async removeFolderTree(folderId: number, parentId: number): Promise<void> {
-    const listing = await this.folders.get(folderId);
-    for (const sub of listing.folders) await this.removeFolderTree(sub.id, folderId);
-    const urls = listing.files.map((file) => file.url);
-    for (let index = 0; index < urls.length; index += 100) {
-      await this.upstream.removeFiles(urls.slice(index, index + 100));
-    }
-    await this.upstream.removeFolder(folderId);
-    this.folders.removeFolder(parentId, folderId);
-  }
-
   private async copyFolderContent(sourceId: number, destinationId: number): Promise<void> {
     const listing = await this.folders.get(sourceId);
     const urls = listing.files.map((file) => file.url);
@@ -1070,8 +1058,10 @@ export class FichierDrive implements Drive {
   private async clearDestination(plan: TransferPlan, to: string): Promise<void> {
     const destination = plan.destination;
     if (destination.kind === 'folder') {
-      await this.removeFolderTree(destination.id, destination.parentId);
-      await this.state.removeTree(to);
+      // A folder's removal is many calls: journaled (set aside in one rename, the commit, then
+      // removed, rolled forward across a crash), so a failure before the commit leaves it whole.
+      // The journal's commit carries the folder's local state.
+      await this.trees.deleteFolder(to, { id: destination.id, parentId: destination.parentId, name: storedName(leafOf(to)) });
     } else if (destination.kind === 'file' && plan.source.kind !== 'file') {
       await this.removeUpstreamFile(destination.parentId, destination.file);
     } else if (destination.kind === 'local') {

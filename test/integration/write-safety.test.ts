@@ -210,3 +210,34 @@ describe('5. when end.pl never confirms an upload', () => {
     expect(bytes.equals(fresh) || bytes.equals(old)).toBe(true);
   });
 });
+
+describe('an empty (local-only) file moved onto a folder with content', () => {
+  it('the folder is replaced whole or not at all, even when removing its tree keeps failing', async () => {
+    const s = await start();
+    const dest = await s.sim.addFolder({ name: 'Dest' });
+    const sub = await s.sim.addFolder({ parentId: dest, name: 'sub' });
+    await s.sim.addFile({ folderId: dest, name: 'a.bin', content: bodyOf(3, 700) });
+    await s.sim.addFile({ folderId: sub, name: 'b.bin', content: bodyOf(4, 800) });
+    expect(await putWhole(s, '/empty.txt', Buffer.alloc(0))).toBe(201);
+    expect((await fetch(`${s.url}/Dest/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    // Every folder removal fails past the client's retries: the old code removed the files first,
+    // then failed on the folders, and answered an error with the destination's content gone.
+    s.sim.setFaults({ failures: [{ endpoint: 'folder/rm.cgi', status: 500, count: 1000 }] });
+    const answer = await fetch(`${s.url}/empty.txt`, { method: 'MOVE', headers: { Destination: `${s.url}/Dest`, Overwrite: 'T' } });
+    await answer.arrayBuffer();
+    const view = await accountView(s.sim);
+    if (answer.status >= 200 && answer.status < 300) {
+      // Applied: /Dest is now the empty file, and no visible trace of the old tree is left.
+      expect(await bridgeBytes(s, '/Dest')).toEqual(Buffer.alloc(0));
+      expect(await bridgeBytes(s, '/empty.txt')).toBe(404);
+      expect([...view.files.keys()].filter((path) => path.startsWith('/Dest/'))).toEqual([]);
+    } else {
+      // Not applied: source and destination as they were.
+      expect(await bridgeBytes(s, '/Dest/a.bin')).toEqual(bodyOf(3, 700));
+      expect(await bridgeBytes(s, '/Dest/sub/b.bin')).toEqual(bodyOf(4, 800));
+      expect(view.files.get('/Dest/a.bin')).toEqual(bodyOf(3, 700));
+      expect(view.files.get('/Dest/sub/b.bin')).toEqual(bodyOf(4, 800));
+    }
+    s.sim.setFaults({});
+  }, 120_000);
+});
