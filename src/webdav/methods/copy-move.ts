@@ -33,8 +33,11 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
   const existing = await statOrUndefined(ctx, destination);
   if (existing && !overwrite) throw new HttpError(412, 'Destination exists and Overwrite is F');
   // Overwrite deletes the destination first; a folder holding the source would take the source
-  // with it (mod_dav answers 403 too). Compared in NFC: a name may arrive in either form.
-  if (isSameOrBelow(ctx.path.normalize('NFC'), destination.normalize('NFC'))) {
+  // with it (mod_dav answers 403 too). Compared in NFC: a name may arrive in either form; the
+  // same path in its other form is a rename of the resource itself, not a folder holding it.
+  const sourceNfc = ctx.path.normalize('NFC');
+  const destinationNfc = destination.normalize('NFC');
+  if (sourceNfc !== destinationNfc && isSameOrBelow(sourceNfc, destinationNfc)) {
     throw new HttpError(403, `the destination ${destination} holds the source: overwriting it would delete the source; give the full destination name`);
   }
 
