@@ -74,9 +74,13 @@ export const propfind: MethodHandler = async (ctx) => {
   const needDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProperty(n.ns, n.local));
   const needLocks = env.locking && asksFor(request, 'lockdiscovery');
   const namesQuota = asksFor(request, 'quota-available-bytes') || asksFor(request, 'quota-used-bytes');
+  // Dead properties of a whole listing in one storage query when the drive offers it.
+  const batch = needDead && members.length > 1 && ctx.drive.getPropertiesIn
+    ? await ctx.drive.getPropertiesIn(ctx.path, members.map((m) => m.path))
+    : undefined;
   const writer = new MultistatusWriter(ctx.res);
-  for (const { path, entry } of members) {
-    const dead: DeadProperty[] = needDead ? await ctx.drive.getProperties(path) : [];
+  for (const [i, { path, entry }] of members.entries()) {
+    const dead: DeadProperty[] = !needDead ? [] : batch ? batch[i]! : await ctx.drive.getProperties(path);
     const locks = needLocks ? await env.activeLocks(path) : [];
     const entryEnv: LivePropertyEnv = needLocks ? { ...env, activeLocks: async () => locks } : env;
     const cacheable = !(namesQuota && entry.kind === 'folder');
