@@ -84,14 +84,15 @@ export const propfind: MethodHandler = async (ctx) => {
     const locks = needLocks ? await env.activeLocks(path) : [];
     const entryEnv: LivePropertyEnv = needLocks ? { ...env, activeLocks: async () => locks } : env;
     const cacheable = !(namesQuota && entry.kind === 'folder');
-    const fingerprint = cacheable ? entryFingerprint(path, entry, dead, locks.length > 0 ? lockDiscovery(locks, env) : '') : '';
-    let xml = cacheable ? cache.get(slots, path, fingerprint) : undefined;
+    const fingerprint = cacheable ? entryFingerprint(entry, dead, locks.length > 0 ? lockDiscovery(locks, env) : '') : undefined;
+    let xml = fingerprint ? cache.get(slots, path, fingerprint) : undefined;
     if (xml === undefined) {
       const propstats = await propstatsFor(path, entry, request, entryEnv, dead);
       xml = propstatResponseXml(ctx.href(path, entry.kind === 'folder'), propstats);
-      if (cacheable) cache.set(slots, path, fingerprint, xml);
+      if (fingerprint) cache.set(slots, path, fingerprint, xml);
     }
-    await writer.responseXml(xml);
+    const flushing = writer.add(xml);
+    if (flushing) await flushing;
   }
   await writer.end();
 };

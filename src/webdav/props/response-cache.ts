@@ -18,9 +18,44 @@
  */
 import type { DeadProperty, DriveEntry } from '../../drive/types.js';
 
+/**
+ * What an entry's fragment depends on besides the answer context (the path is the slot's key).
+ * Compared field by field: building and comparing one long string per entry cost more than the
+ * rest of a warm listing.
+ */
+export interface EntryFingerprint {
+  kind: string;
+  name: string;
+  etag: string;
+  size: number;
+  contentType: string | undefined;
+  modified: number;
+  created: number | undefined;
+  /** Dead properties and lockdiscovery content, serialised; '' for the usual entry with neither. */
+  extra: string;
+}
+
 interface Slot {
-  fingerprint: string;
+  fingerprint: EntryFingerprint;
   xml: string;
+}
+
+/** Rough size of a slot in characters, for the memory bound. */
+function slotChars(path: string, slot: Slot): number {
+  return path.length + slot.xml.length + slot.fingerprint.name.length + slot.fingerprint.etag.length + slot.fingerprint.extra.length + 64;
+}
+
+function sameFingerprint(a: EntryFingerprint, b: EntryFingerprint): boolean {
+  return (
+    a.etag === b.etag &&
+    a.size === b.size &&
+    a.modified === b.modified &&
+    a.created === b.created &&
+    a.name === b.name &&
+    a.kind === b.kind &&
+    a.contentType === b.contentType &&
+    a.extra === b.extra
+  );
 }
 
 /** Default bound: about 32 MiB of one-byte strings (a 5000-file allprop listing is ~4 MB). */
@@ -48,22 +83,23 @@ export class ResponseFragmentCache {
   }
 
   /** The cached fragment of `path` when its fingerprint is unchanged, else undefined. */
-  get(slots: Map<string, Slot>, path: string, fingerprint: string): string | undefined {
+  get(slots: Map<string, Slot>, path: string, fingerprint: EntryFingerprint): string | undefined {
     const slot = slots.get(path);
-    return slot !== undefined && slot.fingerprint === fingerprint ? slot.xml : undefined;
+    return slot !== undefined && sameFingerprint(slot.fingerprint, fingerprint) ? slot.xml : undefined;
   }
 
-  set(slots: Map<string, Slot>, path: string, fingerprint: string, xml: string): void {
+  set(slots: Map<string, Slot>, path: string, fingerprint: EntryFingerprint, xml: string): void {
     if (!this.live.has(slots)) return;
     const old = slots.get(path);
-    if (old) this.chars -= old.fingerprint.length + old.xml.length + path.length;
-    slots.set(path, { fingerprint, xml });
-    this.chars += fingerprint.length + xml.length + path.length;
+    if (old) this.chars -= slotChars(path, old);
+    const slot = { fingerprint, xml };
+    slots.set(path, slot);
+    this.chars += slotChars(path, slot);
     while (this.chars > this.maxChars && this.contexts.size > 0) {
       const [oldestKey, oldest] = this.contexts.entries().next().value as [string, Map<string, Slot>];
       this.contexts.delete(oldestKey);
       this.live.delete(oldest);
-      for (const [p, s] of oldest) this.chars -= s.fingerprint.length + s.xml.length + p.length;
+      for (const [p, s] of oldest) this.chars -= slotChars(p, s);
     }
   }
 
@@ -81,15 +117,23 @@ export class ResponseFragmentCache {
 }
 
 /**
- * Everything about an entry a fragment depends on, except the answer context. `lockXml` is the
- * entry's lockdiscovery content ('' when it has no lock or the request does not ask for it).
+ * Everything about an entry a fragment depends on, except the answer context and its path.
+ * `lockXml` is the entry's lockdiscovery content ('' when it has no lock or the request does not
+ * ask for it).
  */
-export function entryFingerprint(path: string, entry: DriveEntry, dead: DeadProperty[], lockXml: string): string {
-  let fp =
-    `${entry.kind}\u0000${entry.name}\u0000${entry.etag}\u0000${entry.size}\u0000${entry.contentType ?? ''}\u0000` +
-    `${entry.modified.getTime()}\u0000${entry.created?.getTime() ?? ''}\u0000${path}\u0000${lockXml}`;
-  for (const p of dead) fp += `\u0001${p.namespace}\u0002${p.name}\u0002${p.xml}`;
-  return fp;
+export function entryFingerprint(entry: DriveEntry, dead: DeadProperty[], lockXml: string): EntryFingerprint {
+  let extra = lockXml;
+  for (const p of dead) extra += `\u0001${p.namespace}\u0002${p.name}\u0002${p.xml}`;
+  return {
+    kind: entry.kind,
+    name: entry.name,
+    etag: entry.etag,
+    size: entry.size,
+    contentType: entry.contentType,
+    modified: entry.modified.getTime(),
+    created: entry.created?.getTime(),
+    extra,
+  };
 }
 
 const caches = new WeakMap<object, ResponseFragmentCache>();

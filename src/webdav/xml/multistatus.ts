@@ -55,9 +55,15 @@ export class MultistatusWriter {
     if (chunk !== '' && !this.res.write(chunk)) await drained(this.res);
   }
 
-  /** Writes an already serialised `<D:response>` element (see propstatResponseXml). */
-  async responseXml(xml: string): Promise<void> {
-    await this.write(xml);
+  /**
+   * Adds an already serialised `<D:response>` element (see propstatResponseXml). Returns a promise
+   * only when a chunk went to the socket (await it: backpressure), so a listing's entries do not
+   * each cost a microtask turn.
+   */
+  add(xml: string): Promise<void> | undefined {
+    if (!this.started) return this.write(xml);
+    this.pending += xml;
+    return this.pending.length >= CHUNK_CHARS ? this.flush() : undefined;
   }
 
   async propstatResponse(href: string, propstats: PropStat[]): Promise<void> {
