@@ -78,15 +78,19 @@ export const propfind: MethodHandler = async (ctx) => {
   const batch = needDead && members.length > 1 && ctx.drive.getPropertiesIn
     ? await ctx.drive.getPropertiesIn(ctx.path, members.map((m) => m.path))
     : undefined;
+  // Likewise the locks: one read of the lock store for the whole listing.
+  const lockBatch = needLocks && members.length > 1 && ctx.locks?.activeLocksOf
+    ? await ctx.locks.activeLocksOf(members.map((m) => m.path))
+    : undefined;
   const writer = new MultistatusWriter(ctx.res);
   for (const [i, { path, entry }] of members.entries()) {
     const dead: DeadProperty[] = !needDead ? [] : batch ? batch[i]! : await ctx.drive.getProperties(path);
-    const locks = needLocks ? await env.activeLocks(path) : [];
-    const entryEnv: LivePropertyEnv = needLocks ? { ...env, activeLocks: async () => locks } : env;
+    const locks = !needLocks ? [] : lockBatch ? lockBatch[i]! : await env.activeLocks(path);
     const cacheable = !(namesQuota && entry.kind === 'folder');
     const fingerprint = cacheable ? entryFingerprint(entry, dead, locks.length > 0 ? lockDiscovery(locks, env) : '') : undefined;
     let xml = fingerprint ? cache.get(slots, path, fingerprint) : undefined;
     if (xml === undefined) {
+      const entryEnv: LivePropertyEnv = needLocks ? { ...env, activeLocks: async () => locks } : env;
       const propstats = await propstatsFor(path, entry, request, entryEnv, dead);
       xml = propstatResponseXml(ctx.href(path, entry.kind === 'folder'), propstats);
       if (fingerprint) cache.set(slots, path, fingerprint, xml);
