@@ -69,7 +69,7 @@ export class ResponseFragmentCache {
 
   constructor(private readonly maxChars = DEFAULT_MAX_CHARS) {}
 
-  /** The slots of one answer context (see `contextKey`); created on first use, marked recent. */
+  /** The slots of one answer context (the caller's key of everything outside the entry); created on first use, marked recent. */
   context(key: string): Map<string, Slot> {
     let slots = this.contexts.get(key);
     if (slots) {
