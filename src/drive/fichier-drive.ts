@@ -601,6 +601,12 @@ export class FichierDrive implements Drive {
     return this.state.properties(path);
   }
 
+  /** Drive.getPropertiesIn: one query for a listing; the state keys paths by their NFC form. */
+  async getPropertiesIn(folder: string, paths: string[]): Promise<DeadProperty[][]> {
+    const stored = this.state.propertiesWithin(folder);
+    return paths.map((path) => stored.get(nameKey(path)) ?? []);
+  }
+
   /**
    * Checks the dead-property limits before anything is stored (dead-property-limits.ts), then
    * stores. The account's total is kept up to date by the sizes patched here and recounted from

@@ -205,6 +205,18 @@ export class LocalState {
     return row ? (JSON.parse(row.properties) as DeadProperty[]) : [];
   }
 
+  /**
+   * Dead properties of `folder` and everything inside it, by stored path (one query; the total is
+   * bounded by the account's dead-property limit).
+   */
+  propertiesWithin(folder: string): Map<string, DeadProperty[]> {
+    const found = new Map<string, DeadProperty[]>();
+    for (const row of this.sql.propertiesWithin.all({ from: folder }) as Array<{ path: string; properties: string }>) {
+      found.set(row.path, JSON.parse(row.properties) as DeadProperty[]);
+    }
+    return found;
+  }
+
   /** Bytes of every resource's dead properties (as `resourceBytes` counts them), for the account's limit. */
   deadPropertyBytes(): number {
     let total = 0;

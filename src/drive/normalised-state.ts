@@ -14,6 +14,7 @@ const PATH_ARGUMENTS: Readonly<Record<string, readonly number[]>> = {
   putSystem: [0],
   removeFile: [0],
   properties: [0],
+  propertiesWithin: [0],
   patchProperties: [0],
   moveTree: [0, 1],
   copyTree: [0, 1],

@@ -192,6 +192,13 @@ export class LockManager implements LockManagerPort {
     return (await this.locksCovering(path)).map((l) => this.describe(l));
   }
 
+  /** activeLocks of each of `paths` (same order), reading the lock store once (a listing's lockdiscovery). */
+  async activeLocksOf(paths: string[]): Promise<ActiveLockInfo[][]> {
+    const live = await this.live();
+    if (live.length === 0) return paths.map(() => []);
+    return paths.map((path) => live.filter((l) => covers(l.root, l.depth, path)).map((l) => this.describe(l)));
+  }
+
   describe(l: LockRecord): ActiveLockInfo {
     return {
       token: l.token,

@@ -97,5 +97,7 @@ export interface LockManagerPort {
     principal?: string;
   }): Promise<PreconditionResult>;
   activeLocks(path: string): Promise<ActiveLockInfo[]>;
+  /** Optional batch form of activeLocks: one store read for a whole listing (same order as `paths`). */
+  activeLocksOf?(paths: string[]): Promise<ActiveLockInfo[][]>;
   forgetTree(path: string): Promise<void>;
 }

@@ -5,14 +5,20 @@
  * Cost rule (design.md): one Drive.stat for the target and, for Depth 1 on a folder, one
  * Drive.list — children come with their metadata, never a stat per child. Dead properties are read
  * only when the request can return them (allprop, propname, or a non-live name).
+ *
+ * Each entry's `<D:response>` is reused from the response-fragment cache while its fingerprint and
+ * the answer's context are unchanged (props/response-cache.ts says what both hold and why that is
+ * exact); quota properties depend on the account, not the entry, so answers naming them on a
+ * folder are always built afresh.
  */
 import type { DeadProperty, DriveEntry, Quota } from '../../drive/types.js';
 import { HttpError } from '../errors.js';
 import type { MethodHandler, RequestContext } from '../handler.js';
 import { parseDepth } from '../headers.js';
 import { joinPath } from '../paths.js';
-import { isLiveProperty, livePropertyNames, livePropertyValue, type LivePropertyEnv } from '../props/live.js';
-import { MultistatusWriter, type PropStat } from '../xml/multistatus.js';
+import { isLiveProperty, livePropertyNames, livePropertyValue, lockDiscovery, type LivePropertyEnv } from '../props/live.js';
+import { entryFingerprint, responseCacheFor } from '../props/response-cache.js';
+import { MultistatusWriter, propstatResponseXml, type PropStat } from '../xml/multistatus.js';
 import { DAV_NS, elementChildren, isDav, type XmlElement } from '../xml/tree.js';
 import { deadPropertyElement, propertyElement } from '../xml/write.js';
 
@@ -62,13 +68,45 @@ export const propfind: MethodHandler = async (ctx) => {
   }
 
   const env = liveEnv(ctx);
+  const cache = responseCacheFor(ctx.drive);
+  // Everything outside the entry that changes the bytes of its <D:response> (see response-cache.ts).
+  const slots = cache.context(JSON.stringify([request, env.locking, ctx.settings.mountPrefix, ctx.home]));
+  const needDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProperty(n.ns, n.local));
+  const needLocks = env.locking && asksFor(request, 'lockdiscovery');
+  const namesQuota = asksFor(request, 'quota-available-bytes') || asksFor(request, 'quota-used-bytes');
+  // Dead properties of a whole listing in one storage query when the drive offers it.
+  const batch = needDead && members.length > 1 && ctx.drive.getPropertiesIn
+    ? await ctx.drive.getPropertiesIn(ctx.path, members.map((m) => m.path))
+    : undefined;
+  // Likewise the locks: one read of the lock store for the whole listing.
+  const lockBatch = needLocks && members.length > 1 && ctx.locks?.activeLocksOf
+    ? await ctx.locks.activeLocksOf(members.map((m) => m.path))
+    : undefined;
   const writer = new MultistatusWriter(ctx.res);
-  for (const member of members) {
-    const propstats = await propstatsFor(ctx, member.path, member.entry, request, env);
-    await writer.propstatResponse(ctx.href(member.path, member.entry.kind === 'folder'), propstats);
+  for (const [i, { path, entry }] of members.entries()) {
+    const dead: DeadProperty[] = !needDead ? [] : batch ? batch[i]! : await ctx.drive.getProperties(path);
+    const locks = !needLocks ? [] : lockBatch ? lockBatch[i]! : await env.activeLocks(path);
+    const cacheable = !(namesQuota && entry.kind === 'folder');
+    const fingerprint = cacheable ? entryFingerprint(entry, dead, locks.length > 0 ? lockDiscovery(locks, env) : '') : undefined;
+    let xml = fingerprint ? cache.get(slots, path, fingerprint) : undefined;
+    if (xml === undefined) {
+      const entryEnv: LivePropertyEnv = needLocks ? { ...env, activeLocks: async () => locks } : env;
+      const propstats = await propstatsFor(path, entry, request, entryEnv, dead);
+      xml = propstatResponseXml(ctx.href(path, entry.kind === 'folder'), propstats);
+      if (fingerprint) cache.set(slots, path, fingerprint, xml);
+    }
+    const flushing = writer.add(xml);
+    if (flushing) await flushing;
   }
   await writer.end();
 };
+
+/** Whether the answer can hold the DAV: property `local` (propname lists names only: no value). */
+function asksFor(request: PropfindRequest, local: string): boolean {
+  if (request.kind === 'propname') return false;
+  if (request.kind === 'allprop') return local === 'lockdiscovery' || request.include.some((n) => n.ns === DAV_NS && n.local === local);
+  return request.names.some((n) => n.ns === DAV_NS && n.local === local);
+}
 
 function liveEnv(ctx: RequestContext): LivePropertyEnv {
   let quota: Promise<Quota> | undefined;
@@ -80,15 +118,14 @@ function liveEnv(ctx: RequestContext): LivePropertyEnv {
   };
 }
 
+/** The propstats of one entry; `dead` holds its dead properties when the request can return them. */
 async function propstatsFor(
-  ctx: RequestContext,
   path: string,
   entry: DriveEntry,
   request: PropfindRequest,
   env: LivePropertyEnv,
+  dead: DeadProperty[],
 ): Promise<PropStat[]> {
-  const needDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProperty(n.ns, n.local));
-  const dead: DeadProperty[] = needDead ? await ctx.drive.getProperties(path) : [];
   const found: string[] = [];
   const missing: string[] = [];
 
