@@ -14,8 +14,8 @@
  * A `state.json` left by an earlier version is imported once, then renamed `state.json.imported`.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -157,6 +157,9 @@ export class LocalState {
     const target = join(this.dir, 'blobs', blob);
     let size = 0;
     const limit = this.options.maxSystemFileBytes;
+    // The file is opened before the body flows: a stream opened lazily could create the file after
+    // a failed pipeline's clean-up had removed it, leaving a partial blob behind.
+    const handle = await open(target, 'wx');
     try {
       await pipeline(
         body,
@@ -167,9 +170,10 @@ export class LocalState {
             yield chunk;
           }
         },
-        createWriteStream(target),
+        handle.createWriteStream(),
       );
     } catch (error) {
+      await handle.close().catch(() => {});
       await rm(target, { force: true });
       throw error;
     }
