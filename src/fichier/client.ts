@@ -75,16 +75,6 @@ export interface FichierClientOptions extends SchedulerOptions {
   /** Real ms of silence before a request is abandoned (not scaled). Default 60 000. */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
-  /**
-   * The account's download connections, shared with its other processes (several bridges on one
-   * Redis): each download holds a slot until its body ends, on top of this process's own cap.
-   */
-  connectionBudget?: DownloadSlots;
-}
-
-/** The account's download connections (src/drive/connection-budget.ts's ConnectionBudget, by shape). */
-export interface DownloadSlots {
-  acquire(priority: 'interactive' | 'background', signal?: AbortSignal): Promise<() => void>;
 }
 
 export interface CallOptions {
@@ -162,7 +152,6 @@ export class FichierClient {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly endPoll: Required<EndPollOptions>;
-  private readonly connectionBudget: DownloadSlots | undefined;
 
   constructor(options: FichierClientOptions) {
     if (!options || typeof options.apiKey !== 'string' || options.apiKey.length === 0) {
@@ -190,7 +179,6 @@ export class FichierClient {
       dispatcher: options.dispatcher,
     });
     this.endPoll = { attempts: 15, baseMs: 1_000, maxMs: 30_000, ...options.endPoll };
-    this.connectionBudget = options.connectionBudget;
   }
 
   async close(): Promise<void> {
@@ -329,23 +317,9 @@ export class FichierClient {
     const started = this.clock.now();
     return new Promise<DownloadResponse>((resolve, reject) => {
       void this.scheduler.download(async () => {
-        // The account's slot (other bridges count too) is held from the request to the body's end.
-        let releaseSlot: (() => void) | undefined;
-        if (this.connectionBudget) {
-          try {
-            releaseSlot = await this.connectionBudget.acquire(opts.priority ?? 'interactive', opts.signal);
-          } catch {
-            const e = new AbortedError('download: aborted', { endpoint: 'download' });
-            this.report('download', started, e);
-            reject(e);
-            return;
-          }
-        }
-        try {
-          await this.downloadHolding(directUrl, headers, opts.signal, started, resolve, reject);
-        } finally {
-          releaseSlot?.();
-        }
+        // The account's connection budget (shared by every bridge with Redis) is the drive's
+        // (src/drive/connection-budget.ts): it takes its slot before calling here.
+        await this.downloadHolding(directUrl, headers, opts.signal, started, resolve, reject);
       });
     });
   }
