@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CLI_MAIN, ROOT as root } from '../support/built-cli.js';
 
@@ -9,6 +10,29 @@ interface Started {
   child: ChildProcess;
   line: Record<string, unknown>;
   exit: Promise<number | null>;
+}
+
+/** A base port whose next `count` ports (base included) could all be bound on 127.0.0.1 just now. */
+async function freeConsecutivePorts(count: number): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 12000);
+    const servers: Server[] = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        const server = createServer();
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, '127.0.0.1', () => resolve());
+        });
+        servers.push(server);
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  }
 }
 
 function startCli(args: string[]): Promise<Started> {
@@ -59,8 +83,19 @@ describe('fichier-dav simulate', () => {
   }, 60_000);
 
   it('generates a key when none is given, and uses consecutive ports from --port', async () => {
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    const { child, line, exit } = await startCli(['--port', String(base), '--upload-nodes', '1', '--no-limits']);
+    // Three consecutive ports below Linux's ephemeral range (32768+), where the suite's other
+    // listeners and client sockets take theirs; checked free first, and tried again if taken meanwhile.
+    let started: Started | undefined;
+    let base = 0;
+    for (let attempt = 0; !started; attempt++) {
+      base = await freeConsecutivePorts(3);
+      try {
+        started = await startCli(['--port', String(base), '--upload-nodes', '1', '--no-limits']);
+      } catch (error) {
+        if (attempt >= 4 || !String(error).includes('EADDRINUSE')) throw error;
+      }
+    }
+    const { child, line, exit } = started;
     expect(line.apiKey).toMatch(/^[0-9a-f]{32}$/);
     expect(line.apiUrl).toBe(`http://127.0.0.1:${base}/v1`);
     expect(line.uploadHosts).toEqual([`127.0.0.1:${base + 1}`]);
