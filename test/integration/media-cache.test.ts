@@ -85,7 +85,7 @@ async function diskUsage(root: string): Promise<{ bytes: number; allocated: numb
 }
 
 describe('media reads through the block cache', () => {
-  it('a probe pattern (head, tail, middle) repeated on 50 files costs nothing upstream the second time', async () => {
+  it('a probe pattern (head, tail, middle) repeated on 50 files costs nothing upstream the second time', { timeout: 120_000 }, async () => {
     const { sim, url } = await start();
     const files: Array<{ name: string; url: string; size: number }> = [];
     for (let index = 0; index < 50; index += 1) {
@@ -134,10 +134,40 @@ describe('media reads through the block cache', () => {
       const got = await ranged(`${url}/movie.bin`, range);
       expect(got.body.equals(await streamToBuffer(sim.contentOf(fileUrl, got.start, got.end))), range).toBe(true);
     }
-    // 0-1023 fetches block 0; -65536 fetches blocks 1-2 in one GET; everything after is cached.
-    expect(sim.stats().downloadRequests).toBe(2);
+    // 0-1023 fetches block 0. -65536 starts deep inside block 1 (4 MiB blocks): its GET starts at
+    // the byte asked for and runs through block 2, and a second GET fetches block 1's head so the
+    // block is stored whole. Everything after is cached.
+    expect(sim.stats().downloadRequests).toBe(3);
     expect(stack.calls('download/get_token.cgi')).toBe(1);
     expect(stack.apiCalls()).toBe(1);
+  });
+
+  it('a cold seek deep into a block starts its upstream GET at the byte asked for, and its repeat costs nothing', async () => {
+    const { sim, url } = await start({ cacheBlockSize: 4 * MIB });
+    const size = 12 * MIB + 77;
+    const fileUrl = await sim.addFile({ name: 'seek.mkv', synthetic: { size, seed: 21 } });
+    await propfind(`${url}/`);
+    const offsets = [4 * MIB + 3_000_001, 9 * MIB + 12_345, 1_500_000];
+    for (let pass = 0; pass < 2; pass += 1) {
+      sim.reset();
+      for (const offset of offsets) {
+        const got = await ranged(`${url}/seek.mkv`, `bytes=${offset}-${offset + 65_535}`);
+        expect(got.body.equals(await streamToBuffer(sim.contentOf(fileUrl, offset, offset + 65_535))), `${offset}`).toBe(true);
+        await stack.bridge.drive.settleReadCache();
+      }
+      const ranges = sim.log().filter((entry) => entry.host === 'download').map((entry) => entry.headers.range);
+      if (pass === 0) {
+        // The client's bytes come from a GET that starts where it asked (not at its block's start);
+        // the block's head [block start, offset) comes from a second GET.
+        for (const offset of offsets) {
+          const blockStart = Math.floor(offset / (4 * MIB)) * 4 * MIB;
+          expect(ranges.some((range) => range?.startsWith(`bytes=${offset}-`)), `GET from ${offset} in ${ranges.join(' ')}`).toBe(true);
+          expect(ranges, `head of the block of ${offset}`).toContain(`bytes=${blockStart}-${offset - 1}`);
+        }
+      } else {
+        expect(ranges).toEqual([]);
+      }
+    }
   });
 
   it('answers multi-range requests with exact multipart/byteranges parts across block boundaries', async () => {

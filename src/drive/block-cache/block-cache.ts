@@ -95,7 +95,7 @@ export class BlockCache {
         window: plan.window,
         maxWindow: Math.max(blockSize, this.settings.readAheadMaxBytes),
         extentEnd: range.end + plan.extension,
-        startFetch: (from, through, limit, priority = 'interactive') => this.startFetch(file, key, meta, from, through, limit, priority),
+        startFetch: (from, through, limit, priority = 'interactive', at) => this.startFetch(file, key, meta, from, through, limit, priority, at),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
         mayOpenMore: () => this.hooks.mayOpenMore?.(file) ?? true,
         onEnd: ({ complete, position, fetches }) => {
@@ -221,6 +221,7 @@ export class BlockCache {
     through: number,
     limit: number,
     priority: FetchPriority,
+    at?: number,
   ): SpanFetch {
     const { blockSize } = this.settings;
     // The span (and so the upstream Range) ends at the last block to fetch: cached blocks after it are read from disk.
@@ -231,6 +232,7 @@ export class BlockCache {
       meta,
       blockSize,
       firstBlock: from,
+      from: at,
       lastBlock,
       store: this.store,
       registry: this.registry,

@@ -3,12 +3,13 @@
  * `meta.json` per upstream file (its size, URL group and block size), and `index.json` with each
  * block's last use.
  *
- * A block is written to a `.part` file, then renamed under a name that carries the checksum of its
- * bytes: a block file that exists is always complete. Blocks are not flushed one by one (that cost
- * more than the transfer itself on a sequential read); instead, blocks found at start are checked
- * against the checksum in their name on first read, and one that does not match (a crash before
- * the page cache reached the disk, a disk error, an edit in place) is dropped, counted, and fetched
- * again. At start the directory itself is the truth; the index only restores LRU order.
+ * A block is written once it is whole, with one vectored write, under a name that carries the
+ * checksum of its bytes; the index learns of it only after that write. Blocks are not flushed (that
+ * cost more than the transfer itself on a sequential read); instead, blocks found at start are
+ * checked against the checksum in their name on first read, and one that does not match (a crash
+ * before the page cache reached the disk or mid-write, a disk error, an edit in place) is dropped,
+ * counted, and fetched again. At start the directory itself is the truth; the index only restores
+ * LRU order.
  *
  * A full disk (ENOSPC, EDQUOT) turns storing off: reads go on straight from upstream (pass-through)
  * and one line says so; storing is tried again after FULL_DISK_RETRY_MS.
@@ -135,12 +136,13 @@ export class BlockStore {
     this.scheduleSave();
   }
 
-  /** A writer for one block; `commit` makes it visible atomically, `abort` throws it away. */
-  createWriter(key: string, index: number, meta: { size: number; urlHash: string }, onWritten: (bytes: number) => void): BlockWriter {
-    if (this.passThrough) return BlockWriter.discarding(this, onWritten);
-    const ready = this.prepareFile(key, meta);
-    const temp = `${join(this.fileDir(key), String(index))}.${randomBytes(4).toString('hex')}.part`;
-    return new BlockWriter(this, key, index, meta, temp, ready, onWritten);
+  /**
+   * Stores one whole block (its bytes as `chunks`, in order). Resolves true once it is on disk and
+   * indexed; false when it was not stored (full disk: pass-through, or a disk error, reported).
+   */
+  storeBlock(key: string, index: number, meta: { size: number; urlHash: string }, chunks: Buffer[]): Promise<boolean> {
+    if (this.passThrough) return Promise.resolve(false);
+    return this.track(writeBlock(this, key, index, meta, this.prepareFile(key, meta), chunks));
   }
 
   /**
@@ -370,102 +372,86 @@ export class BlockStore {
 }
 
 /**
- * Streams one block to its temporary file while the bytes also go to readers, hashing them on the
- * way; writes are chained (in order) and the block appears under its final name (with its
- * checksum) only once complete. No flush: the checksum catches what a crash left torn.
+ * Writes a whole block with a single vectored write, under the block's final name (index +
+ * xxHash64 of its bytes): one open, one writev and one close per block. Writing chunk by chunk as
+ * they arrived cost a thread-pool round trip per 64 KiB and was most of the cache's sequential cost
+ * (docs/media-reads.md, "The store on disk").
+ *
+ * No temporary file and no rename: the index learns of the block only after the write completed,
+ * so no reader opens it half written, and a file a crash left short or torn is found at start
+ * (wrong size: dropped) or at first read (checksum mismatch: dropped and fetched again). No flush.
  */
-export class BlockWriter {
-  private chain: Promise<void>;
-  private handle: FileHandle | undefined;
-  private hasher: IHasher | undefined;
-  private failed = false;
-  private written = 0;
-
-  constructor(
-    private readonly store: BlockStore,
-    private readonly key: string,
-    private readonly index: number,
-    private readonly meta: { size: number; urlHash: string },
-    private readonly temp: string,
-    ready: Promise<void> | undefined,
-    private readonly onWritten: (bytes: number) => void,
-  ) {
-    if (!ready) {
-      this.failed = true;
-      this.chain = Promise.resolve();
-      return;
-    }
-    this.chain = ready.then(async () => {
-      this.hasher = await createXXHash64();
-      this.hasher.init();
-      this.handle = await open(this.temp, 'w');
-    });
-    this.chain.catch((error: unknown) => {
-      this.failed = true;
-      store.report(error);
-    });
-  }
-
-  /** A writer that stores nothing (the disk is full): bytes are only acknowledged. */
-  static discarding(store: BlockStore, onWritten: (bytes: number) => void): BlockWriter {
-    return new BlockWriter(store, '', -1, { size: 0, urlHash: '' }, '', undefined, onWritten);
-  }
-
-  write(chunk: Buffer): void {
-    this.chain = this.chain.then(async () => {
-      try {
-        if (!this.failed && this.handle) {
-          this.hasher!.update(chunk);
-          await this.handle.write(chunk, 0, chunk.length, this.written);
-          this.written += chunk.length;
-        }
-      } catch (error) {
-        if (!this.failed) this.store.report(error);
-        this.failed = true;
-      } finally {
-        this.onWritten(chunk.length);
-      }
-    }, () => {
-      this.failed = true;
-      this.onWritten(chunk.length);
-    });
-  }
-
-  /** Resolves true when the block is on disk and indexed. */
-  commit(): Promise<boolean> {
-    return this.store.track(
-      this.chain.then(
-        async () => {
-          if (this.failed || !this.handle || !this.hasher) return this.discard();
-          const sum = this.hasher.digest('hex');
-          try {
-            await this.handle.close();
-            this.handle = undefined;
-            await rename(this.temp, this.store.blockPath(this.key, this.index, sum));
-          } catch (error) {
-            this.store.report(error);
-            return this.discard();
-          }
-          this.store.registerBlock(this.key, this.index, this.written, this.meta, sum);
-          return true;
-        },
-        () => this.discard(),
-      ),
-    );
-  }
-
-  abort(): void {
-    this.failed = true;
-    void this.store.track(this.chain.then(() => this.discard(), () => this.discard()));
-  }
-
-  private async discard(): Promise<false> {
-    this.failed = true;
-    await this.handle?.close().catch(() => {});
-    this.handle = undefined;
-    if (this.temp) await rm(this.temp, { force: true }).catch(() => {});
+async function writeBlock(
+  store: BlockStore,
+  key: string,
+  index: number,
+  meta: { size: number; urlHash: string },
+  ready: Promise<void>,
+  chunks: Buffer[],
+): Promise<boolean> {
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.length;
+  let path: string | undefined;
+  let handle: FileHandle | undefined;
+  try {
+    await ready;
+    const sum = await blockChecksum(chunks);
+    path = store.blockPath(key, index, sum);
+    // A block of this name already indexed holds these very bytes (same checksum): keep it as it is,
+    // rather than truncating a file a reader may have open.
+    if (store.index.get(key, index)?.sum === sum) return true;
+    handle = await open(path, 'w');
+    await writeAll(handle, chunks, bytes);
+    await handle.close();
+    handle = undefined;
+    store.registerBlock(key, index, bytes, meta, sum);
+    return true;
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    if (path) await rm(path, { force: true }).catch(() => {});
+    store.report(error);
     return false;
   }
+}
+
+let sharedHasher: Promise<IHasher> | undefined;
+
+/**
+ * xxHash64 (hex) of a block's bytes. One hasher for the process: hashing runs in one synchronous
+ * stretch (init, updates, digest) so concurrent commits cannot interleave, and the WebAssembly
+ * instance is made once instead of once per block.
+ */
+async function blockChecksum(chunks: Buffer[]): Promise<string> {
+  sharedHasher ??= createXXHash64();
+  const hasher = await sharedHasher;
+  hasher.init();
+  for (const chunk of chunks) hasher.update(chunk);
+  return hasher.digest('hex');
+}
+
+/** Writes every chunk at offset 0 on, retrying the rest after a short vectored write. */
+async function writeAll(handle: FileHandle, chunks: Buffer[], bytes: number): Promise<void> {
+  let pending = chunks;
+  let done = 0;
+  while (done < bytes) {
+    const { bytesWritten } = await handle.writev(pending, done);
+    if (bytesWritten <= 0) throw new Error('the disk accepted no bytes of a cache block');
+    done += bytesWritten;
+    pending = remainder(pending, bytesWritten);
+  }
+}
+
+function remainder(chunks: Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
 }
 
 async function readMeta(path: string): Promise<FileMeta | undefined> {

@@ -33,6 +33,12 @@ const PROBE = 2 * 1024 * 1024;
  * wasted (bench row M1). A player streams far beyond this.
  */
 const PARALLEL_AFTER = 16 * 1024 * 1024;
+/**
+ * How far into a missing block a read must start for its GET to start at the read's own byte
+ * (the head of the block then comes from a second GET). Closer to the block's start, one GET from
+ * the block's start costs less than a second request.
+ */
+const SEEK_INTO_BLOCK = 64 * 1024;
 
 export interface CachedReadContext {
   key: string;
@@ -44,8 +50,12 @@ export interface CachedReadContext {
   /** Pacing window at the start, and how far it may grow for a sustained reader. */
   window: number;
   maxWindow: number;
-  /** Starts a transfer from block `from` over the missing blocks up to byte `through` (inclusive). */
-  startFetch(from: number, through: number, limit: number, priority?: 'interactive' | 'background'): SpanFetch;
+  /**
+   * Starts a transfer from block `from` over the missing blocks up to byte `through` (inclusive).
+   * `at`: the byte inside block `from` the upstream GET starts at (the block's head then comes
+   * from a second, background GET); default the block's first byte.
+   */
+  startFetch(from: number, through: number, limit: number, priority?: 'interactive' | 'background', at?: number): SpanFetch;
   /** Upstream connections (parallel streams included) one reader may use at most; 1 = no parallel streams. */
   maxLanes: number;
   /** Whether one more connection for this file could open now without anyone waiting for it. */
@@ -61,6 +71,7 @@ export class CachedRangeStream extends Readable {
   private readonly fetches: SpanFetch[] = [];
   private handle: { index: number; file: FileHandle } | undefined;
   private countedBlock = -1;
+  private passedBlock = -1;
   private pumping = false;
   private complete = false;
   private window: number;
@@ -148,6 +159,7 @@ export class CachedRangeStream extends Readable {
     for (const index of this.pinned) this.context.store.unpin(this.context.key, index);
     this.pinned.clear();
     if (!this.complete) for (const fetch of [...this.fetches, ...this.chunkFetches]) fetch.abandon();
+    else for (const fetch of [...this.fetches, ...this.chunkFetches]) fetch.forget();
     this.context.onEnd({ complete: this.complete, position: this.position, fetches: this.fetches });
     const handle = this.handle;
     this.handle = undefined;
@@ -228,6 +240,15 @@ export class CachedRangeStream extends Readable {
         }
       }
       if (fill?.state === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
+      const kept = this.keptFill(index);
+      if (kept) {
+        const piece = kept.read(this.position - blockStart, max);
+        if (piece) {
+          this.count(index, 'fill', kept);
+          this.keepFetching();
+          return piece;
+        }
+      }
 
       const piece = await this.readDisk(index, this.position - blockStart, max);
       if (piece) {
@@ -278,9 +299,31 @@ export class CachedRangeStream extends Readable {
   private startFetch(index: number): SpanFetch {
     // A reader destroyed while it looked at the disk has already let go of its transfers: start none.
     if (this.controller.signal.aborted) throw new Error('read aborted');
-    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.window);
+    // A reader far into a block (a seek) starts its GET at its own byte: its first byte does not
+    // wait for the block's head, which a background GET fetches so the block is still stored whole.
+    const into = this.position - index * this.context.blockSize;
+    const at = into >= SEEK_INTO_BLOCK ? this.position : undefined;
+    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.window, 'interactive', at);
     this.fetches.push(fetch);
     return fetch;
+  }
+
+  /** A block one of this reader's own transfers fetched and still holds for it (stored or not). */
+  private keptFill(index: number): BlockFill | undefined {
+    if (index !== this.passedBlock) {
+      this.passedBlock = index;
+      for (const fetch of this.fetches) fetch.passed(index);
+      for (const fetch of this.chunkFetches) fetch.passed(index);
+    }
+    for (const fetch of this.fetches) {
+      const fill = fetch.keptFill(index);
+      if (fill) return fill;
+    }
+    for (const fetch of this.chunkFetches) {
+      const fill = fetch.keptFill(index);
+      if (fill) return fill;
+    }
+    return undefined;
   }
 
   private isOwn(fill: BlockFill): boolean {

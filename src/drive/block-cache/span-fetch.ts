@@ -18,7 +18,7 @@
 import type { Readable } from 'node:stream';
 import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
 import { BlockFill, type FillSource } from './block-fill.js';
-import type { BlockStore, BlockWriter } from './block-store.js';
+import type { BlockStore } from './block-store.js';
 import type { CacheStats } from './stats.js';
 
 /** Cached blocks a transfer streams through again to reach a missing block behind them (rather than open a second GET). */
@@ -60,6 +60,11 @@ export interface SpanFetchOptions {
   meta: { size: number; urlHash: string };
   blockSize: number;
   firstBlock: number;
+  /**
+   * Where the upstream GET starts, inside `firstBlock` (default: its first byte). A cold seek starts
+   * at the byte it wants; the head of that block then comes from a second, background GET.
+   */
+  from?: number;
   /** The last block the transfer may reach (it stops earlier at a block that is cached or claimed). */
   lastBlock: number;
   store: BlockStore;
@@ -89,7 +94,17 @@ export class SpanFetch implements FillSource {
   private position: number;
   private limit: number;
   private readonly fills = new Map<number, BlockFill>();
-  private readonly writers = new Map<number, BlockWriter>();
+  /**
+   * Whole blocks of this transfer its owner has not read past yet. The owner is served them from
+   * memory even once they left the registry (stored): reading every block back from disk cost
+   * an open, reads and a close per block on a sequential read. At most the pacing window is held.
+   */
+  private readonly kept = new Map<number, BlockFill>();
+  private keeping = true;
+  /** The head of the first block, when the span starts inside it. */
+  private head: Readable | undefined;
+  private headPending = false;
+  private streamEnded = false;
   private readonly controller = new AbortController();
   /** Undefined when there was nothing to claim (every block already cached or in flight). */
   private readonly stream: Readable | undefined;
@@ -108,10 +123,11 @@ export class SpanFetch implements FillSource {
 
   constructor(private readonly options: SpanFetchOptions) {
     const { blockSize, meta } = options;
-    this.start = options.firstBlock * blockSize;
+    const firstByte = options.firstBlock * blockSize;
+    this.start = options.from !== undefined && options.from > firstByte && options.from < firstByte + blockSize ? options.from : firstByte;
     this.end = Math.min(meta.size, (options.lastBlock + 1) * blockSize) - 1;
     this.position = this.start;
-    this.limit = Math.min(this.end + 1, Math.max(options.limit, this.start + blockSize));
+    this.limit = Math.min(this.end + 1, Math.max(options.limit, firstByte + blockSize));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.opened = new Promise((resolve, reject) => {
       this.resolveOpened = resolve;
@@ -137,8 +153,55 @@ export class SpanFetch implements FillSource {
     });
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('end', () => this.finish(undefined));
+    stream.once('end', () => {
+      this.streamEnded = true;
+      if (!this.headPending) this.finish(undefined);
+    });
     stream.once('error', (error: Error) => this.finish(error));
+    const first = this.fills.get(options.firstBlock);
+    if (first && first.headBytes > 0) this.fetchHead(first, firstByte);
+  }
+
+  /**
+   * The bytes of the first block before the span's start, at background priority: the client's
+   * first byte does not wait for them, but the block is stored whole (a repeat of the seek, or a
+   * read of the block's start, is then served from disk).
+   */
+  private fetchHead(fill: BlockFill, firstByte: number): void {
+    this.headPending = true;
+    this.options.stats.upstreamRequests += 1;
+    this.options.stats.backgroundRequests += 1;
+    const head = resumableRead({
+      start: firstByte,
+      end: this.start - 1,
+      maxResumes: this.options.maxResumes,
+      signal: this.controller.signal,
+      open: (part, context) => this.options.open(part, { attempt: context.attempt, signal: context.signal, priority: 'background' }),
+    });
+    this.head = head;
+    head.on('data', (chunk: Buffer) => {
+      if (this.over) return;
+      this.options.stats.bytesFetched += chunk.length;
+      fill.appendHead(chunk);
+      if (fill.state === 'done' && this.fills.get(fill.index) === fill) this.complete(fill);
+    });
+    const settled = (error?: Error) => {
+      if (!this.headPending) return;
+      this.headPending = false;
+      this.head = undefined;
+      if (error) {
+        // The block cannot be whole: its main bytes served whoever read them; it is not stored.
+        if (this.fills.get(fill.index) === fill) {
+          this.fills.delete(fill.index);
+          this.pendingWrites -= fill.length;
+          fill.fail(error);
+          this.options.registry.delete(fill);
+        }
+      }
+      if (this.streamEnded) this.finish(undefined);
+    };
+    head.once('end', () => settled());
+    head.once('error', (error: Error) => settled(error));
   }
 
   get waitingForDisk(): boolean {
@@ -189,7 +252,8 @@ export class SpanFetch implements FillSource {
         this.nextClaim = next - 1;
         continue;
       }
-      const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this);
+      const headBytes = index === this.options.firstBlock ? this.start - index * blockSize : 0;
+      const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this, headBytes);
       this.fills.set(index, fill);
       registry.set(fill);
     }
@@ -223,6 +287,7 @@ export class SpanFetch implements FillSource {
    * transfer's blocks, in which case it goes on only as far as they asked.
    */
   abandon(): void {
+    this.forget();
     if (this.over) return;
     // The block in progress holds the last bytes the reader got: finish it so a repeat of the same
     // read (a media server probing the file again) is served from disk. At most one block more.
@@ -230,7 +295,7 @@ export class SpanFetch implements FillSource {
     const current = this.position % blockSize === 0 ? this.position - 1 : this.blockEndOf(this.position);
     const stop = Math.max(current, this.othersWant > this.position ? this.blockEndOf(this.othersWant - 1) : -1);
     if (stop < this.position) {
-      this.cancel();
+      this.cancelKeepingHead('the reader went away');
       return;
     }
     this.stopAt = Math.min(this.stopAt, stop);
@@ -239,7 +304,24 @@ export class SpanFetch implements FillSource {
 
   /** The reader got all it asked for: finish the span (the rest is read-ahead). */
   release(): void {
+    this.forget();
     this.want(this.end + 1);
+  }
+
+  /** A whole block of this transfer still held for its owner, if any. */
+  keptFill(index: number): BlockFill | undefined {
+    return this.kept.get(index);
+  }
+
+  /** The owner reads block `index` now: the blocks before it are let go. */
+  passed(index: number): void {
+    for (const block of this.kept.keys()) if (block < index) this.kept.delete(block);
+  }
+
+  /** The owner is gone or done: hold nothing more for it. */
+  forget(): void {
+    this.keeping = false;
+    this.kept.clear();
   }
 
   /**
@@ -251,7 +333,7 @@ export class SpanFetch implements FillSource {
     const current = Math.min(this.end, Math.ceil(this.position / this.options.blockSize) * this.options.blockSize - 1);
     const stop = Math.max(current, this.othersWant > 0 ? this.blockEndOf(this.othersWant - 1) : -1);
     const givesUp = stop < this.end;
-    if (stop < this.position) this.cancel('the reader seeked elsewhere');
+    if (stop < this.position) this.cancelKeepingHead('the reader seeked elsewhere');
     else {
       this.stopAt = Math.min(this.stopAt, stop);
       this.want(stop + 1);
@@ -267,9 +349,28 @@ export class SpanFetch implements FillSource {
   /** Ends the transfer where it was asked to stop; only blocks claimed beyond that point fail. */
   private stop(): void {
     if (this.over) return;
+    if (this.headPending) {
+      // The span's last wanted byte arrived while the head of its first block is still coming.
+      this.streamEnded = true;
+      this.stream?.destroy();
+      return;
+    }
     this.controller.abort();
     this.stream?.destroy();
     this.finish(undefined);
+  }
+
+  /**
+   * Cancels, except for the head of the first block when the rest of that block is already here:
+   * the head is less than a block and makes the block the reader just got whole and stored.
+   */
+  private cancelKeepingHead(reason: string): void {
+    if (this.headPending && this.fills.get(this.options.firstBlock)?.mainComplete) {
+      this.stopAt = Math.min(this.stopAt, this.position - 1);
+      this.stop();
+      return;
+    }
+    this.cancel(reason);
   }
 
   /** Stops the transfer now; blocks not complete yet are not cached. */
@@ -277,6 +378,7 @@ export class SpanFetch implements FillSource {
     if (this.over) return;
     this.controller.abort();
     this.stream?.destroy();
+    this.head?.destroy();
     this.finish(new Error(`read cancelled: ${reason}`));
   }
 
@@ -294,7 +396,6 @@ export class SpanFetch implements FillSource {
       if (fill && fill.state === 'filling') {
         fill.append(piece);
         this.pendingWrites += piece.length;
-        this.writerFor(index).write(piece);
         if ((fill.state as string) === 'done') this.complete(fill);
       }
       this.position += piece.length;
@@ -312,18 +413,6 @@ export class SpanFetch implements FillSource {
     }
   }
 
-  private writerFor(index: number): BlockWriter {
-    let writer = this.writers.get(index);
-    if (!writer) {
-      writer = this.options.store.createWriter(this.options.key, index, this.options.meta, (bytes) => {
-        this.pendingWrites -= bytes;
-        this.maybeResume();
-      });
-      this.writers.set(index, writer);
-    }
-    return writer;
-  }
-
   private maybeResume(): void {
     if (!this.paused || this.over) return;
     if (this.position < this.limit && this.pendingWrites <= 2 * this.options.blockSize) {
@@ -334,13 +423,15 @@ export class SpanFetch implements FillSource {
 
   /** The block is whole in memory: readers already have it; it leaves the registry once on disk. */
   private complete(fill: BlockFill): void {
-    const writer = this.writers.get(fill.index)!;
-    this.writers.delete(fill.index);
     this.fills.delete(fill.index);
-    void writer.commit().then(
-      (stored) => (stored ? this.options.registry.delete(fill) : this.keepUnstored(fill)),
-      () => this.keepUnstored(fill),
-    );
+    if (this.keeping) this.kept.set(fill.index, fill);
+    const { key, meta, store } = this.options;
+    void store.storeBlock(key, fill.index, meta, fill.chunks()).then((stored) => {
+      this.pendingWrites -= fill.length;
+      this.maybeResume();
+      if (stored) this.options.registry.delete(fill);
+      else this.keepUnstored(fill);
+    });
   }
 
   /**
@@ -363,8 +454,9 @@ export class SpanFetch implements FillSource {
       this.options.registry.delete(fill);
     }
     this.fills.clear();
-    for (const writer of this.writers.values()) writer.abort();
-    this.writers.clear();
+    this.head?.destroy();
+    this.head = undefined;
+    this.headPending = false;
     if (failure) this.rejectOpened(failure);
     else this.resolveOpened();
     this.resolveDone();
