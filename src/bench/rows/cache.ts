@@ -140,7 +140,7 @@ export async function runCache(config: BenchConfig): Promise<Row[]> {
           note: gets(c.warm.calls, p.warm.calls),
           values: { files: n, cacheMs: c.warm.ms, noCacheMs: p.warm.ms, cache: c.warm.calls, noCache: p.warm.calls },
         },
-        seekRow('C2a', 'cache cold', c.seekCold, p.seekCold, c.seekCalls[0]!, p.seekCalls[0]!, '-', undefined),
+        seekRow('C2a', 'cache cold', c.seekCold, p.seekCold, c.seekCalls[0]!, p.seekCalls[0]!, 'p50 <= 1.2x --no-read-cache', percentile(c.seekCold, 50) <= 1.2 * percentile(p.seekCold, 50)),
         seekRow('C2b', 'same offsets, cache warm', c.seekWarm, p.seekWarm, c.seekCalls[1]!, p.seekCalls[1]!, '0 upstream GETs', c.seekCalls[1]!.downloads === 0),
         {
           row: 'C3',
