@@ -383,6 +383,9 @@ export class CachedRangeStream extends Readable {
       if (!underReader && !this.context.mayOpenMore()) return;
       const through = Math.min(lastByte, (last + 1) * blockSize - 1);
       const fetch = this.context.startFetch(missing, through, through + 1, underReader ? 'interactive' : 'background');
+      // Chunks run up to 8 MiB ahead, unpaced: their blocks are read back from disk rather than
+      // held in memory for this reader (which would hold lanes x 8 MiB per reader).
+      fetch.forget();
       this.chunkFetches.push(fetch);
     }
   }
