@@ -35,7 +35,9 @@ export interface AnswerInputs {
 
 interface StoredAnswer {
   inputs: AnswerInputs;
-  body: Buffer;
+  /** The encoded 207 body, in the chunks it was first written in. */
+  body: readonly Buffer[];
+  bytes: number;
 }
 
 /** Default bound: 64 MiB (a 5000-file allprop answer is about 4 MB). */
@@ -51,12 +53,12 @@ export class AnswerCache {
   constructor(maxBytes = DEFAULT_MAX_BYTES) {
     this.answers = new LRUCache<string, StoredAnswer>({
       maxSize: maxBytes,
-      sizeCalculation: (answer) => Math.max(1, answer.body.length + answer.inputs.members.length * MEMBER_BYTES),
+      sizeCalculation: (answer) => Math.max(1, answer.bytes + answer.inputs.members.length * MEMBER_BYTES),
     });
   }
 
   /** The stored body for `key` when built from exactly `inputs`; undefined otherwise. */
-  get(key: string, inputs: AnswerInputs): Buffer | undefined {
+  get(key: string, inputs: AnswerInputs): readonly Buffer[] | undefined {
     const stored = this.answers.get(key);
     if (!stored) return undefined;
     const before = stored.inputs;
@@ -71,8 +73,10 @@ export class AnswerCache {
     return undefined;
   }
 
-  set(key: string, inputs: AnswerInputs, body: Buffer): void {
-    this.answers.set(key, { inputs, body });
+  set(key: string, inputs: AnswerInputs, body: readonly Buffer[]): void {
+    let bytes = 0;
+    for (const chunk of body) bytes += chunk.length;
+    this.answers.set(key, { inputs, body, bytes });
   }
 
   /** Drops every answer. */

@@ -46,15 +46,15 @@ export class MultistatusWriter {
     this.chunks = options.record ? [] : undefined;
   }
 
-  /** The whole body as sent, once `end()` resolved; undefined when not recording. */
-  recorded(): Buffer | undefined {
-    return this.chunks && Buffer.concat(this.chunks);
+  /** The whole body as sent (its chunks, in order), once `end()` resolved; undefined when not recording. */
+  recorded(): readonly Buffer[] | undefined {
+    return this.chunks;
   }
 
   /** Encodes a chunk once: what the socket gets is what a recording keeps. */
   private encode(chunk: string): Buffer {
     const bytes = Buffer.from(chunk, 'utf8');
-    this.chunks?.push(bytes);
+    if (bytes.length > 0) this.chunks?.push(bytes);
     return bytes;
   }
 
@@ -103,10 +103,18 @@ export class MultistatusWriter {
   }
 }
 
-/** Sends a whole 207 body stored earlier (MultistatusWriter.recorded), with its length. */
-export function sendMultistatus(res: ServerResponse, body: Buffer): void {
-  res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': body.length });
-  res.end(body);
+/**
+ * Sends a whole 207 body stored earlier (MultistatusWriter.recorded), with its length. The chunks
+ * go out in one corked batch (one writev), without copying them into a single buffer first.
+ */
+export function sendMultistatus(res: ServerResponse, body: readonly Buffer[]): void {
+  let length = 0;
+  for (const chunk of body) length += chunk.length;
+  res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': length });
+  res.cork();
+  for (const chunk of body) res.write(chunk);
+  res.end();
+  res.uncork();
 }
 
 /**
