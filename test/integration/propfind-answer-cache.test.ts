@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalState } from '../../src/drive/local-state.js';
 import { answerCacheFor } from '../../src/webdav/props/answer-cache.js';
 import { responseCacheFor } from '../../src/webdav/props/response-cache.js';
-import { request } from '../webdav/helpers.js';
+import { request, startTestServer } from '../webdav/helpers.js';
 import { startStack, type Stack } from './helpers.js';
 
 const FILES = 300;
@@ -90,6 +90,39 @@ describe('PROPFIND whole-answer cache through the bridge', () => {
     // Different property sets are different answers, each kept.
     expect(await answer('/big/', 'live')).not.toContain('<D:getlastmodified>');
     expect(await answer('/big/', 'allprop')).toContain('<D:getlastmodified>');
+  }, 120_000);
+
+  it('keeps answers apart for mount prefixes and user homes over one drive', async () => {
+    const drive = stack.bridge.drive;
+    const prefixed = await startTestServer({ drive, mountPrefix: '/dav' });
+    const homed = await startTestServer({
+      drive,
+      authorize: (req) => (req.headers['x-user'] === 'b' ? { user: 'b', home: '/big' } : { user: 'a' }),
+    });
+    try {
+      const ask = async (server: typeof prefixed, path: string, user?: string) => {
+        const r = await server.request({ method: 'PROPFIND', path, headers: { Depth: '1', ...(user ? { 'X-User': user } : {}) } });
+        expect(r.status).toBe(207);
+        return r.text;
+      };
+      for (let round = 0; round < 2; round++) {
+        expect(await answer()).toContain('<D:href>/big/episode-0003.mkv</D:href>');
+        const viaPrefix = await ask(prefixed, '/dav/big/');
+        expect(viaPrefix).toContain('<D:href>/dav/big/episode-0003.mkv</D:href>');
+        expect(viaPrefix).not.toContain('<D:href>/big/');
+        expect(await ask(homed, '/big/', 'a')).toContain('<D:href>/big/episode-0003.mkv</D:href>');
+        const asB = await ask(homed, '/', 'b');
+        expect(asB).toContain('<D:href>/episode-0003.mkv</D:href>');
+        expect(asB).not.toContain('<D:href>/big/');
+      }
+      // The second round came from the cache, each answer under its own key.
+      const hits = answerCacheFor(drive).hits;
+      await ask(prefixed, '/dav/big/');
+      await ask(homed, '/', 'b');
+      expect(answerCacheFor(drive).hits).toBe(hits + 2);
+    } finally {
+      await Promise.all([prefixed.close(), homed.close()]);
+    }
   }, 120_000);
 
   it('shows PUT (new and replaced), DELETE, MKCOL and empty or housekeeping files', async () => {
