@@ -21,6 +21,7 @@ import { fileEntry, folderEntry, localEntry, rootEntry } from './entries.js';
 import { listingChanges, type DriveChange } from './changes.js';
 import { FolderCache, type CachedFolder, type FolderPatch, type UpstreamFile, type UpstreamFolder } from './folder-cache.js';
 import { LinkCache } from './link-cache.js';
+import { ListingMemo } from './listing-memo.js';
 import { checkDeadPropertyPatch, resourceBytes, type DeadPropertyLimits } from './dead-property-limits.js';
 import { asDiskFull } from './disk-full.js';
 import type { LocalState } from './local-state.js';
@@ -137,6 +138,8 @@ export class FichierDrive implements Drive {
   readonly folders: FolderCache;
   private readonly links: LinkCache;
   private readonly resolver: Resolver;
+  /** list() answers kept while their inputs are unchanged (listing-memo.ts). */
+  private readonly listings = new ListingMemo();
   private readonly upstream: Upstream;
   private readonly state: LocalState;
   private readonly spool: SpoolArea;
@@ -273,6 +276,15 @@ export class FichierDrive implements Drive {
       throw new DriveError('not-found', `${path} does not exist`);
     }
     const listing = await this.folders.get(resolved.id);
+    // Read before the local files, so a write landing in between makes the next call rebuild.
+    const inputs = {
+      path,
+      listing,
+      stateVersion: this.state.version(),
+      subListings: listing.folders.map((folder) => this.folders.peek(folder.id)),
+    };
+    const known = this.listings.get(inputs);
+    if (known) return known as DriveEntry[];
     const entries: DriveEntry[] = listing.folders.map((folder) => this.folderEntryOf(folder));
     const taken = new Set(listing.folders.map((folder) => folder.name));
     for (const [name, file] of this.resolver.visibleFiles(listing)) {
@@ -282,7 +294,12 @@ export class FichierDrive implements Drive {
     for (const [name, file] of this.state.filesIn(path)) {
       if (!taken.has(name)) entries.push(localEntry(name, file));
     }
-    return entries;
+    return this.listings.set(inputs, entries) as DriveEntry[];
+  }
+
+  /** Drive.propertiesVersion: the local state's version (dead properties live there). */
+  propertiesVersion(): string {
+    return this.state.version();
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {

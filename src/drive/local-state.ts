@@ -74,6 +74,10 @@ function toFile(row: FileRow): LocalFile {
 
 export class LocalState {
   private readonly sql;
+  /** `PRAGMA data_version`: changes when another connection (another process) commits. */
+  private readonly dataVersion;
+  /** Write statements run through this connection (our own commits leave data_version alone). */
+  private writes = 0;
 
   private constructor(
     private readonly account: AccountDb,
@@ -100,6 +104,31 @@ export class LocalState {
       moveFilesWithin: db.prepare(`UPDATE local_files SET path = @to || substr(path, length(@from) + 1) WHERE ${WITHIN}`),
       movePropertiesWithin: db.prepare(`UPDATE dead_properties SET path = @to || substr(path, length(@from) + 1) WHERE ${WITHIN}`),
     };
+    // Every statement that writes bumps `writes` when it runs, so version() cannot miss a write
+    // added later to this class (a rolled-back one only costs a cache miss).
+    for (const statement of Object.values(this.sql)) {
+      if (statement.reader) continue;
+      const run = statement.run.bind(statement);
+      statement.run = ((...args: Parameters<typeof run>) => {
+        try {
+          return run(...args);
+        } finally {
+          this.writes += 1;
+        }
+      }) as typeof statement.run;
+    }
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /**
+   * A token of everything this state holds (local files and dead properties): two calls return
+   * the same string only when nothing was written in between, by this process or any other of
+   * the account. Cheap (one pragma read), so caches of answers built from the state can check it
+   * on every request. Writes to other tables of the account database by other processes also
+   * change it (harmless: a cache rebuilds once).
+   */
+  version(): string {
+    return `${String(this.dataVersion.get())}:${this.writes}`;
   }
 
   /**
@@ -327,6 +356,7 @@ export class LocalState {
       for (const [path, f] of Object.entries(parsed.files ?? {})) insertFile.run(path, f.kind, f.size, f.created, f.modified, f.blob ?? null);
       for (const [path, props] of Object.entries(parsed.properties ?? {})) if (props.length > 0) insertProps.run(path, JSON.stringify(props));
     });
+    this.writes += 1;
     // Another process may have imported and renamed it first.
     await rename(legacy, `${legacy}.imported`).catch(() => {});
   }

@@ -15,11 +15,26 @@ export type Resolved =
 export const ROOT_ID = 0;
 
 export class Resolver {
+  /**
+   * visibleFiles per listing. A cached listing is never changed in place (the folder cache
+   * replaces the object on every patch and refresh), so its map holds as long as the object lives;
+   * without this, every stat of a file in a 5000-file folder sorted the whole folder again.
+   */
+  private readonly visible = new WeakMap<CachedFolder, Map<string, UpstreamFile>>();
+
   constructor(private readonly folders: FolderCache) {}
 
-  /** The visible name → file map of a folder listing (see duplicate-names.ts for the rule). */
-  visibleFiles(listing: CachedFolder): Map<string, UpstreamFile> {
-    return assignVisibleNames(listing.files, new Set(listing.folders.map((folder) => folder.name)));
+  /**
+   * The visible name → file map of a folder listing (see duplicate-names.ts for the rule).
+   * Shared between callers: read it, never change it.
+   */
+  visibleFiles(listing: CachedFolder): ReadonlyMap<string, UpstreamFile> {
+    let visible = this.visible.get(listing);
+    if (!visible) {
+      visible = assignVisibleNames(listing.files, new Set(listing.folders.map((folder) => folder.name)));
+      this.visible.set(listing, visible);
+    }
+    return visible;
   }
 
   /**

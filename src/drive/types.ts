@@ -89,7 +89,11 @@ export type PropertyPatch =
 
 export interface Drive {
   stat(path: string, signal?: AbortSignal): Promise<DriveEntry>;
-  /** The direct children of a folder, with their metadata (one upstream listing at most). */
+  /**
+   * The direct children of a folder, with their metadata (one upstream listing at most). Callers
+   * must not change the array or its entries: a drive may return the same (frozen) array again
+   * while the folder is unchanged, and callers may take "the same array" to mean "the same entries".
+   */
   list(path: string, signal?: AbortSignal): Promise<DriveEntry[]>;
   /** A stream of exactly the requested bytes. */
   read(path: string, options?: ReadOptions): Promise<Readable>;
@@ -110,6 +114,12 @@ export interface Drive {
    * path (a PROPFIND Depth 1 of 5000 files asked 5000). Callers fall back to getProperties without it.
    */
   getPropertiesIn?(folder: string, paths: string[]): Promise<DeadProperty[][]>;
+  /**
+   * Optional: a token of the dead-property store. Two calls return the same string only when no
+   * dead property of the drive (of any resource, by any process) changed in between. Lets a
+   * cached PROPFIND answer be reused without reading the properties of each entry.
+   */
+  propertiesVersion?(): string;
   /** Applies all patches in order, atomically: either all apply or none (then it throws). */
   patchProperties(path: string, patches: PropertyPatch[]): Promise<void>;
 

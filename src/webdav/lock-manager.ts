@@ -193,6 +193,14 @@ export class LockManager implements LockManagerPort {
   }
 
   /** activeLocks of each of `paths` (same order), reading the lock store once (a listing's lockdiscovery). */
+  /**
+   * Whether any live lock covers `path` or is rooted inside it: false means no lockdiscovery of
+   * `path` or of anything under it shows a lock. One store read.
+   */
+  async hasLocksTouching(path: string): Promise<boolean> {
+    return (await this.live()).some((l) => covers(l.root, l.depth, path) || isBelow(l.root, path));
+  }
+
   async activeLocksOf(paths: string[]): Promise<ActiveLockInfo[][]> {
     const live = await this.live();
     if (live.length === 0) return paths.map(() => []);

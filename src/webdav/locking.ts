@@ -99,5 +99,11 @@ export interface LockManagerPort {
   activeLocks(path: string): Promise<ActiveLockInfo[]>;
   /** Optional batch form of activeLocks: one store read for a whole listing (same order as `paths`). */
   activeLocksOf?(paths: string[]): Promise<ActiveLockInfo[][]>;
+  /**
+   * Optional: whether any live lock covers `path` or is rooted below it (read fresh from the
+   * store on every call: locks of other bridges count). A cached PROPFIND answer without locks is
+   * reused only while this is false.
+   */
+  hasLocksTouching?(path: string): Promise<boolean>;
   forgetTree(path: string): Promise<void>;
 }

@@ -29,6 +29,24 @@ function env(requestPath: string): IfEvaluationEnv {
 }
 
 describe('LockManager: tokens and records', () => {
+  it('hasLocksTouching: locks on, inside or covering a folder count; siblings, shallow parents and expired ones do not', async () => {
+    const { locks, advance } = setup();
+    expect(await locks.hasLocksTouching('/a/b')).toBe(false);
+    await take(locks, '/x');
+    await take(locks, '/a', { depth: 0 });
+    expect(await locks.hasLocksTouching('/a/b')).toBe(false);
+    const inside = await take(locks, '/a/b/c', { timeoutSeconds: 10 });
+    expect(await locks.hasLocksTouching('/a/b')).toBe(true);
+    advance(11);
+    expect(await locks.hasLocksTouching('/a/b')).toBe(false);
+    expect(inside.root).toBe('/a/b/c');
+    await take(locks, '/a/b', { depth: 0 });
+    expect(await locks.hasLocksTouching('/a/b')).toBe(true);
+    const { locks: other } = setup();
+    await take(other, '/', { depth: 'infinity' });
+    expect(await other.hasLocksTouching('/a/b')).toBe(true);
+  });
+
   it('issues urn:uuid tokens by default, all distinct', async () => {
     const locks = new LockManager();
     const a = await locks.lock(req('/a'));

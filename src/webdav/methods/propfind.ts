@@ -10,6 +10,10 @@
  * the answer's context are unchanged (props/response-cache.ts says what both hold and why that is
  * exact); quota properties depend on the account, not the entry, so answers naming them on a
  * folder are always built afresh.
+ *
+ * Above that, a Depth 1 answer as a whole is kept encoded and sent again while the listing, the
+ * folder's entry, the dead properties and the (absent) locks are unchanged
+ * (props/answer-cache.ts): a warm listing then touches no entry at all.
  */
 import type { DeadProperty, DriveEntry, Quota } from '../../drive/types.js';
 import { HttpError } from '../errors.js';
@@ -17,8 +21,9 @@ import type { MethodHandler, RequestContext } from '../handler.js';
 import { parseDepth } from '../headers.js';
 import { joinPath } from '../paths.js';
 import { isLiveProperty, livePropertyNames, livePropertyValue, lockDiscovery, type LivePropertyEnv } from '../props/live.js';
+import { answerCacheFor, type AnswerInputs } from '../props/answer-cache.js';
 import { entryFingerprint, responseCacheFor } from '../props/response-cache.js';
-import { MultistatusWriter, propstatResponseXml, type PropStat } from '../xml/multistatus.js';
+import { MultistatusWriter, propstatResponseXml, sendMultistatus, type PropStat } from '../xml/multistatus.js';
 import { DAV_NS, elementChildren, isDav, type XmlElement } from '../xml/tree.js';
 import { deadPropertyElement, propertyElement } from '../xml/write.js';
 
@@ -61,19 +66,41 @@ export const propfind: MethodHandler = async (ctx) => {
   const request = parsePropfindBody(await ctx.readXml());
   const entry = await ctx.drive.stat(ctx.path, ctx.signal);
   const members: Array<{ path: string; entry: DriveEntry }> = [{ path: ctx.path, entry }];
-  if (depth === 1 && entry.kind === 'folder') {
-    for (const child of await ctx.drive.list(ctx.path, ctx.signal)) {
-      members.push({ path: joinPath(ctx.path, child.name), entry: child });
-    }
-  }
+  const children = depth === 1 && entry.kind === 'folder' ? await ctx.drive.list(ctx.path, ctx.signal) : undefined;
+  for (const child of children ?? []) members.push({ path: joinPath(ctx.path, child.name), entry: child });
 
   const env = liveEnv(ctx);
   const cache = responseCacheFor(ctx.drive);
   // Everything outside the entry that changes the bytes of its <D:response> (see response-cache.ts).
-  const slots = cache.context(JSON.stringify([request, env.locking, ctx.settings.mountPrefix, ctx.home]));
+  const context = JSON.stringify([request, env.locking, ctx.settings.mountPrefix, ctx.home]);
   const needDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProperty(n.ns, n.local));
   const needLocks = env.locking && asksFor(request, 'lockdiscovery');
   const namesQuota = asksFor(request, 'quota-available-bytes') || asksFor(request, 'quota-used-bytes');
+
+  // The whole answer of a Depth 1 listing, when nothing it was built from changed (answer-cache.ts).
+  const answers = children && !namesQuota ? answerCacheFor(ctx.drive) : undefined;
+  const answerKey = `${context}\n${ctx.path}`;
+  let answerInputs: AnswerInputs | undefined;
+  if (answers && (!needDead || ctx.drive.propertiesVersion) && (!needLocks || !ctx.locks || ctx.locks.hasLocksTouching)) {
+    // Read before the properties and locks are: a change landing after this makes the stored
+    // answer's inputs differ from the next request's.
+    answerInputs = {
+      members: children!,
+      folder: entryFingerprint(entry, [], ''),
+      propertiesVersion: needDead ? ctx.drive.propertiesVersion!() : undefined,
+    };
+    const locked = needLocks && ctx.locks ? await ctx.locks.hasLocksTouching!(ctx.path) : false;
+    if (locked) answerInputs = undefined;
+    else {
+      const body = answers.get(answerKey, answerInputs);
+      if (body) {
+        sendMultistatus(ctx.res, body);
+        return;
+      }
+    }
+  }
+
+  const slots = cache.context(context);
   // Dead properties of a whole listing in one storage query when the drive offers it.
   const batch = needDead && members.length > 1 && ctx.drive.getPropertiesIn
     ? await ctx.drive.getPropertiesIn(ctx.path, members.map((m) => m.path))
@@ -82,10 +109,12 @@ export const propfind: MethodHandler = async (ctx) => {
   const lockBatch = needLocks && members.length > 1 && ctx.locks?.activeLocksOf
     ? await ctx.locks.activeLocksOf(members.map((m) => m.path))
     : undefined;
-  const writer = new MultistatusWriter(ctx.res);
+  const writer = new MultistatusWriter(ctx.res, { record: answerInputs !== undefined });
   for (const [i, { path, entry }] of members.entries()) {
     const dead: DeadProperty[] = !needDead ? [] : batch ? batch[i]! : await ctx.drive.getProperties(path);
     const locks = !needLocks ? [] : lockBatch ? lockBatch[i]! : await env.activeLocks(path);
+    // An answer showing a lock is never stored: its timeout counts down.
+    if (locks.length > 0) answerInputs = undefined;
     const cacheable = !(namesQuota && entry.kind === 'folder');
     const fingerprint = cacheable ? entryFingerprint(entry, dead, locks.length > 0 ? lockDiscovery(locks, env) : '') : undefined;
     let xml = fingerprint ? cache.get(slots, path, fingerprint) : undefined;
@@ -99,6 +128,8 @@ export const propfind: MethodHandler = async (ctx) => {
     if (flushing) await flushing;
   }
   await writer.end();
+  const body = writer.recorded();
+  if (answers && answerInputs && body) answers.set(answerKey, answerInputs, body);
 };
 
 /** Whether the answer can hold the DAV: property `local` (propname lists names only: no value). */

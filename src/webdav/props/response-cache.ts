@@ -45,7 +45,7 @@ function slotChars(path: string, slot: Slot): number {
   return path.length + slot.xml.length + slot.fingerprint.name.length + slot.fingerprint.etag.length + slot.fingerprint.extra.length + 64;
 }
 
-function sameFingerprint(a: EntryFingerprint, b: EntryFingerprint): boolean {
+export function sameFingerprint(a: EntryFingerprint, b: EntryFingerprint): boolean {
   return (
     a.etag === b.etag &&
     a.size === b.size &&

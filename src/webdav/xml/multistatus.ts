@@ -35,8 +35,28 @@ export function propstatResponseXml(href: string, propstats: PropStat[]): string
 export class MultistatusWriter {
   private started = false;
   private pending = '';
+  /** The encoded chunks written so far, when recording (see `recorded`). */
+  private readonly chunks: Buffer[] | undefined;
 
-  constructor(private readonly res: ServerResponse) {}
+  /** `record`: keep the encoded body so the caller can store it (`recorded()` after `end()`). */
+  constructor(
+    private readonly res: ServerResponse,
+    options: { record?: boolean } = {},
+  ) {
+    this.chunks = options.record ? [] : undefined;
+  }
+
+  /** The whole body as sent (its chunks, in order), once `end()` resolved; undefined when not recording. */
+  recorded(): readonly Buffer[] | undefined {
+    return this.chunks;
+  }
+
+  /** Encodes a chunk once: what the socket gets is what a recording keeps. */
+  private encode(chunk: string): Buffer {
+    const bytes = Buffer.from(chunk, 'utf8');
+    if (bytes.length > 0) this.chunks?.push(bytes);
+    return bytes;
+  }
 
   private async write(chunk: string): Promise<void> {
     if (!this.started) {
@@ -52,7 +72,7 @@ export class MultistatusWriter {
     if (this.res.destroyed) throw new Error('client went away');
     const chunk = this.pending;
     this.pending = '';
-    if (chunk !== '' && !this.res.write(chunk)) await drained(this.res);
+    if (chunk !== '' && !this.res.write(this.encode(chunk))) await drained(this.res);
   }
 
   /**
@@ -78,9 +98,23 @@ export class MultistatusWriter {
   async end(): Promise<void> {
     await this.write('</D:multistatus>');
     if (this.res.destroyed) throw new Error('client went away');
-    this.res.end(this.pending);
+    this.res.end(this.encode(this.pending));
     this.pending = '';
   }
+}
+
+/**
+ * Sends a whole 207 body stored earlier (MultistatusWriter.recorded), with its length. The chunks
+ * go out in one corked batch (one writev), without copying them into a single buffer first.
+ */
+export function sendMultistatus(res: ServerResponse, body: readonly Buffer[]): void {
+  let length = 0;
+  for (const chunk of body) length += chunk.length;
+  res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': length });
+  res.cork();
+  for (const chunk of body) res.write(chunk);
+  res.end();
+  res.uncork();
 }
 
 /**
