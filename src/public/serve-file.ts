@@ -26,6 +26,17 @@ export interface AnswerFileOptions {
   /** Name given in Content-Disposition; default: the file's current name. */
   filename?: string;
   logger?: Logger;
+  /**
+   * Counting downloads (share links' `maxDownloads`): asked once per GET, after the range was
+   * decided and before any byte or redirect goes out, whether this answer may be given.
+   * `fromStart` is true when it hands out the file's first byte: the whole file (no range, a
+   * range the answer ignores, several ranges, an If-Range that no longer matches), a range from 0,
+   * or a redirect (a direct link serves the whole file). False → `refuse` answers instead.
+   */
+  admit?: {
+    download(fromStart: boolean): boolean;
+    refuse(res: ServerResponse): void;
+  };
 }
 
 /** Answers GET/HEAD of the file `id` (405 for other methods, 404 when the id no longer exists). */
@@ -51,6 +62,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
     if (outcome === 'precondition-failed') return sendText(res, 412, 'precondition failed', validators);
 
     if (method === 'GET' && options.downloads === 'redirect' && drive.directUrlById) {
+      if (options.admit && !options.admit.download(true)) return options.admit.refuse(res);
       const location = await drive.directUrlById(id, abort.signal);
       return void res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
     }
@@ -68,6 +80,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
     }
     const range: ByteRange | undefined = decision.kind === 'partial' && decision.ranges.length === 1 ? decision.ranges[0] : undefined;
     const length = range ? range.end - range.start + 1 : entry.size;
+    if (method === 'GET' && options.admit && !options.admit.download(range === undefined || range.start === 0)) return options.admit.refuse(res);
     const stream = method === 'HEAD' || length === 0 ? undefined : await drive.readById(id, { range, signal: abort.signal });
     res.writeHead(range ? 206 : 200, { ...base, 'Content-Length': length, ...(range ? { 'Content-Range': contentRange(range, entry.size) } : {}) });
     if (!stream) return void res.end();

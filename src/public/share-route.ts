@@ -7,8 +7,9 @@
  *
  * The link is looked up in state.db FIRST: an unknown or malformed id (a tampered link) gets 403,
  * an expired, revoked or used-up one 410, before any drive call, so neither costs an API call.
- * A download is counted when a GET asks for the file from its first byte (no Range, or a range
- * starting at 0): a player's later range requests for the same viewing do not count again.
+ * A download is counted when a GET's answer hands out the file's first byte (the whole file, a
+ * range from 0, or a redirect), decided after the Range header was read as the answer will be: a
+ * player's later range requests for the same viewing do not count again.
  * With a password, the form sets a cookie signed with the account's link secret, valid for that
  * link only; without it the files answer 403.
  */
@@ -101,12 +102,20 @@ async function folderLanding(res: ServerResponse, options: ShareRouteOptions, li
 
 async function download(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions, link: ShareLink, fileId: string): Promise<void> {
   const range = req.headers.range;
-  const fromStart = range === undefined || /^bytes=0-/.test(range.trim());
-  if (req.method === 'GET' && fromStart && !options.shares.countDownload(link.id)) {
-    return sendPage(res, 410, gonePage(GONE.exhausted), req.method);
-  }
   options.logger?.info('audit', { event: 'share-download', id: shortId(link.id), path: link.path, client: req.socket.remoteAddress ?? 'unknown', method: req.method, ...(range ? { range } : {}) });
-  await answerFileById(req, res, { drive: options.drive, id: fileId, downloads: options.downloads, logger: options.logger });
+  // A download counts when the answer hands out the file's first byte, whatever the Range header
+  // looked like (a suffix range, several ranges or a stale If-Range are answered with the whole
+  // file): serve-file decides that once the range is known, and counting stays atomic in state.db.
+  await answerFileById(req, res, {
+    drive: options.drive,
+    id: fileId,
+    downloads: options.downloads,
+    logger: options.logger,
+    admit: {
+      download: (fromStart) => !fromStart || options.shares.countDownload(link.id),
+      refuse: (answer) => sendPage(answer, 410, gonePage(GONE.exhausted), req.method ?? 'GET'),
+    },
+  });
 }
 
 /** A file name from the URL: one decoded segment, never a dot segment or a path. */

@@ -153,6 +153,34 @@ describe('POST /.share and /s/<id>', () => {
     expect(apiCalls()).toBe(before);
   });
 
+  it('maxDownloads counts every answer that hands out the first byte, whatever the Range header looks like', async () => {
+    const tricks: Array<Record<string, string>> = [
+      { Range: `bytes=-${content.length * 2}` }, // a suffix range covering the whole file
+      { Range: 'bytes=1-2, 0-' }, // several ranges: answered with the whole file
+      { Range: 'bytes=5-', 'If-Range': '"not-the-etag"' }, // a stale If-Range: the whole file
+      { Range: ' bytes = 0-' }, // not a range we read: the whole file
+      {},
+    ];
+    for (const headers of tricks) {
+      const once = (await share({ path: '/clip.bin', maxDownloads: 1 })).json.id;
+      const first = await get(`${bridge.publicUrl}/s/${once}/file`, headers);
+      expect([200, 206], JSON.stringify(headers)).toContain(first.status);
+      expect(first.body.equals(content), JSON.stringify(headers)).toBe(true);
+      const second = await get(`${bridge.publicUrl}/s/${once}/file`);
+      expect(second.status, JSON.stringify(headers)).toBe(410);
+    }
+    // A later range of a viewing does not count; one from byte 0 does.
+    const player = (await share({ path: '/clip.bin', maxDownloads: 1 })).json.id;
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=1000-1999' })).status).toBe(206);
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=0-9' })).status).toBe(206);
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=0-9' })).status).toBe(410);
+    // Parallel downloads never exceed the limit.
+    const three = (await share({ path: '/clip.bin', maxDownloads: 3 })).json.id;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => get(`${bridge.publicUrl}/s/${three}/file`)));
+    expect(answers.filter((a) => a.status === 200).length).toBe(3);
+    expect(answers.filter((a) => a.status === 410).length).toBe(9);
+  });
+
   it('a folder link lists its files, each with its own link', async () => {
     const made = await share({ path: '/Album' });
     expect(made.status).toBe(201);
