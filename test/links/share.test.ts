@@ -216,6 +216,33 @@ describe('POST /.share and /s/<id>', () => {
     expect((await get(`${bridge.publicUrl}/s/${other}/file`, { Cookie: cookie.replace(/fdshare_[^=]+/, `fdshare_${other}`) })).status).toBe(403);
   });
 
+  it('password guesses are throttled (429 + Retry-After, not even hashed), logged without the id, and the cookie expires', async () => {
+    const made = await share({ path: '/clip.bin', password: 'right horse battery' });
+    const link = made.json.url;
+    const guess = (password: string) =>
+      fetch(link, { method: 'POST', body: `password=${encodeURIComponent(password)}`, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await guess(`guess-${i}`)).status);
+    expect(statuses.slice(0, 4)).toEqual([403, 403, 403, 403]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    const blocked = await guess('right horse battery');
+    expect(blocked.status).toBe(429); // the pair is blocked: no oracle, even for the right password
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await blocked.text()).toContain('Too many wrong passwords');
+    expect(log.lines.some((l) => l.includes('share: wrong password'))).toBe(true);
+    expect(log.lines.some((l) => l.includes(made.json.id))).toBe(false);
+
+    // The cookie carries its expiry under the signature: one without (or with a past one) opens nothing.
+    const { signLink } = await import('../../src/links/signature.js');
+    const id = made.json.id;
+    const past = Math.floor(Date.now() / 1000) - 10;
+    for (const value of [signLink(bridge.linkSecret, `share-password:${id}`), `${past}.${signLink(bridge.linkSecret, `share-password:${id}:${past}`)}`, `${past + 10_000_000}.${signLink(bridge.linkSecret, `share-password:${id}:${past}`)}`]) {
+      expect((await get(`${link}/file`, { Cookie: `fdshare_${id}=${value}` })).status, value).toBe(403);
+    }
+    const future = Math.floor(Date.now() / 1000) + 60;
+    expect((await get(`${link}/file`, { Cookie: `fdshare_${id}=${future}.${signLink(bridge.linkSecret, `share-password:${id}:${future}`)}`, Range: 'bytes=0-9' })).status).toBe(206);
+  });
+
   it('survives a rename on the account and a restart of serve; `fichier-dav share` adds links serve answers', async () => {
     const made = await share({ path: '/clip.bin' });
     await renameOnAccount(sim, clipUrl, 'renamed.bin');
