@@ -108,13 +108,26 @@ async function pipeBody(stream: Readable, res: ServerResponse, signal: AbortSign
 
 const STATUS: Record<string, number> = { 'not-found': 404, 'is-a-folder': 404, forbidden: 403, 'bad-request': 400, unavailable: 503 };
 
+/**
+ * What an anonymous link holder is told: a fixed text per status. A drive's reason names account
+ * paths and the state of the API key ("1fichier refused the API key…"), which is the operator's
+ * business, not the visitor's: it goes to the log instead.
+ */
+const PUBLIC_TEXT: Record<number, string> = {
+  400: 'bad request',
+  403: 'forbidden',
+  404: 'not found',
+  502: 'the file could not be fetched from 1fichier; try again later',
+  503: '1fichier is not answering for now; try again later',
+};
+
 function answerError(res: ServerResponse, error: unknown, logger: Logger | undefined): void {
   if (error instanceof DriveError) {
     const status = STATUS[error.code] ?? 502;
     const retry: Record<string, string> = status === 503 ? { 'Retry-After': String(error.retryAfterSeconds ?? 30) } : {};
-    if (status >= 500) logger?.warn('public link: cannot serve the file', { error: error.message });
+    if (status !== 404) logger?.warn('public link: cannot serve the file', { status, error: error.message });
     // 404 says nothing about the account: the same words whether the id never existed or was removed.
-    return sendText(res, status, status === 404 ? 'not found' : status === 503 ? '1fichier is not answering for now; try again later' : error.message, retry);
+    return sendText(res, status, PUBLIC_TEXT[status] ?? PUBLIC_TEXT[502]!, retry);
   }
   logger?.error('public link: unexpected failure', { error: String(error) });
   sendText(res, 500, 'internal error');

@@ -148,3 +148,25 @@ describe('redirect mode', () => {
     }
   }, 120_000);
 });
+
+describe('failures seen by an anonymous link holder', () => {
+  it("never carry the drive's reason (account paths, the API key's state): that goes to the log", async () => {
+    const lines: string[] = [];
+    const keep = (message: string, fields?: Record<string, unknown>) => void lines.push(`${message} ${JSON.stringify(fields ?? {})}`);
+    const refused = await startStack({}, { logger: { info: keep, warn: keep, error: keep } });
+    try {
+      const folder = await refused.sim.addFolder({ name: 'Private Folder' });
+      await refused.sim.addFile({ folderId: folder, name: 'secret-name.mp4', content: randomBytes(5000) });
+      const id = await refused.bridge.drive.fileId('/Private Folder/secret-name.mp4');
+      const url = streamUrl(refused.bridge.publicUrl, refused.bridge.linkSecret, id, 'x.mp4');
+      refused.sim.setOptions({ apiKey: 'a-key-the-bridge-does-not-have-0000' });
+      const answer = await get(url);
+      expect(answer.status).toBeGreaterThanOrEqual(500);
+      const text = answer.body.toString('utf8');
+      expect(text).not.toMatch(/API key|FICHIER_API_KEY|api-key-file|Private Folder|secret-name|#247/i);
+      expect(lines.some((l) => l.includes('public link: cannot serve the file') && /API key/.test(l))).toBe(true);
+    } finally {
+      await refused.close();
+    }
+  }, 120_000);
+});
