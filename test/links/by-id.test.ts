@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShareStore } from '../../src/links/shares.js';
 import { streamUrl } from '../../src/links/stream-url.js';
+import { openAccountDb } from '../../src/state/account-db.js';
 import { startStack, type Stack } from '../integration/helpers.js';
 import { moveOnAccount, removeOnAccount, renameOnAccount } from './helpers.js';
 
@@ -143,6 +145,12 @@ describe('redirect mode', () => {
       expect(location.startsWith(redirecting.sim.downloadHost) || location.includes('127.0.0.1')).toBe(true);
       const followed = await get(location);
       expect(followed.body.equals(content)).toBe(true);
+
+      // A share link's redirect hands out the whole file, whatever Range was asked: it counts.
+      const store = new ShareStore(openAccountDb(redirecting.bridge.stateDir));
+      const once = store.create({ kind: 'file', fileId: id, path: '/r.mp4', name: 'r.mp4', createdBy: 'test', maxDownloads: 1 });
+      expect((await get(`${redirecting.bridge.publicUrl}/s/${once.id}/file`, { Range: 'bytes=5-' })).status).toBe(302);
+      expect((await get(`${redirecting.bridge.publicUrl}/s/${once.id}/file`, { Range: 'bytes=5-' })).status).toBe(410);
     } finally {
       await redirecting.close();
     }
