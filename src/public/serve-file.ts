@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import { DriveError, type ByteRange, type Drive, type FileById } from '../drive/types.js';
 import { evaluateConditionals, ifRangeAllows } from '../webdav/conditional.js';
+import { storedFileHeaders } from '../webdav/active-content.js';
 import type { Logger } from '../webdav/handler.js';
 import { httpDate, quotedEtag } from '../webdav/props/format.js';
 import { contentRange, decideRanges } from '../webdav/ranges.js';
@@ -72,6 +73,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
       'Content-Type': entry.contentType ?? 'application/octet-stream',
       'Content-Disposition': contentDisposition(options.filename ?? entry.name, { type: 'inline' }),
       'Cache-Control': 'private, no-transform',
+      ...storedFileHeaders(entry.contentType ?? 'application/octet-stream'),
     };
     const rangeHeader = ifRangeAllows(header('if-range'), entry) ? header('range') : undefined;
     const decision = decideRanges(rangeHeader, entry.size);

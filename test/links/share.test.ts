@@ -181,6 +181,26 @@ describe('POST /.share and /s/<id>', () => {
     expect(answers.filter((a) => a.status === 410).length).toBe(9);
   });
 
+  it("a stored HTML or SVG file never runs as a page of the bridge's origin (WebDAV GET and share link)", async () => {
+    const page = '<!DOCTYPE html><script>fetch("/", { method: "PROPFIND" })</script>';
+    for (const [name, body] of [['evil.html', page], ['evil.svg', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>']] as const) {
+      const put = await fetch(`${bridge.url}${name}`, { method: 'PUT', headers: { Authorization: auth(ALICE) }, body });
+      expect(put.status).toBe(201);
+      const made = await share({ path: `/${name}` });
+      for (const [url, headers] of [[`${made.json.url}/file`, {}], [`${bridge.url}${name}`, { Authorization: auth(ALICE) }]] as const) {
+        const answer = await get(url, headers);
+        expect(answer.status, url).toBe(200);
+        expect(answer.text).toBe(body);
+        expect(answer.headers.get('content-security-policy'), url).toMatch(/^sandbox;/);
+        expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    }
+    // Media keeps working in the browser's own player: no sandbox there.
+    const clip = await get(`${(await share({ path: '/clip.bin' })).json.url}/file`, { Range: 'bytes=0-0' });
+    expect(clip.headers.get('content-security-policy')).toBeNull();
+    expect(clip.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('a folder link lists its files, each with its own link', async () => {
     const made = await share({ path: '/Album' });
     expect(made.status).toBe(201);
