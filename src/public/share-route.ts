@@ -88,7 +88,7 @@ export function shareRoute(given: ShareRouteOptions): PublicRoute {
         return await download(req, res, options, link, fileId);
       } catch (error) {
         if (res.headersSent) return void res.destroy();
-        if (error instanceof DriveError && (error.code === 'not-found' || error.code === 'is-a-folder' || error.code === 'conflict')) {
+        if (error instanceof DriveError && (error.code === 'not-found' || error.code === 'is-a-folder' || error.code === 'not-a-folder' || error.code === 'conflict')) {
           return sendPage(res, 404, gonePage('The shared file is no longer on the account.'), method);
         }
         if (error instanceof DriveError && error.code === 'unavailable') return sendText(res, 503, '1fichier is not answering for now; try again later', { 'Retry-After': '30' });

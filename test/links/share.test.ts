@@ -218,6 +218,18 @@ describe('POST /.share and /s/<id>', () => {
     }
   });
 
+  it('a folder link whose folder became a file answers 404 "no longer on the account", not a 500', async () => {
+    expect((await fetch(`${bridge.url}Shifting/`, { method: 'MKCOL', headers: { Authorization: auth(ALICE) } })).status).toBe(201);
+    const made = await share({ path: '/Shifting' });
+    expect(made.status).toBe(201);
+    expect((await fetch(`${bridge.url}Shifting/`, { method: 'DELETE', headers: { Authorization: auth(ALICE) } })).status).toBe(204);
+    expect((await fetch(`${bridge.url}Shifting`, { method: 'PUT', headers: { Authorization: auth(ALICE) }, body: 'now a file' })).status).toBe(201);
+    const answer = await get(made.json.url);
+    expect(answer.status).toBe(404);
+    expect(answer.text).toContain('no longer on the account');
+    expect((await get(`${made.json.url}/f/x.txt`)).status).toBe(404);
+  });
+
   it('a password link asks for it, and serves the file only after it', async () => {
     const made = await share({ path: '/clip.bin', password: 'open sesame' });
     const link = made.json.url;
