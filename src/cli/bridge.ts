@@ -319,7 +319,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     shareRoute({ drive, shares, secret, downloads: options.downloads ?? 'stream', secure: options.tls !== undefined || /^https:/i.test(options.publicUrl ?? ''), logger }),
     shareEndpoint({ drive, shares, publicUrl: () => publicOrigin, authorize, logger }),
   ];
-  const routed = withPublicRoutes(webdav, publicRoutes);
+  const routed = withPublicRoutes(webdav, publicRoutes, logger);
   const observed = options.logRequests === false && !options.metrics ? routed : observeRequests(routed, options.logRequests === false ? silentLogger : logger, options.metrics);
   // /healthz and /readyz: before authentication, outside the WebDAV namespace's logs (health.ts).
   const readiness = (): Readiness => {

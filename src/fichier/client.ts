@@ -343,9 +343,7 @@ export class FichierClient {
       reject(e);
       return;
     }
-    const type = String(res.headers['content-type'] ?? '');
-    const ok = res.statusCode === 200 || res.statusCode === 206;
-    if (!ok || type.includes('text/html')) {
+    if (!isFileAnswer(res.statusCode, res.headers)) {
       let text = '';
       try {
         text = (await res.body.text()).slice(0, 4000);
@@ -831,4 +829,18 @@ function parisArg(v: Date | string, name: string): string {
   if (v instanceof Date) return formatParisTime(v);
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v)) return v;
   throw new TypeError(`${name} must be a Date or a "YYYY-MM-DD HH:MM:SS" Paris time`);
+}
+
+/**
+ * Whether a direct link's answer is the file (not 1fichier's HTML page for a dead link). The page
+ * is told by its HTML type, but a stored `.html` file is served as text/html too: the file's answer
+ * names it in `Content-Disposition` (RFC 6266; 1fichier sends `filename*=UTF-8''…`) or, ranged,
+ * carries a `Content-Range`, which the page never does. Any other status is never the file.
+ */
+export function isFileAnswer(status: number, headers: Record<string, string | string[] | undefined>): boolean {
+  if (status !== 200 && status !== 206) return false;
+  const type = String(headers['content-type'] ?? '');
+  if (!type.includes('text/html')) return true;
+  const disposition = String(headers['content-disposition'] ?? '');
+  return /filename/i.test(disposition) || (status === 206 && headers['content-range'] !== undefined);
 }

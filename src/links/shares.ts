@@ -8,7 +8,8 @@
  * The id is 18 random bytes (144 bits), base64url: it is the whole grant, so it cannot be guessed.
  * A password, when set, is stored as a scrypt hash (RFC 7914), never in clear.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { AccountDb } from '../state/account-db.js';
 
 export interface ShareLink {
@@ -131,8 +132,11 @@ export class ShareStore {
     return 'active';
   }
 
-  /** Whether `password` is the link's (false when the link has none). */
-  checkPassword(id: string, password: string): boolean {
+  /**
+   * Whether `password` is the link's (false when the link has none). Asynchronous: scrypt runs on
+   * the thread pool, so guesses never stall the event loop (and every other client with it).
+   */
+  async checkPassword(id: string, password: string): Promise<boolean> {
     const row = this.db.db.prepare('SELECT password_hash FROM share_links WHERE id = ?').get(id) as { password_hash: string | null } | undefined;
     return row?.password_hash ? verifyPassword(password, row.password_hash) : false;
   }
@@ -161,11 +165,14 @@ export function hashPassword(password: string): string {
   return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
 }
 
-export function verifyPassword(password: string, stored: string): boolean {
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !key) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = scryptSync(password, Buffer.from(salt, 'base64url'), expected.length);
+  if (expected.length === 0) return false;
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length);
   return timingSafeEqual(actual, expected);
 }
 

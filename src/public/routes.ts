@@ -8,6 +8,7 @@
  * every method; the prefixes are chosen so that real names rarely collide.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../webdav/handler.js';
 
 export interface PublicRoute {
   /** '/stream/' (every path under it) or '/.share' (that path, and paths under it). */
@@ -36,15 +37,17 @@ export function matchPublicRoute(routes: readonly PublicRoute[], rawPath: string
 /**
  * Wraps a request listener so the public routes are answered before it (and before its
  * authentication). A route that throws gets a 500 (or a cut connection once the answer started),
- * never a crash.
+ * never a crash, and a line in `logger`.
  */
-export function withPublicRoutes(handler: Listener, routes: readonly PublicRoute[]): Listener {
+export function withPublicRoutes(handler: Listener, routes: readonly PublicRoute[], logger?: Logger): Listener {
   if (routes.length === 0) return handler;
   return (req, res) => {
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
     const match = matchPublicRoute(routes, rawPath);
     if (!match) return handler(req, res);
-    match.route.handle(req, res, match.rest).catch(() => {
+    match.route.handle(req, res, match.rest).catch((error: unknown) => {
+      // The visitor gets no reason (it may name account paths); the operator does.
+      logger?.error('public link: unexpected failure', { route: match.route.prefix, error: String(error) });
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end('internal error\n');
       else res.destroy();
     });

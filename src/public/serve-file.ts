@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import { DriveError, type ByteRange, type Drive, type FileById } from '../drive/types.js';
 import { evaluateConditionals, ifRangeAllows } from '../webdav/conditional.js';
+import { storedFileHeaders } from '../webdav/active-content.js';
 import type { Logger } from '../webdav/handler.js';
 import { httpDate, quotedEtag } from '../webdav/props/format.js';
 import { contentRange, decideRanges } from '../webdav/ranges.js';
@@ -26,6 +27,17 @@ export interface AnswerFileOptions {
   /** Name given in Content-Disposition; default: the file's current name. */
   filename?: string;
   logger?: Logger;
+  /**
+   * Counting downloads (share links' `maxDownloads`): asked once per GET, after the range was
+   * decided and before any byte or redirect goes out, whether this answer may be given.
+   * `fromStart` is true when it hands out the file's first byte: the whole file (no range, a
+   * range the answer ignores, several ranges, an If-Range that no longer matches), a range from 0,
+   * or a redirect (a direct link serves the whole file). False → `refuse` answers instead.
+   */
+  admit?: {
+    download(fromStart: boolean): boolean;
+    refuse(res: ServerResponse): void;
+  };
 }
 
 /** Answers GET/HEAD of the file `id` (405 for other methods, 404 when the id no longer exists). */
@@ -51,6 +63,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
     if (outcome === 'precondition-failed') return sendText(res, 412, 'precondition failed', validators);
 
     if (method === 'GET' && options.downloads === 'redirect' && drive.directUrlById) {
+      if (options.admit && !options.admit.download(true)) return options.admit.refuse(res);
       const location = await drive.directUrlById(id, abort.signal);
       return void res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
     }
@@ -60,6 +73,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
       'Content-Type': entry.contentType ?? 'application/octet-stream',
       'Content-Disposition': contentDisposition(options.filename ?? entry.name, { type: 'inline' }),
       'Cache-Control': 'private, no-transform',
+      ...storedFileHeaders(entry.contentType ?? 'application/octet-stream'),
     };
     const rangeHeader = ifRangeAllows(header('if-range'), entry) ? header('range') : undefined;
     const decision = decideRanges(rangeHeader, entry.size);
@@ -68,6 +82,7 @@ export async function answerFileById(req: IncomingMessage, res: ServerResponse, 
     }
     const range: ByteRange | undefined = decision.kind === 'partial' && decision.ranges.length === 1 ? decision.ranges[0] : undefined;
     const length = range ? range.end - range.start + 1 : entry.size;
+    if (method === 'GET' && options.admit && !options.admit.download(range === undefined || range.start === 0)) return options.admit.refuse(res);
     const stream = method === 'HEAD' || length === 0 ? undefined : await drive.readById(id, { range, signal: abort.signal });
     res.writeHead(range ? 206 : 200, { ...base, 'Content-Length': length, ...(range ? { 'Content-Range': contentRange(range, entry.size) } : {}) });
     if (!stream) return void res.end();
@@ -95,13 +110,26 @@ async function pipeBody(stream: Readable, res: ServerResponse, signal: AbortSign
 
 const STATUS: Record<string, number> = { 'not-found': 404, 'is-a-folder': 404, forbidden: 403, 'bad-request': 400, unavailable: 503 };
 
+/**
+ * What an anonymous link holder is told: a fixed text per status. A drive's reason names account
+ * paths and the state of the API key ("1fichier refused the API key…"), which is the operator's
+ * business, not the visitor's: it goes to the log instead.
+ */
+const PUBLIC_TEXT: Record<number, string> = {
+  400: 'bad request',
+  403: 'forbidden',
+  404: 'not found',
+  502: 'the file could not be fetched from 1fichier; try again later',
+  503: '1fichier is not answering for now; try again later',
+};
+
 function answerError(res: ServerResponse, error: unknown, logger: Logger | undefined): void {
   if (error instanceof DriveError) {
     const status = STATUS[error.code] ?? 502;
     const retry: Record<string, string> = status === 503 ? { 'Retry-After': String(error.retryAfterSeconds ?? 30) } : {};
-    if (status >= 500) logger?.warn('public link: cannot serve the file', { error: error.message });
+    if (status !== 404) logger?.warn('public link: cannot serve the file', { status, error: error.message });
     // 404 says nothing about the account: the same words whether the id never existed or was removed.
-    return sendText(res, status, status === 404 ? 'not found' : status === 503 ? '1fichier is not answering for now; try again later' : error.message, retry);
+    return sendText(res, status, PUBLIC_TEXT[status] ?? PUBLIC_TEXT[502]!, retry);
   }
   logger?.error('public link: unexpected failure', { error: String(error) });
   sendText(res, 500, 'internal error');

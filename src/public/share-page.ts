@@ -69,11 +69,18 @@ export function folderPage(input: { name: string; files: Array<{ name: string; s
   return page(input.name, `<h1 id="name">${escape(input.name)}</h1>\n<table>\n${rows || '<tr><td>(no files)</td></tr>'}\n</table>`);
 }
 
-export function passwordPage(input: { action: string; wrong: boolean }): Page {
+/** `wrong`: the last try was wrong; `waitSeconds`: too many tries, the next is refused for that long. */
+export function passwordPage(input: { action: string; wrong: boolean; waitSeconds?: number }): Page {
+  const alert =
+    input.waitSeconds !== undefined
+      ? `<p role="alert">Too many wrong passwords; try again in ${input.waitSeconds} s.</p>`
+      : input.wrong
+        ? '<p role="alert">Wrong password.</p>'
+        : '';
   return page(
     'Password required',
     `<h1>This link is protected by a password</h1>
-${input.wrong ? '<p role="alert">Wrong password.</p>' : ''}
+${alert}
 <form method="post" action="${escape(input.action)}"><input type="password" name="password" autofocus required aria-label="Password"> <button type="submit">Open</button></form>`,
   );
 }

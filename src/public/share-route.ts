@@ -7,16 +7,19 @@
  *
  * The link is looked up in state.db FIRST: an unknown or malformed id (a tampered link) gets 403,
  * an expired, revoked or used-up one 410, before any drive call, so neither costs an API call.
- * A download is counted when a GET asks for the file from its first byte (no Range, or a range
- * starting at 0): a player's later range requests for the same viewing do not count again.
+ * A download is counted when a GET's answer hands out the file's first byte (the whole file, a
+ * range from 0, or a redirect), decided after the Range header was read as the answer will be: a
+ * player's later range requests for the same viewing do not count again.
  * With a password, the form sets a cookie signed with the account's link secret, valid for that
- * link only; without it the files answer 403.
+ * link only and for a day (the expiry is signed too); without it the files answer 403. Guesses are
+ * throttled like WebDAV logins (429 + Retry-After once a budget is spent).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DriveError, type Drive } from '../drive/types.js';
 import type { ShareLink, ShareStore } from '../links/shares.js';
 import { signLink, verifyLink } from '../links/signature.js';
+import { LoginThrottle } from '../webdav/auth/login-throttle.js';
 import type { Logger } from '../webdav/handler.js';
 import { shortId } from '../links/shares.js';
 import type { PublicRoute } from './routes.js';
@@ -33,7 +36,18 @@ export interface ShareRouteOptions {
   /** Whether the public URL is https (the password cookie is then Secure). */
   secure: boolean;
   logger?: Logger;
+  /**
+   * How many password guesses a link gets (per address and link, per link, per address, in all):
+   * the WebDAV login throttle's budgets and escalating blocks, with the link id as the name. Its
+   * own instance by default, so guessing at a link never slows WebDAV logins down.
+   */
+  throttle?: LoginThrottle;
+  /** Clock for the password cookie's expiry (ms since the epoch); tests move it. */
+  now?: () => number;
 }
+
+/** How long the right password opens its link in that browser (the cookie's signed expiry). */
+const PASS_COOKIE_MS = 86_400_000;
 
 const GONE: Record<string, string> = {
   expired: 'It has expired.',
@@ -41,7 +55,8 @@ const GONE: Record<string, string> = {
   exhausted: 'It has been downloaded as many times as allowed.',
 };
 
-export function shareRoute(options: ShareRouteOptions): PublicRoute {
+export function shareRoute(given: ShareRouteOptions): PublicRoute {
+  const options: Required<Pick<ShareRouteOptions, 'throttle' | 'now'>> & ShareRouteOptions = { ...given, throttle: given.throttle ?? new LoginThrottle(), now: given.now ?? Date.now };
   const { shares, drive } = options;
   return {
     prefix: SHARE_PREFIX,
@@ -53,7 +68,7 @@ export function shareRoute(options: ShareRouteOptions): PublicRoute {
       if (!link) return sendText(res, 403, 'forbidden: this link is not valid');
       const state = shares.state(link);
       if (state !== 'active') return sendPage(res, 410, gonePage(GONE[state]), method);
-      if (link.hasPassword && !hasPassCookie(req, options.secret, id)) {
+      if (link.hasPassword && !hasPassCookie(req, options.secret, id, options.now())) {
         if (sub === '' && method === 'POST') return checkPassword(req, res, options, id);
         if (sub === '' && (method === 'GET' || method === 'HEAD')) return sendPage(res, 200, passwordPage({ action: id, wrong: false }), method);
         return sendText(res, 403, 'forbidden: this link needs its password (open the link in a browser)');
@@ -73,7 +88,7 @@ export function shareRoute(options: ShareRouteOptions): PublicRoute {
         return await download(req, res, options, link, fileId);
       } catch (error) {
         if (res.headersSent) return void res.destroy();
-        if (error instanceof DriveError && (error.code === 'not-found' || error.code === 'is-a-folder' || error.code === 'conflict')) {
+        if (error instanceof DriveError && (error.code === 'not-found' || error.code === 'is-a-folder' || error.code === 'not-a-folder' || error.code === 'conflict')) {
           return sendPage(res, 404, gonePage('The shared file is no longer on the account.'), method);
         }
         if (error instanceof DriveError && error.code === 'unavailable') return sendText(res, 503, '1fichier is not answering for now; try again later', { 'Retry-After': '30' });
@@ -101,12 +116,20 @@ async function folderLanding(res: ServerResponse, options: ShareRouteOptions, li
 
 async function download(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions, link: ShareLink, fileId: string): Promise<void> {
   const range = req.headers.range;
-  const fromStart = range === undefined || /^bytes=0-/.test(range.trim());
-  if (req.method === 'GET' && fromStart && !options.shares.countDownload(link.id)) {
-    return sendPage(res, 410, gonePage(GONE.exhausted), req.method);
-  }
   options.logger?.info('audit', { event: 'share-download', id: shortId(link.id), path: link.path, client: req.socket.remoteAddress ?? 'unknown', method: req.method, ...(range ? { range } : {}) });
-  await answerFileById(req, res, { drive: options.drive, id: fileId, downloads: options.downloads, logger: options.logger });
+  // A download counts when the answer hands out the file's first byte, whatever the Range header
+  // looked like (a suffix range, several ranges or a stale If-Range are answered with the whole
+  // file): serve-file decides that once the range is known, and counting stays atomic in state.db.
+  await answerFileById(req, res, {
+    drive: options.drive,
+    id: fileId,
+    downloads: options.downloads,
+    logger: options.logger,
+    admit: {
+      download: (fromStart) => !fromStart || options.shares.countDownload(link.id),
+      refuse: (answer) => sendPage(answer, 410, gonePage(GONE.exhausted), req.method ?? 'GET'),
+    },
+  });
 }
 
 /** A file name from the URL: one decoded segment, never a dot segment or a path. */
@@ -122,17 +145,25 @@ function safeName(encoded: string): string | undefined {
 }
 
 const cookieName = (id: string) => `fdshare_${id}`;
+const cookiePayload = (id: string, until: number) => `share-password:${id}:${until}`;
 
-function hasPassCookie(req: IncomingMessage, secret: Buffer, id: string): boolean {
+/**
+ * Whether the request carries this link's password cookie, still valid at `now`: `<until>.<sig>`,
+ * the signature covering the link id and the expiry (seconds since the epoch), so neither can be
+ * changed and a copied cookie stops working when it expires, whatever the browser keeps.
+ */
+function hasPassCookie(req: IncomingMessage, secret: Buffer, id: string, now: number): boolean {
   const header = req.headers.cookie ?? '';
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === cookieName(id)) return verifyLink(secret, `share-password:${id}`, part.slice(eq + 1).trim());
+    if (eq <= 0 || part.slice(0, eq).trim() !== cookieName(id)) continue;
+    const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(part.slice(eq + 1).trim());
+    if (match && Number(match[1]) * 1000 > now && verifyLink(secret, cookiePayload(id, Number(match[1])), match[2]!)) return true;
   }
   return false;
 }
 
-async function checkPassword(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions, id: string): Promise<void> {
+async function checkPassword(req: IncomingMessage, res: ServerResponse, options: ShareRouteOptions & { throttle: LoginThrottle; now: () => number }, id: string): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -141,12 +172,36 @@ async function checkPassword(req: IncomingMessage, res: ServerResponse, options:
     chunks.push(chunk);
   }
   const password = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('password') ?? '';
-  if (!options.shares.checkPassword(id, password)) {
-    options.logger?.warn('share: wrong password', { id, client: req.socket.remoteAddress ?? 'unknown' });
+  const client = req.socket.remoteAddress ?? 'unknown';
+  // Budgets first: a refused guess is not even hashed (scrypt is the expensive part).
+  const admission = options.throttle.admit(client, id, password);
+  if (!admission.ok) return refuseGuess(res, options, id, client, admission.retryAfterMs);
+  if (!(await options.shares.checkPassword(id, password))) {
+    const block = options.throttle.fail(admission.ticket);
+    if (block > 0) return refuseGuess(res, options, id, client, block);
+    options.logger?.warn('share: wrong password', { id: shortId(id), client });
     return sendPage(res, 403, passwordPage({ action: id, wrong: true }), 'POST');
   }
-  const cookie = `${cookieName(id)}=${signLink(options.secret, `share-password:${id}`)}; HttpOnly; SameSite=Lax; Max-Age=86400${options.secure ? '; Secure' : ''}`;
+  options.throttle.succeed(admission.ticket);
+  const until = Math.floor((options.now() + PASS_COOKIE_MS) / 1000);
+  const cookie = `${cookieName(id)}=${until}.${signLink(options.secret, cookiePayload(id, until))}; HttpOnly; SameSite=Lax; Max-Age=${PASS_COOKIE_MS / 1000}${options.secure ? '; Secure' : ''}`;
   res.writeHead(303, { Location: id, 'Set-Cookie': cookie, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
+}
+
+function refuseGuess(res: ServerResponse, options: ShareRouteOptions, id: string, client: string, waitMs: number): void {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  options.logger?.warn('share: too many wrong passwords; guesses refused for now', { id: shortId(id), client, retryAfterSeconds: seconds });
+  const page = passwordPage({ action: id, wrong: true, waitSeconds: seconds });
+  res.writeHead(429, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(page.html),
+    'Content-Security-Policy': page.csp,
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+    'Retry-After': String(seconds),
+  });
+  res.end(page.html);
 }
 
 function sendPage(res: ServerResponse, status: number, page: Page, method: string): void {

@@ -23,6 +23,8 @@ export interface ContextInput {
   principal: string | undefined;
   /** The drive folder that is this user's `/` ('/' = the whole account). */
   home?: string;
+  /** What the user may do (permissions.ts); undefined = everything. */
+  permissions?: ReadonlySet<string>;
   readBody(): Promise<Buffer>;
   readXml(): Promise<XmlElement | undefined>;
 }
@@ -88,6 +90,7 @@ export function createContext(input: ContextInput): RequestContext {
     logger: input.logger,
     signal: abort.signal,
     principal: input.principal,
+    allows: (permission) => input.permissions === undefined || input.permissions.has(permission),
     header,
     href,
     resolveHref,

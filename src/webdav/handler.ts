@@ -70,6 +70,12 @@ export interface RequestContext {
    * tokens are bound to it (RFC 4918 §6.4).
    */
   readonly principal: string | undefined;
+  /**
+   * Whether the user holds `permission` (read, write, delete, move, lock, share: permissions.ts);
+   * always true without a users file. The access guard already checked what the method needs;
+   * this is for needs that depend on the target, such as a COPY that replaces a folder.
+   */
+  allows(permission: string): boolean;
 
   /** A request header as one string (arrays joined with ', '), undefined when absent. */
   header(name: string): string | undefined;

@@ -58,8 +58,12 @@ export interface AnsweredWrite {
   user?: string;
 }
 
-/** `home`: the drive folder that is this user's `/` (default '/'). */
-export type AuthorizeResult = boolean | { user: string; home?: string };
+/**
+ * `home`: the drive folder that is this user's `/` (default '/'). `permissions`: what the user may
+ * do (permissions.ts); absent = everything. The guard checks the method's needs before the
+ * request is routed; handlers ask `RequestContext.allows` for what depends on the target.
+ */
+export type AuthorizeResult = boolean | { user: string; home?: string; permissions?: ReadonlySet<string> };
 
 export const consoleLogger: Logger = {
   info: (m, f) => console.log(m, f ?? ''),
@@ -117,6 +121,7 @@ export function createWebDavHandler(options: WebDavOptions): (req: IncomingMessa
         logger,
         principal: typeof verdict === 'object' ? verdict.user : undefined,
         home: typeof verdict === 'object' ? verdict.home : undefined,
+        permissions: typeof verdict === 'object' ? verdict.permissions : undefined,
         readBody: () => readBody(req, settings.maxXmlBodyBytes),
         readXml: () => readXmlBody(req, settings.maxXmlBodyBytes),
       });

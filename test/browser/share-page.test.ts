@@ -96,4 +96,21 @@ describe.skipIf(!existsSync(CHROMIUM))('the share page in headless Chromium', ()
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it("a shared or WebDAV-served HTML file shows without running its scripts (no access to the bridge's origin)", async () => {
+    const html = '<!DOCTYPE html><html><head><title>inert</title></head><body><p id="text">visible</p><script>document.title = "ran"; fetch("/", { method: "PROPFIND", headers: { Depth: "1" } }).then((r) => { document.title = "reached " + r.status; });</script></body></html>';
+    // Through the bridge (its cached listing of / then knows the file); stored as text/html.
+    expect((await fetch(`${stack.bridge.url}page.html`, { method: 'PUT', body: html })).status).toBe(201);
+    const response = await fetch(`${stack.bridge.url}.share`, { method: 'POST', body: JSON.stringify({ path: '/page.html' }) });
+    expect(response.status).toBe(201);
+    const shared = ((await response.json()) as { url: string }).url;
+    for (const target of [`${shared}/file`, `${stack.bridge.url}page.html`]) {
+      const page = await browser.newPage();
+      await page.goto(target, { waitUntil: 'load', timeout: 60_000 });
+      expect(await page.locator('#text').innerText(), target).toBe('visible');
+      // An inline script runs while the page is parsed, before 'load': its title would be set by now.
+      expect(await page.title(), target).toBe('inert');
+      await page.close();
+    }
+  }, 180_000);
 });

@@ -86,6 +86,23 @@ describe('FichierClient against the simulator: every method', () => {
     expect(ls[0].body).toEqual({ folder_id: folder.folderId, files: 1 });
   });
 
+  it('downloads a stored .html file (served as text/html), while a dead link answered 200 text/html stays an error', async () => {
+    const content = Buffer.from('<!DOCTYPE html><html><body><div class="bloc2">not an error page, a file</div></body></html>');
+    const up = await h.client.upload(bytesOf(content), { size: content.length, name: 'page.html', folderId: 0 });
+    expect((await h.client.fileInfo(up.url)).contentType).toContain('text/html');
+    const whole = await h.client.openDownload(await h.client.getDownloadToken(up.url));
+    expect(whole.status).toBe(200);
+    expect((await readAll(whole.body)).equals(content)).toBe(true);
+    const part = await h.client.openDownload(await h.client.getDownloadToken(up.url), { range: { start: 10, end: 13 } });
+    expect(part.status).toBe(206);
+    expect((await readAll(part.body)).toString()).toBe('html');
+
+    h.sim.setOptions({ deadTokenStatus: 200 });
+    const spent = await h.client.getDownloadToken(up.url);
+    await readAll((await h.client.openDownload(spent)).body);
+    await expect(h.client.openDownload(spent)).rejects.toBeInstanceOf(DownloadLinkError);
+  });
+
   it('returns the name 1fichier stored (read back from end.pl), which may differ from the one sent', async () => {
     const raw = 'he said "hi" $x.txt';
     const data = Buffer.from('abc');

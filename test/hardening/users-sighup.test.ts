@@ -3,7 +3,7 @@
  * takes effect), and a broken file on reload keeps the users in force and logs why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -63,6 +63,17 @@ describe('serve --users, reloaded on SIGHUP', () => {
     child.kill('SIGHUP');
     await until(() => out.includes('users not reloaded'), 'the reload to be refused');
     expect(out).toMatch(/password hash.*users not reloaded/);
+    expect((await get('second-password')).status).toBe(207);
+    expect(child.exitCode).toBeNull();
+
+    // A path that is no users file at all (a device that never ends): refused after a few MiB
+    // with a reason, not read until the memory runs out; the users in force stay.
+    await rm(file);
+    await symlink('/dev/zero', file);
+    const refusals = out.split('users not reloaded').length;
+    child.kill('SIGHUP');
+    await until(() => out.split('users not reloaded').length > refusals, 'the second reload to be refused');
+    expect(out).toMatch(/larger than 4 MiB.*users not reloaded/);
     expect((await get('second-password')).status).toBe(207);
     expect(child.exitCode).toBeNull();
   }, 180_000);

@@ -21,6 +21,8 @@ const ADMIN = { user: 'admin', password: 'admin-password-1' };
 const ALICE = { user: 'alice', password: 'alice-password-1' };
 const READER = { user: 'reader', password: 'reader-password-1' };
 const NODELETE = { user: 'nodelete', password: 'nodelete-password-1' };
+const COPIER = { user: 'copier', password: 'copier-password-1' };
+const SHARER = { user: 'sharer', password: 'sharer-password-1' };
 
 const hash = (password: string) => bcrypt.hashSync(password, 4);
 const LOCKINFO =
@@ -47,6 +49,14 @@ function usersYaml(alicePassword = ALICE.password): string {
     `    password: "${hash(NODELETE.password)}"`,
     '    home: /Alice',
     '    permissions: [read, write, lock]',
+    '  copier:',
+    `    password: "${hash(COPIER.password)}"`,
+    '    home: /Alice',
+    '    permissions: [read, write, move]',
+    '  sharer:',
+    `    password: "${hash(SHARER.password)}"`,
+    '    home: /Alice',
+    '    permissions: [share]',
     '',
   ].join('\n');
 }
@@ -217,6 +227,37 @@ describe('permissions', () => {
     expect(s.apiCalls()).toBe(before);
     // What it may do, it can.
     expect((await s.req({ method: 'PUT', path: '/Docs/nd.txt', body: 'nd', auth: NODELETE })).status).toBe(201);
+  });
+
+  it('a COPY that would delete a folder (Overwrite: T onto it, or a folder onto a file) needs delete', async () => {
+    expect((await s.req({ method: 'MKCOL', path: '/Keep/', auth: ALICE })).status).toBe(201);
+    expect((await s.req({ method: 'PUT', path: '/Keep/inside.txt', body: 'kept', auth: ALICE })).status).toBe(201);
+    expect((await s.req({ method: 'PUT', path: '/plain.txt', body: 'plain', auth: ALICE })).status).toBe(201);
+    const before = s.apiCalls();
+    const ontoFolder = await s.req({ method: 'COPY', path: '/a.txt', headers: { Destination: '/Keep', Overwrite: 'T' }, auth: COPIER });
+    expect(ontoFolder.status).toBe(403);
+    expect(ontoFolder.text).toContain('missing permission "delete"');
+    expect(ontoFolder.text).not.toContain('/Alice');
+    const folderOntoFile = await s.req({ method: 'COPY', path: '/Keep/', headers: { Destination: '/plain.txt', Overwrite: 'T' }, auth: COPIER });
+    expect(folderOntoFile.status).toBe(403);
+    expect(s.apiCalls() - before).toBeLessThanOrEqual(2); // at most the look-ups, never a write
+    expect((await s.req({ path: '/Keep/inside.txt', auth: ALICE })).text).toBe('kept');
+    expect((await s.req({ path: '/plain.txt', auth: ALICE })).text).toBe('plain');
+    // What PUT could do anyway stays allowed: a new name, or a file replacing a file.
+    const fresh = await s.req({ method: 'COPY', path: '/a.txt', headers: { Destination: '/copier-new.txt' }, auth: COPIER });
+    expect(fresh.status, fresh.text).toBe(201);
+    expect((await s.req({ method: 'COPY', path: '/a.txt', headers: { Destination: '/plain.txt', Overwrite: 'T' }, auth: COPIER })).status).toBe(204);
+    expect((await s.req({ path: '/plain.txt', auth: ALICE })).text).toBe('alice data');
+    // With delete, the folder can be replaced.
+    expect((await s.req({ method: 'COPY', path: '/copier-new.txt', headers: { Destination: '/Keep', Overwrite: 'T' }, auth: ALICE })).status).toBe(204);
+  });
+
+  it('sharing needs read: a share link would hand out what the user may not download', async () => {
+    const before = s.apiCalls();
+    const r = await s.req({ method: 'POST', path: '/.share', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: '/a.txt' }), auth: SHARER });
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('missing permission "read"');
+    expect(s.apiCalls()).toBe(before);
   });
 });
 

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShareStore } from '../../src/links/shares.js';
 import { streamUrl } from '../../src/links/stream-url.js';
+import { openAccountDb } from '../../src/state/account-db.js';
 import { startStack, type Stack } from '../integration/helpers.js';
 import { moveOnAccount, removeOnAccount, renameOnAccount } from './helpers.js';
 
@@ -143,8 +145,36 @@ describe('redirect mode', () => {
       expect(location.startsWith(redirecting.sim.downloadHost) || location.includes('127.0.0.1')).toBe(true);
       const followed = await get(location);
       expect(followed.body.equals(content)).toBe(true);
+
+      // A share link's redirect hands out the whole file, whatever Range was asked: it counts.
+      const store = new ShareStore(openAccountDb(redirecting.bridge.stateDir));
+      const once = store.create({ kind: 'file', fileId: id, path: '/r.mp4', name: 'r.mp4', createdBy: 'test', maxDownloads: 1 });
+      expect((await get(`${redirecting.bridge.publicUrl}/s/${once.id}/file`, { Range: 'bytes=5-' })).status).toBe(302);
+      expect((await get(`${redirecting.bridge.publicUrl}/s/${once.id}/file`, { Range: 'bytes=5-' })).status).toBe(410);
     } finally {
       await redirecting.close();
+    }
+  }, 120_000);
+});
+
+describe('failures seen by an anonymous link holder', () => {
+  it("never carry the drive's reason (account paths, the API key's state): that goes to the log", async () => {
+    const lines: string[] = [];
+    const keep = (message: string, fields?: Record<string, unknown>) => void lines.push(`${message} ${JSON.stringify(fields ?? {})}`);
+    const refused = await startStack({}, { logger: { info: keep, warn: keep, error: keep } });
+    try {
+      const folder = await refused.sim.addFolder({ name: 'Private Folder' });
+      await refused.sim.addFile({ folderId: folder, name: 'secret-name.mp4', content: randomBytes(5000) });
+      const id = await refused.bridge.drive.fileId('/Private Folder/secret-name.mp4');
+      const url = streamUrl(refused.bridge.publicUrl, refused.bridge.linkSecret, id, 'x.mp4');
+      refused.sim.setOptions({ apiKey: 'a-key-the-bridge-does-not-have-0000' });
+      const answer = await get(url);
+      expect(answer.status).toBeGreaterThanOrEqual(500);
+      const text = answer.body.toString('utf8');
+      expect(text).not.toMatch(/API key|FICHIER_API_KEY|api-key-file|Private Folder|secret-name|#247/i);
+      expect(lines.some((l) => l.includes('public link: cannot serve the file') && /API key/.test(l))).toBe(true);
+    } finally {
+      await refused.close();
     }
   }, 120_000);
 });

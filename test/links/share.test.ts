@@ -153,6 +153,54 @@ describe('POST /.share and /s/<id>', () => {
     expect(apiCalls()).toBe(before);
   });
 
+  it('maxDownloads counts every answer that hands out the first byte, whatever the Range header looks like', async () => {
+    const tricks: Array<Record<string, string>> = [
+      { Range: `bytes=-${content.length * 2}` }, // a suffix range covering the whole file
+      { Range: 'bytes=1-2, 0-' }, // several ranges: answered with the whole file
+      { Range: 'bytes=5-', 'If-Range': '"not-the-etag"' }, // a stale If-Range: the whole file
+      { Range: ' bytes = 0-' }, // not a range we read: the whole file
+      {},
+    ];
+    for (const headers of tricks) {
+      const once = (await share({ path: '/clip.bin', maxDownloads: 1 })).json.id;
+      const first = await get(`${bridge.publicUrl}/s/${once}/file`, headers);
+      expect([200, 206], JSON.stringify(headers)).toContain(first.status);
+      expect(first.body.equals(content), JSON.stringify(headers)).toBe(true);
+      const second = await get(`${bridge.publicUrl}/s/${once}/file`);
+      expect(second.status, JSON.stringify(headers)).toBe(410);
+    }
+    // A later range of a viewing does not count; one from byte 0 does.
+    const player = (await share({ path: '/clip.bin', maxDownloads: 1 })).json.id;
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=1000-1999' })).status).toBe(206);
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=0-9' })).status).toBe(206);
+    expect((await get(`${bridge.publicUrl}/s/${player}/file`, { Range: 'bytes=0-9' })).status).toBe(410);
+    // Parallel downloads never exceed the limit.
+    const three = (await share({ path: '/clip.bin', maxDownloads: 3 })).json.id;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => get(`${bridge.publicUrl}/s/${three}/file`)));
+    expect(answers.filter((a) => a.status === 200).length).toBe(3);
+    expect(answers.filter((a) => a.status === 410).length).toBe(9);
+  });
+
+  it("a stored HTML or SVG file never runs as a page of the bridge's origin (WebDAV GET and share link)", async () => {
+    const page = '<!DOCTYPE html><script>fetch("/", { method: "PROPFIND" })</script>';
+    for (const [name, body] of [['evil.html', page], ['evil.svg', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>']] as const) {
+      const put = await fetch(`${bridge.url}${name}`, { method: 'PUT', headers: { Authorization: auth(ALICE) }, body });
+      expect(put.status).toBe(201);
+      const made = await share({ path: `/${name}` });
+      for (const [url, headers] of [[`${made.json.url}/file`, {}], [`${bridge.url}${name}`, { Authorization: auth(ALICE) }]] as const) {
+        const answer = await get(url, headers);
+        expect(answer.status, url).toBe(200);
+        expect(answer.text).toBe(body);
+        expect(answer.headers.get('content-security-policy'), url).toMatch(/^sandbox;/);
+        expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    }
+    // Media keeps working in the browser's own player: no sandbox there.
+    const clip = await get(`${(await share({ path: '/clip.bin' })).json.url}/file`, { Range: 'bytes=0-0' });
+    expect(clip.headers.get('content-security-policy')).toBeNull();
+    expect(clip.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('a folder link lists its files, each with its own link', async () => {
     const made = await share({ path: '/Album' });
     expect(made.status).toBe(201);
@@ -168,6 +216,18 @@ describe('POST /.share and /s/<id>', () => {
     for (const bad of ['/f/%2e%2e', '/f/..', '/f/%2e%2e%2fclip.bin', '/f/a%2fb', '/f/%00']) {
       expect((await rawRequest(bridge.port, { path: `${path}${bad}` })).status, bad).toBe(404);
     }
+  });
+
+  it('a folder link whose folder became a file answers 404 "no longer on the account", not a 500', async () => {
+    expect((await fetch(`${bridge.url}Shifting/`, { method: 'MKCOL', headers: { Authorization: auth(ALICE) } })).status).toBe(201);
+    const made = await share({ path: '/Shifting' });
+    expect(made.status).toBe(201);
+    expect((await fetch(`${bridge.url}Shifting/`, { method: 'DELETE', headers: { Authorization: auth(ALICE) } })).status).toBe(204);
+    expect((await fetch(`${bridge.url}Shifting`, { method: 'PUT', headers: { Authorization: auth(ALICE) }, body: 'now a file' })).status).toBe(201);
+    const answer = await get(made.json.url);
+    expect(answer.status).toBe(404);
+    expect(answer.text).toContain('no longer on the account');
+    expect((await get(`${made.json.url}/f/x.txt`)).status).toBe(404);
   });
 
   it('a password link asks for it, and serves the file only after it', async () => {
@@ -186,6 +246,33 @@ describe('POST /.share and /s/<id>', () => {
     // The cookie opens that link only.
     const other = (await share({ path: '/clip.bin', password: 'other' })).json.id;
     expect((await get(`${bridge.publicUrl}/s/${other}/file`, { Cookie: cookie.replace(/fdshare_[^=]+/, `fdshare_${other}`) })).status).toBe(403);
+  });
+
+  it('password guesses are throttled (429 + Retry-After, not even hashed), logged without the id, and the cookie expires', async () => {
+    const made = await share({ path: '/clip.bin', password: 'right horse battery' });
+    const link = made.json.url;
+    const guess = (password: string) =>
+      fetch(link, { method: 'POST', body: `password=${encodeURIComponent(password)}`, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i += 1) statuses.push((await guess(`guess-${i}`)).status);
+    expect(statuses.slice(0, 4)).toEqual([403, 403, 403, 403]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    const blocked = await guess('right horse battery');
+    expect(blocked.status).toBe(429); // the pair is blocked: no oracle, even for the right password
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await blocked.text()).toContain('Too many wrong passwords');
+    expect(log.lines.some((l) => l.includes('share: wrong password'))).toBe(true);
+    expect(log.lines.some((l) => l.includes(made.json.id))).toBe(false);
+
+    // The cookie carries its expiry under the signature: one without (or with a past one) opens nothing.
+    const { signLink } = await import('../../src/links/signature.js');
+    const id = made.json.id;
+    const past = Math.floor(Date.now() / 1000) - 10;
+    for (const value of [signLink(bridge.linkSecret, `share-password:${id}`), `${past}.${signLink(bridge.linkSecret, `share-password:${id}:${past}`)}`, `${past + 10_000_000}.${signLink(bridge.linkSecret, `share-password:${id}:${past}`)}`]) {
+      expect((await get(`${link}/file`, { Cookie: `fdshare_${id}=${value}` })).status, value).toBe(403);
+    }
+    const future = Math.floor(Date.now() / 1000) + 60;
+    expect((await get(`${link}/file`, { Cookie: `fdshare_${id}=${future}.${signLink(bridge.linkSecret, `share-password:${id}:${future}`)}`, Range: 'bytes=0-9' })).status).toBe(206);
   });
 
   it('survives a rename on the account and a restart of serve; `fichier-dav share` adds links serve answers', async () => {

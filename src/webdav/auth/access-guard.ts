@@ -52,7 +52,7 @@ export interface AccessGuardOptions {
  * false: refused (already answered); true: anonymous access; `{ user, home }`: that authenticated
  * user, whose `/` is the drive folder `home`.
  */
-export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean | { user: string; home: string }>;
+export type Authorize = (req: IncomingMessage, res: ServerResponse) => Promise<boolean | { user: string; home: string; permissions: ReadonlySet<string> }>;
 
 const SCOPE_TEXT = {
   pair: 'Too many failed logins for this user name from this address',
@@ -74,7 +74,7 @@ export function createAccessGuard(options: AccessGuardOptions): Authorize {
 
   return async (req, res) => {
     const method = (req.method ?? '').toUpperCase();
-    let principal: { user: string; home: string } | true = true;
+    let principal: { user: string; home: string; permissions: ReadonlySet<string> } | true = true;
     if (current && label) {
       const users = current();
       const client = req.socket.remoteAddress ?? 'unknown';
@@ -114,7 +114,7 @@ export function createAccessGuard(options: AccessGuardOptions): Authorize {
           return false;
         }
       }
-      principal = { user: credentials.user, home: profile.home };
+      principal = { user: credentials.user, home: profile.home, permissions: profile.permissions };
     }
     if (options.readOnly && WRITE_METHODS.has(method)) {
       refuse(req, res, 403, `This server is read-only (started with --read-only): ${method} is refused\n`, {});

@@ -7,11 +7,11 @@
  * or lets them in.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import apacheCrypt from 'apache-crypt';
 import apacheMd5 from 'apache-md5';
 import bcrypt from 'bcryptjs';
 import { constantTimeEqual } from './constant-time.js';
+import { readCredentialsFile } from './credentials-file.js';
 
 export type HashKind = 'bcrypt' | 'apr1' | 'md5crypt' | 'sha1' | 'crypt';
 
@@ -63,9 +63,9 @@ export function parseHtpasswd(text: string, source = 'htpasswd file'): HtpasswdE
 export async function loadHtpasswd(file: string): Promise<HtpasswdEntry[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readCredentialsFile(file);
   } catch (error) {
-    throw new HtpasswdError(`cannot read the htpasswd file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new HtpasswdError(`cannot read the htpasswd file ${file}: ${(error as Error).message}`);
   }
   const entries = parseHtpasswd(text, file);
   if (entries.length === 0) throw new HtpasswdError(`the htpasswd file ${file} has no users`);

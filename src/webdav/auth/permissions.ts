@@ -19,7 +19,10 @@ export const FULL_ACCESS: UserProfile = { home: '/', permissions: new Set(PERMIS
 /**
  * The permissions a method needs. COPY reads the source and writes the destination; MOVE also
  * removes the source, so it needs delete too. LOCK needs write as well: a lock is a promise to
- * write, and LOCK on an unmapped URL creates an empty file. POST is the share endpoint.
+ * write, and LOCK on an unmapped URL creates an empty file. POST is the share endpoint: it needs
+ * read as well, since a link lets anyone download what it names. A COPY that replaces a folder (or
+ * replaces anything with a folder) deletes the destination first (RFC 4918 §9.8.4): the COPY
+ * handler asks for delete then (`RequestContext.allows`), since only it knows what is replaced.
  * Methods not listed (none reach the guard: unknown methods are 501 earlier) need write.
  */
 const NEEDED: Record<string, readonly Permission[]> = {
@@ -35,7 +38,8 @@ const NEEDED: Record<string, readonly Permission[]> = {
   MOVE: ['move', 'write', 'delete'],
   LOCK: ['lock', 'write'],
   UNLOCK: ['lock'],
-  POST: ['share'],
+  // A share link hands the file's bytes to anyone holding it: sharing is reading by proxy.
+  POST: ['share', 'read'],
 };
 
 /** The permissions `method` needs that `profile` lacks (empty: allowed). */

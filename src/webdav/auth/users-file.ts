@@ -11,8 +11,8 @@
  * Anything unexpected (unknown key or permission, plain-text password, relative home) is refused
  * with a message naming the user and the fix, so a typo never silently widens or narrows access.
  */
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { readCredentialsFile } from './credentials-file.js';
 import { hashKind, type HtpasswdEntry } from './htpasswd.js';
 import { normaliseHome, PERMISSIONS, type Permission, type UserProfile } from './permissions.js';
 
@@ -70,9 +70,9 @@ export function parseUsersFile(text: string, source = 'users file'): UsersFile {
 export async function loadUsersFile(file: string): Promise<UsersFile> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readCredentialsFile(file);
   } catch (error) {
-    throw new UsersFileError(`cannot read the users file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new UsersFileError(`cannot read the users file ${file}: ${(error as Error).message}`);
   }
   return parseUsersFile(text, file);
 }

@@ -32,6 +32,13 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
   }
   const existing = await statOrUndefined(ctx, destination);
   if (existing && !overwrite) throw new HttpError(412, 'Destination exists and Overwrite is F');
+  // Overwrite: T deletes the destination before the copy (RFC 4918 §9.8.4). A file replacing a file
+  // is what PUT does (write); a folder replaced, or a file replaced by a folder, is a deletion. MOVE
+  // needs delete anyway (the access guard checked it).
+  if (kind === 'COPY' && existing && (existing.kind === 'folder' || source.kind === 'folder') && !ctx.allows('delete')) {
+    ctx.logger.info('audit', { event: 'refused', user: ctx.principal ?? 'anonymous', method: ctx.method, url: ctx.req.url, client: ctx.req.socket.remoteAddress ?? 'unknown', missing: ['delete'] });
+    throw new HttpError(403, `User "${ctx.principal ?? 'anonymous'}" may not replace ${ctx.href(destination, existing.kind === 'folder')} by COPY: missing permission "delete" (Overwrite: T removes the destination first)`);
+  }
   // Overwrite deletes the destination first; a folder holding the source would take the source
   // with it (mod_dav answers 403 too). Compared in NFC: a name may arrive in either form; the
   // same path in its other form is a rename of the resource itself, not a folder holding it.

@@ -19,6 +19,7 @@ import { joinPath } from '../paths.js';
 import { httpDate, quotedEtag } from '../props/format.js';
 import { contentRange, decideRanges } from '../ranges.js';
 import { escapeXml } from '../xml/escape.js';
+import { storedFileHeaders } from '../active-content.js';
 
 export const get: MethodHandler = async (ctx) => {
   const entry = await ctx.drive.stat(ctx.path, ctx.signal);
@@ -43,7 +44,7 @@ export const get: MethodHandler = async (ctx) => {
   }
 
   const contentType = entry.contentType ?? 'application/octet-stream';
-  const base = { ...validators, 'Accept-Ranges': 'bytes' };
+  const base = { ...validators, 'Accept-Ranges': 'bytes', ...storedFileHeaders(contentType) };
   const rangeHeader = ifRangeAllows(ctx.header('if-range'), entry) ? ctx.header('range') : undefined;
   const decision = decideRanges(rangeHeader, entry.size);
 
