@@ -926,7 +926,7 @@ export class FichierDrive implements Drive {
         this.openUpstreamRange(file as UpstreamFile, range, context.signal, context.attempt > 0, context.priority),
       now: this.now,
       parking: (file) => ({ file: file.url, lot: this.connections }),
-      mayOpenMore: (file) => this.connections.hasRoom(file.url),
+      mayOpenMore: (file, opening) => this.connections.hasRoom(file.url, opening),
       onError: (error) => notice('read cache: a background read or a disk write failed', error),
       onNotice: notice,
     }).then(

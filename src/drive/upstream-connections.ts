@@ -94,11 +94,12 @@ export class UpstreamConnections implements ConnectionParking {
   /**
    * Whether one more connection for `file` could open now without waiting and without leaving
    * the file or the account short (one slot is kept free for a seek): parallel read-ahead asks.
+   * `opening`: connections of this file the caller started that do not hold their slots yet.
    */
-  hasRoom(file: string): boolean {
+  hasRoom(file: string, opening = 0): boolean {
     if (this.accountWaiters > 0 || (this.fileWaiters.get(file) ?? 0) > 0) return false;
-    const fileOpen = this.files.get(file)?.active ?? 0;
-    return fileOpen + 1 < this.options.perFile && this.open + 1 < this.options.accountLimit;
+    const fileOpen = (this.files.get(file)?.active ?? 0) + opening;
+    return fileOpen + 1 < this.options.perFile && this.open + opening + 1 < this.options.accountLimit;
   }
 
   idle(file: string, park: () => void): () => void {

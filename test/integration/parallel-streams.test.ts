@@ -25,10 +25,10 @@ afterEach(async () => {
   cacheDir = undefined;
 });
 
-async function start(sim: { downloadBytesPerSecond?: number }): Promise<Stack> {
+async function start(sim: { downloadBytesPerSecond?: number }, downloadConnections = 8): Promise<Stack> {
   cacheDir = await mkdtemp(join(tmpdir(), 'fichier-dav-parallel-'));
   // Links live 5 min x the simulator's time scale (3 s) here: reuse them for less than that.
-  stack = await startStack(sim, { drive: { cacheDir, cacheBlockSize: MIB, linkReuseMs: 2_000, downloadConnections: 8, parallelStreams: 5 } });
+  stack = await startStack(sim, { drive: { cacheDir, cacheBlockSize: MIB, linkReuseMs: 2_000, downloadConnections, parallelStreams: 5 } });
   return stack;
 }
 
@@ -79,5 +79,37 @@ describe('a sequential read through the block cache', () => {
     expect(stats.peakConcurrentDownloads).toBeLessThanOrEqual(6);
     // Chunks, not the same bytes twice: at most a block per connection more than the file.
     expect(stats.bytesServed).toBeLessThanOrEqual(size + stats.downloadRequests * MIB);
+  }, 120_000);
+
+  it('spreads a short read over more connections from its first MiB on, within a small account budget, no byte twice', async () => {
+    // 3 connections for the whole account: parallel streams leave one free (a seek of another
+    // client must not wait), so this read may use 2 at most.
+    const { sim, url } = await start({ downloadBytesPerSecond: 4e6 }, 3);
+    const size = 14 * MIB + 4321;
+    const fileUrl = await sim.addFile({ name: 'short-slow.bin', synthetic: { size, seed: 23 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const body = await get(`${url}/short-slow.bin`);
+    expect(body.status).toBe(200);
+    expect(body.length).toBe(size);
+    expect(body.sha256).toBe(await expectedSha(sim, fileUrl, size));
+    const stats = sim.stats();
+    expect(stats.peakConcurrentDownloads).toBe(2);
+    // Each block is fetched by one connection: the chunks split the file, they do not overlap.
+    expect(stats.bytesServed).toBeLessThanOrEqual(size + stats.downloadRequests * MIB);
+  }, 120_000);
+
+  it('stays on one upstream connection when a client pacing itself is slower than the link', async () => {
+    const { sim, url } = await start({});
+    const size = 40 * MIB + 777;
+    const fileUrl = await sim.addFile({ name: 'fast-link.bin', synthetic: { size, seed: 22 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const body = await get(`${url}/fast-link.bin`, 8e6);
+    expect(body.length).toBe(size);
+    expect(body.sha256).toBe(await expectedSha(sim, fileUrl, size));
+    const stats = sim.stats();
+    expect(stats.peakConcurrentDownloads).toBe(1);
+    expect(stats.downloadRequests).toBe(1);
   }, 120_000);
 });

@@ -32,8 +32,11 @@ export interface BlockCacheHooks {
   onError?: (error: unknown) => void;
   /** State changes worth one log line each (the disk is full: reads pass through; it has room again). */
   onNotice?: (message: string, error?: unknown) => void;
-  /** Whether one more upstream connection for `file` could open now without anyone waiting (parallel streams ask). */
-  mayOpenMore?: (file: CachedFileRef) => boolean;
+  /**
+   * Whether one more upstream connection for `file` could open now without anyone waiting
+   * (parallel streams ask), counting `opening` more that were started and have not opened yet.
+   */
+  mayOpenMore?: (file: CachedFileRef, opening: number) => boolean;
   /** Where a transfer's idle upstream connection is registered (it may be closed for a waiting caller). */
   parking?: (file: CachedFileRef) => SpanFetchOptions['parking'];
 }
@@ -97,7 +100,7 @@ export class BlockCache {
         extentEnd: range.end + plan.extension,
         startFetch: (from, through, limit, priority = 'interactive', at) => this.startFetch(file, key, meta, from, through, limit, priority, at),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
-        mayOpenMore: () => this.hooks.mayOpenMore?.(file) ?? true,
+        mayOpenMore: (opening) => this.hooks.mayOpenMore?.(file, opening) ?? true,
         onEnd: ({ complete, position, fetches }) => {
           if (!complete) this.readAhead.stoppedAt(key, position);
           else for (const fetch of fetches) this.readAhead.adopt(key, fetch);

@@ -21,18 +21,21 @@ const PIECE = 256 * 1024;
 const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
 /**
  * Parallel ranged streams (like JDownloader's chunks) for a sequential reader that one upstream
- * connection cannot keep fed: each extra connection fetches one CHUNK ahead of the reader. How
- * many run at once (lanes) grows by one each time the reader spent a PROBE interval starving on a
- * transfer that never had to wait for it (the link, not the reader, is the bottleneck).
+ * connection cannot keep fed. The read-ahead window ahead of the reader is shared out in chunks
+ * among up to `lanes` connections: the reader's own transfer keeps the chunk under the reader,
+ * each other connection fetches one chunk of what is still missing further on and ends. Chunks
+ * never go beyond the window, so parallel streams fetch no byte that one connection would not
+ * have fetched (a held ffprobe head costs the same); they only fetch it sooner. `lanes` doubles
+ * each PROBE interval in which the reader spent at least half of the time waiting for the link
+ * (bytes of its own transfers, not our disk) while none of its transfers waited for it.
  */
 const CHUNK = 8 * 1024 * 1024;
-const PROBE = 2 * 1024 * 1024;
+const PROBE = 1024 * 1024;
 /**
- * Bytes a reader must have taken before parallel streams are considered: ffprobe's held head
- * "reads" several MiB into socket buffers and then stalls; a chunk fetched ahead for it would be
- * wasted (bench row M1). A player streams far beyond this.
+ * An interval is also at least this long: a client's socket buffers take the first MiB in a burst
+ * (a paced player looks link-bound then), and a wait worth a connection is longer than a hiccup.
  */
-const PARALLEL_AFTER = 16 * 1024 * 1024;
+const PROBE_MS = 250;
 /**
  * How far into a missing block a read must start for its GET to start at the read's own byte
  * (the head of the block then comes from a second GET). Closer to the block's start, one GET from
@@ -58,8 +61,8 @@ export interface CachedReadContext {
   startFetch(from: number, through: number, limit: number, priority?: 'interactive' | 'background', at?: number): SpanFetch;
   /** Upstream connections (parallel streams included) one reader may use at most; 1 = no parallel streams. */
   maxLanes: number;
-  /** Whether one more connection for this file could open now without anyone waiting for it. */
-  mayOpenMore(): boolean;
+  /** Whether one more connection for this file could open now without anyone waiting for it, beyond `opening` started and not open yet. */
+  mayOpenMore(opening: number): boolean;
   /** Last block any transfer of this read should reach (range end plus read-ahead). */
   extentEnd: number;
   onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
@@ -84,7 +87,6 @@ export class CachedRangeStream extends Readable {
   private stalledAt = -1;
   /** Parallel streams: how many may run, the chunk transfers started, and the current probe interval. */
   private lanes = 1;
-  private readonly start: number;
   private readonly chunkFetches: SpanFetch[] = [];
   private probeFrom: number;
   /** Milliseconds this probe interval spent waiting for the link (bytes of its own transfers). */
@@ -92,6 +94,10 @@ export class CachedRangeStream extends Readable {
   private probeStartedAt = Date.now();
   private probeLimitHits = 0;
   private lanesCheckedAt = -1;
+  private probes = 0;
+  private starvedRun = 0;
+  /** Limit pauses of chunk transfers that ended (so the count never goes back). */
+  private retiredLimitPauses = 0;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
   readonly prepared: Promise<void>;
   private settlePrepared!: (error?: Error | null) => void;
@@ -111,7 +117,6 @@ export class CachedRangeStream extends Readable {
     // before that (a refused first transfer) from becoming an uncaught exception.
     this.on('error', () => {});
     this.position = start;
-    this.start = start;
     this.probeFrom = start;
     this.window = context.window;
     this.grownAt = start;
@@ -200,7 +205,7 @@ export class CachedRangeStream extends Readable {
       this.position += piece.length;
       this.growWindow();
       this.probeLanes();
-      if (this.lanes > 1) this.keepLanesBusy();
+      if (this.lanes > 1) this.keepLanesBusy(false);
       if (!this.push(piece)) {
         this.pumping = false;
         return;
@@ -303,7 +308,7 @@ export class CachedRangeStream extends Readable {
     // wait for the block's head, which a background GET fetches so the block is still stored whole.
     const into = this.position - index * this.context.blockSize;
     const at = into >= SEEK_INTO_BLOCK ? this.position : undefined;
-    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.window, 'interactive', at);
+    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.ownWindow(), 'interactive', at);
     this.fetches.push(fetch);
     return fetch;
   }
@@ -331,7 +336,7 @@ export class CachedRangeStream extends Readable {
   }
 
   private limitHits(): number {
-    let hits = 0;
+    let hits = this.retiredLimitPauses;
     for (const fetch of this.fetches) hits += fetch.limitPauses;
     for (const fetch of this.chunkFetches) hits += fetch.limitPauses;
     return hits;
@@ -342,57 +347,92 @@ export class CachedRangeStream extends Readable {
    * none of them ever paused for it, the upstream link is slower than the reader: one more lane.
    */
   private probeLanes(): void {
-    if (this.position - this.probeFrom < PROBE) return;
-    const hits = this.limitHits();
     const now = Date.now();
+    if (this.position - this.probeFrom < PROBE || now - this.probeStartedAt < PROBE_MS) return;
+    const hits = this.limitHits();
     // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
     const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
     this.probeFrom = this.position;
     this.probeStartedAt = now;
     this.probeStarvedMs = 0;
     this.probeLimitHits = hits;
-    // Not before PARALLEL_AFTER bytes were read (a probe's head never gets there).
-    if (this.position - this.start < PARALLEL_AFTER) return;
-    // Doubling reaches the useful number of lanes within a few intervals (each costs a TTFB).
-    if (starved && this.lanes < this.context.maxLanes && this.end - this.position > 2 * CHUNK) this.lanes = Math.min(this.context.maxLanes, this.lanes * 2);
+    // The first interval holds the connection's start (link, time to first byte): it proves nothing.
+    this.probes += 1;
+    if (this.probes === 1) return;
+    this.starvedRun = starved ? this.starvedRun + 1 : 0;
+    // A second connection only after two starved intervals in a row (a passing slow spell of a
+    // loaded machine is not a slow link); then doubling reaches the useful number within a few.
+    if (this.starvedRun >= (this.lanes === 1 ? 2 : 1) && this.lanes < this.context.maxLanes && this.end - this.position > 2 * PROBE) {
+      this.lanes = Math.min(this.context.maxLanes, this.lanes * 2);
+      this.keepLanesBusy(true);
+    }
+  }
+
+  /** Bytes one connection fetches at a time when several share the window: a fair share of it, 1 block to CHUNK. */
+  private chunkSize(): number {
+    const { blockSize } = this.context;
+    const share = Math.floor(this.window / this.lanes / blockSize) * blockSize;
+    return Math.max(blockSize, Math.min(CHUNK, share));
+  }
+
+  /** How far ahead of the reader its own transfer may run: the window, or with parallel streams one chunk of it. */
+  private ownWindow(): number {
+    return this.lanes > 1 ? Math.min(this.window, this.chunkSize()) : this.window;
   }
 
   /**
-   * Keeps up to `lanes` chunk transfers running from the reader's position on: the chunk under
-   * the reader at interactive priority, those ahead at background priority and only while the
-   * file and the account have a connection to spare.
+   * Keeps up to `lanes` transfers running for this reader: its own (the chunk under the reader)
+   * and chunk transfers over the first missing blocks of the window ahead, at background priority
+   * and only while the file and the account have a connection to spare (interactive when the
+   * missing block is the reader's). Runs when the reader enters a block, when a chunk ends
+   * (`force`) and when the lanes grow.
    */
-  private keepLanesBusy(): void {
+  private keepLanesBusy(force: boolean): void {
+    if (this.destroyed || this.complete || this.controller.signal.aborted) return;
     const { blockSize, key, registry, store, size } = this.context;
     const index = Math.floor(this.position / blockSize);
-    if (index === this.lanesCheckedAt) return;
+    if (!force && index === this.lanesCheckedAt) return;
     this.lanesCheckedAt = index;
-    for (let at = this.chunkFetches.length - 1; at >= 0; at -= 1) if (!this.chunkFetches[at].isRunning) this.chunkFetches.splice(at, 1);
-    const chunkBlocks = Math.max(1, Math.floor(CHUNK / blockSize));
-    const lastByte = Math.min(this.end, this.context.extentEnd, size - 1);
+    for (let at = this.chunkFetches.length - 1; at >= 0; at -= 1) {
+      if (this.chunkFetches[at].isRunning) continue;
+      this.retiredLimitPauses += this.chunkFetches[at].limitPauses;
+      this.chunkFetches.splice(at, 1);
+    }
+    const chunkBlocks = Math.max(1, Math.floor(this.chunkSize() / blockSize));
+    // Never beyond the read-ahead window (nor the read's extent): the bound on bytes fetched for nothing.
+    const lastByte = Math.min(this.end, this.context.extentEnd, size - 1, this.position + this.window - 1);
     const lastBlock = Math.floor(lastByte / blockSize);
-    const running = () => this.chunkFetches.length + (this.fetches.some((fetch) => fetch.isRunning) ? 1 : 0);
-    for (let chunk = 0; chunk < this.lanes && running() < this.lanes; chunk += 1) {
-      const first = (Math.floor(index / chunkBlocks) + chunk) * chunkBlocks;
-      if (first > lastBlock) return;
-      const last = Math.min(lastBlock, first + chunkBlocks - 1);
-      let missing = Math.max(first, index);
-      while (missing <= last && (store.index.has(key, missing) || registry.get(key, missing))) missing += 1;
-      if (missing > last) continue;
+    const own = this.fetches.some((fetch) => fetch.isRunning) ? 1 : 0;
+    let missing = index;
+    let yielded = false;
+    while (this.chunkFetches.length + own < this.lanes) {
+      // Chunks started a moment ago hold no slot yet: count them, or a burst of starts overshoots.
+      const room = this.context.mayOpenMore(this.chunkFetches.filter((fetch) => !fetch.hasOpened).length);
+      if (room && !yielded) {
+        // The reader's own transfer keeps one chunk ahead of the reader; what it claimed beyond
+        // goes to the lanes (only when a lane can take it: else it stays on one connection).
+        for (const fetch of this.fetches) fetch.yieldAfter(this.position + this.ownWindow());
+        yielded = true;
+      }
+      while (missing <= lastBlock && (store.index.has(key, missing) || registry.get(key, missing))) missing += 1;
+      if (missing > lastBlock) return;
       const underReader = missing === index;
-      if (!underReader && !this.context.mayOpenMore()) return;
+      if (!underReader && !room) return;
+      const last = Math.min(lastBlock, missing + chunkBlocks - 1);
       const through = Math.min(lastByte, (last + 1) * blockSize - 1);
       const fetch = this.context.startFetch(missing, through, through + 1, underReader ? 'interactive' : 'background');
-      // Chunks run up to 8 MiB ahead, unpaced: their blocks are read back from disk rather than
-      // held in memory for this reader (which would hold lanes x 8 MiB per reader).
+      // Chunks run unpaced within the window: their blocks are read back from disk rather than held
+      // in memory for this reader (which could hold a whole window per reader).
       fetch.forget();
       this.chunkFetches.push(fetch);
+      void fetch.done.then(() => this.keepLanesBusy(true));
+      missing = last + 1;
     }
   }
 
   private keepFetching(): void {
     const last = this.fetches[this.fetches.length - 1];
-    last?.want(this.position + this.window);
+    last?.want(this.position + this.ownWindow());
   }
 
   /** Sustained reading doubles how far ahead the transfer may run, up to the read-ahead limit. */

@@ -19,7 +19,7 @@ export interface ReadCacheOptions {
   readAheadMaxBytes?: number;
   /** Background fetches (tail warming, probe prefetch) at once. Default 2. */
   cacheBackgroundFetches?: number;
-  /** Upstream connections one sequential reader may use when one connection is slower than the reader (1 = off). Default 1. */
+  /** Upstream connections one sequential reader may use when one connection is slower than the reader (1 = off). Default 4. */
   parallelStreams?: number;
   /** Warm the head and tail blocks of media files of each listed folder in the background. Default false. */
   prefetchProbes?: boolean;

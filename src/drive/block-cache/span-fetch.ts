@@ -115,6 +115,7 @@ export class SpanFetch implements FillSource {
   private othersWant = 0;
   private paused = false;
   private over = false;
+  private firstByte = false;
   /** The next block to claim (blocks before it are claimed by this transfer, or it stopped before them). */
   private nextClaim: number;
   private resolveDone!: () => void;
@@ -208,6 +209,11 @@ export class SpanFetch implements FillSource {
     return this.paused && !this.over && this.position < this.limit;
   }
 
+  /** The first byte arrived (so its connection holds its slots), or the transfer is over. */
+  get hasOpened(): boolean {
+    return this.firstByte || this.over;
+  }
+
   get isRunning(): boolean {
     return !this.over;
   }
@@ -280,6 +286,9 @@ export class SpanFetch implements FillSource {
   private stopBefore(index: number): void {
     this.stopAt = Math.min(this.stopAt, index * this.options.blockSize - 1);
     this.limit = Math.min(this.limit, this.stopAt + 1);
+    // Already there (paused at its limit, every claimed block whole): nothing more will arrive to
+    // end it, so end it now rather than hold an idle connection (and a lane) until its reader ends.
+    if (this.stream && this.position > this.stopAt) queueMicrotask(() => this.stop());
   }
 
   /**
@@ -300,6 +309,28 @@ export class SpanFetch implements FillSource {
     }
     this.stopAt = Math.min(this.stopAt, stop);
     this.want(stop + 1);
+  }
+
+  /**
+   * Parallel streams: gives back the blocks claimed beyond byte `position` (rounded up to its
+   * block's end; never the block in progress nor what other readers asked for) that no byte has
+   * reached yet, so other connections can fetch them; this transfer then ends after what it keeps.
+   */
+  yieldAfter(position: number): void {
+    if (this.over) return;
+    const keep = Math.max(this.blockEndOf(Math.max(position - 1, this.position)), this.othersWant > 0 ? this.blockEndOf(this.othersWant - 1) : -1);
+    if (keep >= Math.min(this.stopAt, this.end)) return;
+    const { blockSize, registry } = this.options;
+    for (const [index, fill] of this.fills) {
+      if (index * blockSize <= keep || fill.length > 0) continue;
+      this.fills.delete(index);
+      registry.delete(fill);
+      // A reader other than the owner waiting on it looks again and finds the new transfer.
+      fill.fail(new Error('handed to another connection'));
+    }
+    this.stopAt = keep;
+    this.limit = Math.min(this.limit, keep + 1);
+    if (this.stream && this.position > this.stopAt) queueMicrotask(() => this.stop());
   }
 
   /** The reader got all it asked for: finish the span (the rest is read-ahead). */
@@ -384,6 +415,7 @@ export class SpanFetch implements FillSource {
 
   private onData(chunk: Buffer): void {
     if (this.over) return;
+    this.firstByte = true;
     this.resolveOpened();
     this.options.stats.bytesFetched += chunk.length;
     const { blockSize } = this.options;
