@@ -27,6 +27,8 @@ class FakeUpstream {
   readonly contents = new Map<string, Buffer>();
   readonly transfers: Transfer[] = [];
   gated = false;
+  /** Bytes per chunk pushed; not a divisor of the block size, chunks straddle block boundaries. */
+  chunkSize = 16 * 1024;
   private allowance = 0;
   private waiters: Array<() => void> = [];
 
@@ -56,7 +58,7 @@ class FakeUpstream {
           await new Promise<void>((resolve) => self.waiters.push(resolve));
           if (this.destroyed) return;
         }
-        let size = Math.min(16 * 1024, range.end - position + 1);
+        let size = Math.min(self.chunkSize, range.end - position + 1);
         if (self.gated) {
           size = Math.min(size, self.allowance);
           self.allowance -= size;
@@ -456,6 +458,30 @@ describe('block cache read-ahead', () => {
     await cache.settle();
     expect(upstream.transfers[0].aborted).toBe(true);
   });
+
+  it('a chunk straddling the pacing limit never leaves a block half filled: a slow sequential reader gets every byte', async () => {
+    // 40 KiB chunks over 64 KiB blocks: whenever the transfer pauses at its limit, the chunk that got
+    // it there may carry the first bytes of the next, not yet claimed block. Dropping them and
+    // claiming the block afterwards filled it from the wrong offset and left the reader waiting.
+    upstream.chunkSize = 40 * 1024;
+    const cache = await openCache({ readAheadMaxBytes: 2 * BLOCK });
+    const { file, content } = addFile('paced.mkv', 40 * BLOCK + 123);
+    const stream = cache.read(file, { start: 0, end: file.size - 1 });
+    const chunks: Buffer[] = [];
+    let received = 0;
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      received += (chunk as Buffer).length;
+      // Slower than the upstream: the transfer keeps reaching its pacing limit.
+      if (received % (3 * BLOCK) < (chunk as Buffer).length) await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    await cache.settle();
+    // Every block was stored whole and right: read again from disk only.
+    const before = upstream.transfers.length;
+    expect((await collect(cache.read(file, { start: 0, end: file.size - 1 }))).equals(content)).toBe(true);
+    expect(upstream.transfers.length).toBe(before);
+  }, 60_000);
 
   it('warms the tail block of a media file when its head is read, in the background', async () => {
     const cache = await openCache({ warmTail: true });

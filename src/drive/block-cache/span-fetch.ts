@@ -258,6 +258,9 @@ export class SpanFetch implements FillSource {
         this.nextClaim = next - 1;
         continue;
       }
+      // Bytes of this block already went by (a block is only ever filled from its first byte, or
+      // from the span's start for its first block): it cannot be claimed by this transfer.
+      if (this.position > Math.max(this.start, index * blockSize)) continue;
       const headBytes = index === this.options.firstBlock ? this.start - index * blockSize : 0;
       const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this, headBytes);
       this.fills.set(index, fill);
@@ -424,7 +427,14 @@ export class SpanFetch implements FillSource {
       const index = Math.floor(this.position / blockSize);
       const blockEnd = Math.min(this.options.meta.size, (index + 1) * blockSize);
       const piece = chunk.subarray(offset, offset + Math.min(chunk.length - offset, blockEnd - this.position));
-      const fill = this.fills.get(index);
+      let fill = this.fills.get(index);
+      // A chunk that straddles the pacing limit brings the first bytes of the next, unclaimed block:
+      // claim it now (if no one else has it) rather than drop them. A block claimed after its first
+      // bytes went by could never be whole, and its reader would wait for them forever.
+      if (!fill && index >= this.nextClaim && this.position === index * blockSize) {
+        this.claimThrough(blockEnd);
+        fill = this.fills.get(index);
+      }
       if (fill && fill.state === 'filling') {
         fill.append(piece);
         this.pendingWrites += piece.length;
