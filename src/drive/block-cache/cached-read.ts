@@ -33,6 +33,13 @@ const PROBE = 2 * 1024 * 1024;
  * wasted (bench row M1). A player streams far beyond this.
  */
 const PARALLEL_AFTER = 16 * 1024 * 1024;
+/**
+ * Bytes a client may seem to take without reading any: the kernel's socket buffers between us
+ * and the client accept that much before pushing back (measured 5.7 MiB on loopback for a client
+ * that read 256 KiB and stopped). A held ffprobe head takes them at once and then stalls; only a
+ * reader that takes more than this is known to be reading, and only then does its window grow.
+ */
+const SOCKET_BUFFERS = 8 * 1024 * 1024;
 
 export interface CachedReadContext {
   key: string;
@@ -349,10 +356,16 @@ export class CachedRangeStream extends Readable {
     last?.want(this.position + this.window);
   }
 
-  /** Sustained reading doubles how far ahead the transfer may run, up to the read-ahead limit. */
+  /**
+   * Sustained reading doubles how far ahead the transfer may run, up to the read-ahead limit.
+   * Reading is what the consumer took from this stream (not what was pushed into its buffer), and
+   * only beyond what socket buffers can hold: before that a stalled client looks like a reader.
+   */
   private growWindow(): void {
-    if (this.position - this.grownAt < this.window || this.window >= this.context.maxWindow) return;
-    this.grownAt = this.position;
+    if (this.window >= this.context.maxWindow) return;
+    const consumed = this.position - this.readableLength;
+    if (consumed - this.start < SOCKET_BUFFERS || consumed - this.grownAt < this.window) return;
+    this.grownAt = consumed;
     this.window = Math.min(this.context.maxWindow, this.window * 2);
   }
 

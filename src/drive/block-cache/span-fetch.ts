@@ -14,6 +14,12 @@
  * for the tail while its first connection, `bytes=0-`, stays open and unread) starts its own
  * upstream range at once instead of waiting for this transfer to stream the whole file. When the
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
+ *
+ * Upstream requests of a span that runs to the end of the file (an open-ended read) follow the
+ * pacing limit too: each GET asks only up to one block past the limit it had when it opened, and the next GET opens only once a reader
+ * raised the limit past it. A paused GET still fills the kernel's socket buffers on both sides
+ * (several MiB on loopback, all of it served by the download host): an open-ended request made
+ * a held `bytes=0-` head cost those buffers on top of its window.
  */
 import type { Readable } from 'node:stream';
 import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
@@ -91,8 +97,8 @@ export class SpanFetch implements FillSource {
   private readonly fills = new Map<number, BlockFill>();
   private readonly writers = new Map<number, BlockWriter>();
   private readonly controller = new AbortController();
-  /** Undefined when there was nothing to claim (every block already cached or in flight). */
-  private readonly stream: Readable | undefined;
+  /** The upstream GET in progress; undefined between two GETs, or when there was nothing to claim. */
+  private stream: Readable | undefined;
   private pendingWrites = 0;
   /** Set by truncate or abandon: the last byte still wanted. */
   private stopAt = Number.MAX_SAFE_INTEGER;
@@ -125,20 +131,49 @@ export class SpanFetch implements FillSource {
       this.finish(undefined);
       return;
     }
-    options.stats.upstreamRequests += 1;
-    if (options.priority === 'background') options.stats.backgroundRequests += 1;
+    this.openRequest();
+  }
+
+  /**
+   * One upstream GET from the byte reached: over the whole span when it ends before the file does
+   * (a closed client range), else (open-ended) to one block past the pacing limit, block-aligned:
+   * a sustained reader's window makes few large GETs, a stalled one leaves at most a block more
+   * than its window in flight.
+   */
+  private openRequest(): void {
+    const { blockSize, stats, priority, open, meta } = this.options;
+    // A span short of the file's end is what a client asked for (plus a bounded extension): one GET.
+    const paced = this.end === meta.size - 1;
+    const ahead = paced ? this.blockEndOf(Math.max(this.limit, this.position + 1) - 1 + blockSize) : this.end;
+    const end = Math.min(this.end, this.stopAt, ahead);
+    stats.upstreamRequests += 1;
+    if (priority === 'background') stats.backgroundRequests += 1;
     const stream = resumableRead({
-      start: this.start,
-      end: this.end,
-      maxResumes: options.maxResumes,
+      start: this.position,
+      end,
+      maxResumes: this.options.maxResumes,
       signal: this.controller.signal,
-      parking: options.parking,
-      open: (part, context) => options.open(part, { attempt: context.attempt, signal: context.signal, priority: options.priority }),
+      parking: this.options.parking,
+      open: (part, context) => open(part, { attempt: context.attempt, signal: context.signal, priority }),
     });
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('end', () => this.finish(undefined));
-    stream.once('error', (error: Error) => this.finish(error));
+    stream.once('end', () => this.requestEnded(stream));
+    stream.once('error', (error: Error) => {
+      if (stream === this.stream) this.finish(error);
+    });
+  }
+
+  /** A GET delivered all it asked: the span is complete, or the next GET waits for the limit. */
+  private requestEnded(stream: Readable): void {
+    if (stream !== this.stream || this.over) return;
+    this.stream = undefined;
+    if (this.position > Math.min(this.end, this.stopAt)) {
+      this.finish(undefined);
+      return;
+    }
+    this.paused = true;
+    this.maybeResume();
   }
 
   get waitingForDisk(): boolean {
@@ -216,6 +251,9 @@ export class SpanFetch implements FillSource {
   private stopBefore(index: number): void {
     this.stopAt = Math.min(this.stopAt, index * this.options.blockSize - 1);
     this.limit = Math.min(this.limit, this.stopAt + 1);
+    // Already there (paused exactly at the new stop, no byte will come to trigger it): end now,
+    // or the transfer stays paused forever and whoever settles the cache waits for it.
+    if (this.position > this.stopAt) this.stop();
   }
 
   /**
@@ -328,7 +366,8 @@ export class SpanFetch implements FillSource {
     if (!this.paused || this.over) return;
     if (this.position < this.limit && this.pendingWrites <= 2 * this.options.blockSize) {
       this.paused = false;
-      this.stream?.resume();
+      if (this.stream) this.stream.resume();
+      else this.openRequest();
     }
   }
 
