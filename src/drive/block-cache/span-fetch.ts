@@ -16,8 +16,8 @@
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
  *
  * Upstream requests of a span that runs to the end of the file (an open-ended read) follow the
- * pacing limit too: each GET asks only up to one block past the limit it had when it opened, and the next GET opens only once a reader
- * raised the limit past it. A paused GET still fills the kernel's socket buffers on both sides
+ * pacing limit too: each GET asks only up to one block past the limit it had when it opened, and
+ * the next GET opens only once a reader raised the limit past it. A paused GET still fills the kernel's socket buffers on both sides
  * (several MiB on loopback, all of it served by the download host): an open-ended request made
  * a held `bytes=0-` head cost those buffers on top of its window.
  */
