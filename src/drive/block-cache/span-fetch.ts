@@ -16,8 +16,9 @@
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
  *
  * Upstream requests of a span that runs to the end of the file (an open-ended read) follow the
- * pacing limit too: each GET asks only up to one block past the limit it had when it opened, and
- * the next GET opens only once a reader raised the limit past it. A paused GET still fills the kernel's socket buffers on both sides
+ * pacing limit too: each GET asks only up to twice the allowance it had when it opened (limit
+ * minus the byte reached, at least a block), and the next GET opens only once a reader raised the
+ * limit past it. A paused GET still fills the kernel's socket buffers on both sides
  * (several MiB on loopback, all of it served by the download host): an open-ended request made
  * a held `bytes=0-` head cost those buffers on top of its window.
  */
@@ -136,15 +137,17 @@ export class SpanFetch implements FillSource {
 
   /**
    * One upstream GET from the byte reached: over the whole span when it ends before the file does
-   * (a closed client range), else (open-ended) to one block past the pacing limit, block-aligned:
-   * a sustained reader's window makes few large GETs, a stalled one leaves at most a block more
-   * than its window in flight.
+   * (a closed client range), else (open-ended) twice the allowance (limit minus the byte reached,
+   * at least a block), block-aligned: a sustained reader's window makes few large GETs, a stalled
+   * one leaves at most about its window more in flight. (One block past the limit made twice as
+   * many GETs and bench row M3 ran at 29 MB/s instead of 50.)
    */
   private openRequest(): void {
     const { blockSize, stats, priority, open, meta } = this.options;
     // A span short of the file's end is what a client asked for (plus a bounded extension): one GET.
     const paced = this.end === meta.size - 1;
-    const ahead = paced ? this.blockEndOf(Math.max(this.limit, this.position + 1) - 1 + blockSize) : this.end;
+    const allowance = Math.max(blockSize, this.limit - this.position);
+    const ahead = paced ? this.blockEndOf(this.position + 2 * allowance - 1) : this.end;
     const end = Math.min(this.end, this.stopAt, ahead);
     stats.upstreamRequests += 1;
     if (priority === 'background') stats.backgroundRequests += 1;
