@@ -325,7 +325,9 @@ describe('media reads through the block cache', () => {
     const got = await readBody(await fetch(`${url}/cut.bin`));
     const expected = await streamToBuffer(sim.contentOf(fileUrl));
     expect(got.equals(expected)).toBe(true);
-    expect(sim.stats().downloadRequests).toBe(4);
+    // Three cuts, each resumed (the whole-file read may also take more than one GET: an
+    // open-ended read asks upstream only a block past its read-ahead window at a time).
+    expect(sim.stats().downloadRequests).toBeGreaterThanOrEqual(4);
     await stack.bridge.drive.settleReadCache();
     sim.clearFaults();
     sim.reset();

@@ -145,6 +145,29 @@ describe.each([
   });
 });
 
+describe('a stalled open-ended reader with the block cache', () => {
+  it('stops its upstream a few blocks past its window: no upstream GET left open to the end of the file', async () => {
+    const block = 256 * 1024;
+    const { sim, url } = await start({ cacheBlockSize: block });
+    const size = 120 * MIB;
+    const fileUrl = await sim.addFile({ name: 'held.mkv', synthetic: { size, seed: 9 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const head = await openAndStall(`${url}/held.mkv`, 'bytes=0-', 256 * 1024);
+    expect(head.received.equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 256 * 1024 - 1)))).toBe(true);
+    const served = await servedWhenQuiet(sim);
+    // What the sockets between the bridge and this client accept before pushing back (about
+    // 5-7.5 MiB on loopback here) + the one-block window + at most two blocks asked past it.
+    // Before, the window grew as those buffers filled (to 4 MiB) and the upstream GET ran to the
+    // end of the file, so the download host's own socket buffers filled too: 15 MiB and more.
+    expect(served).toBeLessThanOrEqual(256 * 1024 + 10 * MIB);
+    // A generous wait later, still stalled: nothing more went upstream.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await servedWhenQuiet(sim)).toBe(served);
+    head.close();
+  });
+});
+
 /** Small real media files, made by ffmpeg at test time. */
 const MEDIA = [
   // MP4 as ffmpeg writes it by default: the `moov` index at the end, so probes read head AND tail.

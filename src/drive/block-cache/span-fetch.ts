@@ -14,6 +14,13 @@
  * for the tail while its first connection, `bytes=0-`, stays open and unread) starts its own
  * upstream range at once instead of waiting for this transfer to stream the whole file. When the
  * next block to claim is already cached or claimed by another transfer, this one stops before it.
+ *
+ * Upstream requests of a span that runs to the end of the file (an open-ended read) follow the
+ * pacing limit too: each GET asks only up to twice the allowance it had when it opened (limit
+ * minus the byte reached, at least a block), and the next GET opens only once a reader raised the
+ * limit past it. A paused GET still fills the kernel's socket buffers on both sides
+ * (several MiB on loopback, all of it served by the download host): an open-ended request made
+ * a held `bytes=0-` head cost those buffers on top of its window.
  */
 import type { Readable } from 'node:stream';
 import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
@@ -106,8 +113,8 @@ export class SpanFetch implements FillSource {
   private headPending = false;
   private streamEnded = false;
   private readonly controller = new AbortController();
-  /** Undefined when there was nothing to claim (every block already cached or in flight). */
-  private readonly stream: Readable | undefined;
+  /** The upstream GET in progress; undefined between two GETs, or when there was nothing to claim. */
+  private stream: Readable | undefined;
   private pendingWrites = 0;
   /** Set by truncate or abandon: the last byte still wanted. */
   private stopAt = Number.MAX_SAFE_INTEGER;
@@ -142,25 +149,54 @@ export class SpanFetch implements FillSource {
       this.finish(undefined);
       return;
     }
-    options.stats.upstreamRequests += 1;
-    if (options.priority === 'background') options.stats.backgroundRequests += 1;
+    this.openRequest();
+    const first = this.fills.get(options.firstBlock);
+    if (first && first.headBytes > 0) this.fetchHead(first, firstByte);
+  }
+
+  /**
+   * One upstream GET from the byte reached: over the whole span when it ends before the file does
+   * (a closed client range), else (open-ended) twice the allowance (limit minus the byte reached,
+   * at least a block), block-aligned: a sustained reader's window makes few large GETs, a stalled
+   * one leaves at most about its window more in flight. (One block past the limit made twice as
+   * many GETs and bench row M3 ran at 29 MB/s instead of 50.)
+   */
+  private openRequest(): void {
+    const { blockSize, stats, priority, open, meta } = this.options;
+    // A span short of the file's end is what a client asked for (plus a bounded extension): one GET.
+    const paced = this.end === meta.size - 1;
+    const allowance = Math.max(blockSize, this.limit - this.position);
+    const ahead = paced ? this.blockEndOf(this.position + 2 * allowance - 1) : this.end;
+    const end = Math.min(this.end, this.stopAt, ahead);
+    stats.upstreamRequests += 1;
+    if (priority === 'background') stats.backgroundRequests += 1;
     const stream = resumableRead({
-      start: this.start,
-      end: this.end,
-      maxResumes: options.maxResumes,
+      start: this.position,
+      end,
+      maxResumes: this.options.maxResumes,
       signal: this.controller.signal,
-      parking: options.parking,
-      open: (part, context) => options.open(part, { attempt: context.attempt, signal: context.signal, priority: options.priority }),
+      parking: this.options.parking,
+      open: (part, context) => open(part, { attempt: context.attempt, signal: context.signal, priority }),
     });
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.once('end', () => {
+    stream.once('end', () => this.requestEnded(stream));
+    stream.once('error', (error: Error) => {
+      if (stream === this.stream) this.finish(error);
+    });
+  }
+
+  /** A GET delivered all it asked: the span is complete, or the next GET waits for the limit. */
+  private requestEnded(stream: Readable): void {
+    if (stream !== this.stream || this.over) return;
+    this.stream = undefined;
+    if (this.position > Math.min(this.end, this.stopAt)) {
       this.streamEnded = true;
       if (!this.headPending) this.finish(undefined);
-    });
-    stream.once('error', (error: Error) => this.finish(error));
-    const first = this.fills.get(options.firstBlock);
-    if (first && first.headBytes > 0) this.fetchHead(first, firstByte);
+      return;
+    }
+    this.paused = true;
+    this.maybeResume();
   }
 
   /**
@@ -289,9 +325,10 @@ export class SpanFetch implements FillSource {
   private stopBefore(index: number): void {
     this.stopAt = Math.min(this.stopAt, index * this.options.blockSize - 1);
     this.limit = Math.min(this.limit, this.stopAt + 1);
-    // Already there (paused at its limit, every claimed block whole): nothing more will arrive to
-    // end it, so end it now rather than hold an idle connection (and a lane) until its reader ends.
-    if (this.stream && this.position > this.stopAt) queueMicrotask(() => this.stop());
+    // Already there (paused at its limit or between two GETs, every claimed block whole): no byte
+    // will come to end it, so end it now, or it holds an idle connection (and a lane) until its
+    // reader ends, and whoever settles the cache waits for it.
+    if (this.position > this.stopAt) queueMicrotask(() => this.stop());
   }
 
   /**
@@ -386,7 +423,9 @@ export class SpanFetch implements FillSource {
     if (this.headPending) {
       // The span's last wanted byte arrived while the head of its first block is still coming.
       this.streamEnded = true;
-      this.stream?.destroy();
+      const stream = this.stream;
+      this.stream = undefined;
+      stream?.destroy();
       return;
     }
     this.controller.abort();
@@ -456,10 +495,11 @@ export class SpanFetch implements FillSource {
   }
 
   private maybeResume(): void {
-    if (!this.paused || this.over) return;
+    if (!this.paused || this.over || this.streamEnded) return;
     if (this.position < this.limit && this.pendingWrites <= 2 * this.options.blockSize) {
       this.paused = false;
-      this.stream?.resume();
+      if (this.stream) this.stream.resume();
+      else this.openRequest();
     }
   }
 
