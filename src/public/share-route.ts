@@ -191,21 +191,12 @@ async function checkPassword(req: IncomingMessage, res: ServerResponse, options:
 function refuseGuess(res: ServerResponse, options: ShareRouteOptions, id: string, client: string, waitMs: number): void {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   options.logger?.warn('share: too many wrong passwords; guesses refused for now', { id: shortId(id), client, retryAfterSeconds: seconds });
-  const page = passwordPage({ action: id, wrong: true, waitSeconds: seconds });
-  res.writeHead(429, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': Buffer.byteLength(page.html),
-    'Content-Security-Policy': page.csp,
-    'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    'Retry-After': String(seconds),
-  });
-  res.end(page.html);
+  sendPage(res, 429, passwordPage({ action: id, wrong: true, waitSeconds: seconds }), 'POST', { 'Retry-After': String(seconds) });
 }
 
-function sendPage(res: ServerResponse, status: number, page: Page, method: string): void {
+function sendPage(res: ServerResponse, status: number, page: Page, method: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, {
+    ...extra,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(page.html),
     'Content-Security-Policy': page.csp,
