@@ -5,11 +5,8 @@
  * the budget holds; every byte is compared with the simulator's content. No timing is asserted.
  */
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, streamToBuffer, type Stack } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cachedStacks, streamToBuffer } from './helpers.js';
 
 const MIB = 1024 * 1024;
 const READERS = 100;
@@ -18,16 +15,7 @@ const BUDGET = 8;
 /** Download links live 5 min x the simulator's time scale here (3 s): reuse them for less than that. */
 const LINK_REUSE_MS = 2_000;
 
-let stack: Stack | undefined;
-let cacheDir: string | undefined;
-
-afterEach(async () => {
-  await stack?.bridge.drive.closeReadCache();
-  await stack?.close();
-  stack = undefined;
-  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
-  cacheDir = undefined;
-});
+const stacks = cachedStacks('fichier-dav-budget-');
 
 /** `bytes=0-` on its own connection; resolves with the first `keep` bytes, the response left open and unread. */
 function holdHead(url: string, keep: number): Promise<{ head: Buffer; close(): void }> {
@@ -63,11 +51,10 @@ describe.each([
   ['with --no-read-cache', { readCache: false }],
 ])(`${READERS} concurrent ffprobe-like readers %s`, (_label, drive) => {
   it(`never open more than the budget's ${BUDGET} upstream connections, and every byte is exact`, async () => {
-    cacheDir = await mkdtemp(join(tmpdir(), 'fichier-dav-budget-'));
-    stack = await startStack(
+    const stack = await stacks.start(
       { perFolderListingWindowMs: 0 },
       // A media server on the same host opens many connections at once: more than the default per-address cap.
-      { drive: { cacheDir, downloadConnections: BUDGET, downloadConnectionsPerFile: 3, linkReuseMs: LINK_REUSE_MS, ...drive }, limits: { maxConnections: 1000, maxConnectionsPerAddress: 1000 } },
+      { drive: { downloadConnections: BUDGET, downloadConnectionsPerFile: 3, linkReuseMs: LINK_REUSE_MS, ...drive }, limits: { maxConnections: 1000, maxConnectionsPerAddress: 1000 } },
     );
     const { sim, url } = stack;
     const files = await Promise.all(

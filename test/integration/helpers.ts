@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 /** Starts the simulator and the bridge in front of it on ephemeral ports, as `serve` would. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,4 +60,28 @@ export async function streamToBuffer(stream: AsyncIterable<Uint8Array>): Promise
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
+}
+
+/**
+ * A stack whose bridge has a read cache in its own temporary folder, both removed after each test
+ * of the calling file (the afterEach hook is registered by this call, at the file's top level).
+ * `start(sim, bridge)` passes `cacheDir` to the drive options.
+ */
+export function cachedStacks(prefix: string): { start(simOptions: StartOptions, bridgeOptions: Partial<BridgeOptions>): Promise<Stack> } {
+  let stack: Stack | undefined;
+  let cacheDir: string | undefined;
+  afterEach(async () => {
+    await stack?.bridge.drive.closeReadCache();
+    await stack?.close();
+    stack = undefined;
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+    cacheDir = undefined;
+  });
+  return {
+    async start(simOptions, bridgeOptions) {
+      cacheDir = await mkdtemp(join(tmpdir(), prefix));
+      stack = await startStack(simOptions, { ...bridgeOptions, drive: { cacheDir, ...bridgeOptions.drive } });
+      return stack;
+    },
+  };
 }

@@ -4,32 +4,18 @@
  * ahead on more connections, within the connection budget. The simulator's counters are the witness; every byte is compared.
  * Nothing here measures time (the speed-up is bench row M3).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cachedStacks, type Stack } from './helpers.js';
 
 const MIB = 1024 * 1024;
 
-let stack: Stack | undefined;
-let cacheDir: string | undefined;
+const stacks = cachedStacks('fichier-dav-parallel-');
 
-afterEach(async () => {
-  await stack?.bridge.drive.closeReadCache();
-  await stack?.close();
-  stack = undefined;
-  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
-  cacheDir = undefined;
-});
-
-async function start(sim: { downloadBytesPerSecond?: number }, downloadConnections = 8): Promise<Stack> {
-  cacheDir = await mkdtemp(join(tmpdir(), 'fichier-dav-parallel-'));
+function start(sim: { downloadBytesPerSecond?: number }, downloadConnections = 8): Promise<Stack> {
   // Links live 5 min x the simulator's time scale (3 s) here: reuse them for less than that.
-  stack = await startStack(sim, { drive: { cacheDir, cacheBlockSize: MIB, linkReuseMs: 2_000, downloadConnections, parallelStreams: 5 } });
-  return stack;
+  return stacks.start(sim, { drive: { cacheBlockSize: MIB, linkReuseMs: 2_000, downloadConnections, parallelStreams: 5 } });
 }
 
 /** GET of the whole file; at most `bytesPerSecond` when given (the client's own pace). Resolves with the body's SHA-256. */

@@ -232,6 +232,8 @@ export class CachedRangeStream extends Readable {
       const blockEnd = Math.min(size, blockStart + blockSize) - 1;
       const max = Math.min(PIECE, Math.min(this.end, blockEnd) - this.position + 1);
       this.pinAhead(index);
+      // Whatever source serves this block, held blocks behind the reader are released here.
+      this.enterBlock(index);
 
       const fill = registry.get(key, index);
       if (fill && fill.state !== 'failed') {
@@ -323,22 +325,23 @@ export class CachedRangeStream extends Readable {
     return fetch;
   }
 
-  /** A block one of this reader's own transfers fetched and still holds for it (stored or not). */
+  /**
+   * A block one of this reader's own transfers fetched and still holds for it (stored or not).
+   * Only the paced transfers keep blocks: chunk transfers of parallel streams forget theirs.
+   */
   private keptFill(index: number): BlockFill | undefined {
-    if (index !== this.passedBlock) {
-      this.passedBlock = index;
-      for (const fetch of this.fetches) fetch.passed(index);
-      for (const fetch of this.chunkFetches) fetch.passed(index);
-    }
     for (const fetch of this.fetches) {
       const fill = fetch.keptFill(index);
       if (fill) return fill;
     }
-    for (const fetch of this.chunkFetches) {
-      const fill = fetch.keptFill(index);
-      if (fill) return fill;
-    }
     return undefined;
+  }
+
+  /** The reader moved into block `index`: its transfers let go of the blocks it left behind. */
+  private enterBlock(index: number): void {
+    if (index === this.passedBlock) return;
+    this.passedBlock = index;
+    for (const fetch of this.fetches) fetch.passed(index);
   }
 
   private isOwn(fill: BlockFill): boolean {

@@ -162,22 +162,13 @@ export class SpanFetch implements FillSource {
    * many GETs and bench row M3 ran at 29 MB/s instead of 50.)
    */
   private openRequest(): void {
-    const { blockSize, stats, priority, open, meta } = this.options;
+    const { blockSize, priority, meta } = this.options;
     // A span short of the file's end is what a client asked for (plus a bounded extension): one GET.
     const paced = this.end === meta.size - 1;
     const allowance = Math.max(blockSize, this.limit - this.position);
     const ahead = paced ? this.blockEndOf(this.position + 2 * allowance - 1) : this.end;
     const end = Math.min(this.end, this.stopAt, ahead);
-    stats.upstreamRequests += 1;
-    if (priority === 'background') stats.backgroundRequests += 1;
-    const stream = resumableRead({
-      start: this.position,
-      end,
-      maxResumes: this.options.maxResumes,
-      signal: this.controller.signal,
-      parking: this.options.parking,
-      open: (part, context) => open(part, { attempt: context.attempt, signal: context.signal, priority }),
-    });
+    const stream = this.upstreamRange(this.position, end, priority, this.options.parking);
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.requestEnded(stream));
@@ -199,6 +190,21 @@ export class SpanFetch implements FillSource {
     this.maybeResume();
   }
 
+  /** One resumable upstream GET of bytes [start, end] (inclusive), counted in the cache's stats. */
+  private upstreamRange(start: number, end: number, priority: FetchPriority, parking?: ResumableReadOptions['parking']): Readable {
+    const { stats, open, maxResumes } = this.options;
+    stats.upstreamRequests += 1;
+    if (priority === 'background') stats.backgroundRequests += 1;
+    return resumableRead({
+      start,
+      end,
+      maxResumes,
+      signal: this.controller.signal,
+      parking,
+      open: (part, context) => open(part, { attempt: context.attempt, signal: context.signal, priority }),
+    });
+  }
+
   /**
    * The bytes of the first block before the span's start, at background priority: the client's
    * first byte does not wait for them, but the block is stored whole (a repeat of the seek, or a
@@ -206,15 +212,8 @@ export class SpanFetch implements FillSource {
    */
   private fetchHead(fill: BlockFill, firstByte: number): void {
     this.headPending = true;
-    this.options.stats.upstreamRequests += 1;
-    this.options.stats.backgroundRequests += 1;
-    const head = resumableRead({
-      start: firstByte,
-      end: this.start - 1,
-      maxResumes: this.options.maxResumes,
-      signal: this.controller.signal,
-      open: (part, context) => this.options.open(part, { attempt: context.attempt, signal: context.signal, priority: 'background' }),
-    });
+    // No parking: the head is read at once, never held idle for a reader.
+    const head = this.upstreamRange(firstByte, this.start - 1, 'background');
     this.head = head;
     head.on('data', (chunk: Buffer) => {
       if (this.over) return;
