@@ -107,6 +107,7 @@ export async function startSimulator(input: StartOptions = {}): Promise<Simulato
     uploads: new Map(),
     tokens: new Map(),
     activeDownloads: new Map(),
+    line: { freeAt: 0 },
     remoteJobs: new Map(),
     nextNode: 0,
     background: new Set(),
