@@ -41,7 +41,11 @@ const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
 const CHUNK = 8 * 1024 * 1024;
 /** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
 const KEEP_GAIN = 1.3;
-/** Intervals a rate is measured over, before and after a change of lanes: one alone is noisy on a busy machine. */
+/**
+ * A rate, before and after a change of lanes, is measured over at least this many intervals and
+ * over at least two rounds of chunks (every lane fetching twice: chunks arrive in bursts, so one
+ * interval alone swings between a stall and a burst).
+ */
 const TRIAL_INTERVALS = 2;
 /** Bytes read before the next trial after one that ended; doubles with each trial that changed nothing. */
 const TRIAL_BACKOFF = 32 * 1024 * 1024;
@@ -126,7 +130,17 @@ export class CachedRangeStream extends Readable {
    * the new connections' start are not judged).
    */
   private trial:
-    | { lanesBefore: number; rateBefore: number; before: Array<{ bytes: number; ms: number }>; judgeFrom: number; bytes: number; ms: number; intervals: number }
+    | {
+        lanesBefore: number;
+        rateBefore: number;
+        before: Array<{ bytes: number; ms: number }>;
+        judgeFrom: number;
+        /** Bytes the rate after the change is measured over (fixed when the trial starts: the window grows meanwhile). */
+        measure: number;
+        bytes: number;
+        ms: number;
+        intervals: number;
+      }
     | undefined;
   /** The last intervals at the current lanes, bytes and ms (a rate over two is steadier than one). */
   private recent: Array<{ bytes: number; ms: number }> = [];
@@ -408,7 +422,7 @@ export class CachedRangeStream extends Readable {
     // While a change of lanes is on trial, the intervals judge it and nothing else changes.
     if (this.trial) return this.judgeTrial(interval, probeFrom);
     this.recent.push(interval);
-    if (this.recent.length > TRIAL_INTERVALS) this.recent.shift();
+    trimHistory(this.recent, this.measureBytes(this.lanes));
     // Bytes per millisecond the reader took in its last intervals.
     const rate = rateOf(this.recent);
     this.starvedRun = starved ? this.starvedRun + 1 : 0;
@@ -434,7 +448,7 @@ export class CachedRangeStream extends Readable {
     let judgeFrom = this.position + 1;
     for (const fetch of this.chunkFetches) if (fetch.isRunning) judgeFrom = Math.max(judgeFrom, fetch.end + 1);
     if (lanes > this.lanes) judgeFrom = Number.POSITIVE_INFINITY;
-    this.trial = { lanesBefore: this.lanes, rateBefore, before: [...this.recent], judgeFrom, bytes: 0, ms: 0, intervals: 0 };
+    this.trial = { lanesBefore: this.lanes, rateBefore, before: [...this.recent], judgeFrom, measure: this.measureBytes(lanes), bytes: 0, ms: 0, intervals: 0 };
     this.recent = [];
     this.lanes = lanes;
     this.keepFetching();
@@ -451,14 +465,14 @@ export class CachedRangeStream extends Readable {
     if (trial.judgeFrom === Number.POSITIVE_INFINITY) {
       // No new lane has run yet: the reader's rate is still the one to beat.
       trial.before.push(interval);
-      if (trial.before.length > TRIAL_INTERVALS) trial.before.shift();
+      trimHistory(trial.before, trial.measure);
       trial.rateBefore = rateOf(trial.before);
       return;
     }
     if (from < trial.judgeFrom) return;
     trial.bytes += interval.bytes;
     trial.ms += interval.ms;
-    if (++trial.intervals < TRIAL_INTERVALS) return;
+    if (++trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure) return;
     const rate = rateOf([trial]);
     this.trial = undefined;
     this.starvedRun = 0;
@@ -489,6 +503,14 @@ export class CachedRangeStream extends Readable {
       this.recheckAt = this.position + this.recheckGap;
     }
     this.keepFetching();
+  }
+
+  /** Bytes a rate at `lanes` lanes is measured over at least: two rounds of chunks (one block with one lane). */
+  private measureBytes(lanes: number): number {
+    if (lanes === 1) return PROBE;
+    const { blockSize } = this.context;
+    const share = Math.floor(this.window / lanes / blockSize) * blockSize;
+    return 2 * lanes * Math.max(blockSize, Math.min(CHUNK, share));
   }
 
   /** Bytes one connection fetches at a time when several share the window: a fair share of it, 1 block to CHUNK. */
@@ -625,4 +647,14 @@ function rateOf(intervals: Array<{ bytes: number; ms: number }>): number {
     ms += interval.ms;
   }
   return bytes / Math.max(1, ms);
+}
+
+/**
+ * Keeps the last intervals that together hold at least `bytes` (and at least TRIAL_INTERVALS of
+ * them): the span a rate is measured over.
+ */
+function trimHistory(intervals: Array<{ bytes: number; ms: number }>, bytes: number): void {
+  let held = 0;
+  for (const interval of intervals) held += interval.bytes;
+  while (intervals.length > TRIAL_INTERVALS && held - intervals[0]!.bytes >= bytes) held -= intervals.shift()!.bytes;
 }
