@@ -15,6 +15,8 @@ export interface BridgeStart {
   timeScale: number;
   /** Extra `serve` flags (e.g. cache options). */
   flags?: string[];
+  /** Told the process id as soon as the process exists (before it serves). */
+  onSpawn?: (pid: number) => void;
 }
 
 export class BridgeProcess {
@@ -52,6 +54,7 @@ export class BridgeProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
     const url = await new Promise<string>((resolve, reject) => {
