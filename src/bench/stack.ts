@@ -68,8 +68,8 @@ export class Stack {
   }
 
   /** Starts a bridge on this stack's simulator; `onSpawn` learns its pid before it serves. */
-  async bridge(flags: string[] = [], onSpawn?: (pid: number) => void): Promise<BridgeProcess> {
-    const bridge = await BridgeProcess.start({ apiUrl: this.sim.addresses.apiUrl, apiKey: this.sim.addresses.apiKey, timeScale: this.timeScale, flags, onSpawn });
+  async bridge(flags: string[] = [], onSpawn?: (pid: number) => void, startTimeoutMs?: number): Promise<BridgeProcess> {
+    const bridge = await BridgeProcess.start({ apiUrl: this.sim.addresses.apiUrl, apiKey: this.sim.addresses.apiKey, timeScale: this.timeScale, flags, onSpawn, startTimeoutMs });
     this.bridges.push(bridge);
     return bridge;
   }
