@@ -124,6 +124,7 @@ async function phase(scale: number, names: string[], concurrency: number, count:
       // Each checks the key in its turn of the account's user/info window (60 s x scale).
       const startTimeoutMs = 20_000 + count * 60_000 * 1.1 * scale;
       const bridges = await Promise.all(Array.from({ length: count }, (_, i) => stack.bridge(flags, (pid) => (labels[label(i)] = pid), startTimeoutMs)));
+      process.stderr.write(`bench: bridges: ${count} started in ${((Date.now() - phaseStart) / 1000).toFixed(1)} s\n`);
       const m = await measure(stack, bridges.map((b) => b.url), names, concurrency);
       owners.stop();
       const allFloods = diff(await stack.counters(), atStart).floods;
