@@ -242,7 +242,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     throw startupError(error, apiUrl);
   }
   const notifications = createNotifications(options.notify, logger, options.metrics);
-  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale, client.scheduler.options.jitterMs);
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,

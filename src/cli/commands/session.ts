@@ -98,6 +98,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     client: {
       ratePerSecond: settings.rate,
       timeScale: settings.timeScale,
+      jitterMs: settings.jitterMs,
       maxAttempts: settings.retries,
       logger: (event) => {
         if (event.outcome === 'error') lastFailure = event;
@@ -130,7 +131,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     throw new CliError(`1fichier is rate-limiting this account; retry in ${seconds} s`, ExitCode.unavailable);
   }
 
-  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale);
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale, settings.jitterMs);
   const local: Upstream = new SnapshotUpstream(new FichierUpstream(client), snapshots, {
     listingWindowMs,
     reuseListings: !flags.fresh,
