@@ -16,7 +16,7 @@ export interface GaugeSources {
   /** Remaining flood cool-down (ms), 0 when none. */
   coolDownMs?: () => number;
   /** Cumulative cache counters (folder cache, block cache...). */
-  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number; corrupt?: number }>;
+  cache?: () => Record<string, { hits: number; misses: number; evictions?: number; bytesSaved?: number; corrupt?: number; parallelTrials?: number; parallelKept?: number }>;
   /** Change notifications waiting or being delivered (batches and retries). */
   notifyPending?: () => number;
   /** With --redis-url: the shared Redis's state. */
@@ -224,6 +224,20 @@ export class BridgeMetrics {
       'fichier_dav_cache_corrupt_blocks_total',
       'Cached blocks found corrupt (checksum mismatch) since start, dropped and fetched again, by cache.',
       (stats) => stats.corrupt ?? 0,
+    );
+    cacheCounter(
+      this.registry,
+      sources,
+      'fichier_dav_parallel_stream_trials_total',
+      'Doublings of a sequential reader\'s upstream connections tried (parallel streams), by cache.',
+      (stats) => stats.parallelTrials ?? 0,
+    );
+    cacheCounter(
+      this.registry,
+      sources,
+      'fichier_dav_parallel_stream_kept_total',
+      'Of those, doublings kept because the reader got faster (the rest found the limit elsewhere: the bridge, the line), by cache.',
+      (stats) => stats.parallelKept ?? 0,
     );
   }
 

@@ -214,7 +214,15 @@ export function registerServe(program: Command): void {
       metrics.sources.cache = () => {
         const blocks = bridge.drive.cacheStats();
         return {
-          blocks: { hits: blocks.hits, misses: blocks.misses, evictions: blocks.evictions, bytesSaved: blocks.bytesFromCache, corrupt: blocks.corruptBlocks },
+          blocks: {
+            hits: blocks.hits,
+            misses: blocks.misses,
+            evictions: blocks.evictions,
+            bytesSaved: blocks.bytesFromCache,
+            corrupt: blocks.corruptBlocks,
+            parallelTrials: blocks.parallelTrials,
+            parallelKept: blocks.parallelKept,
+          },
           folders: bridge.drive.folders.stats(),
         };
       };

@@ -12,7 +12,7 @@ describe('metrics', () => {
     const metrics = new BridgeMetrics({
       queueDepth: () => ({ interactive: 2, background: 5 }),
       coolDownMs: () => 1500,
-      cache: () => ({ folders: { hits: 10, misses: 3 }, blocks: { hits: 7, misses: 1, evictions: 2, bytesSaved: 4096 } }),
+      cache: () => ({ folders: { hits: 10, misses: 3 }, blocks: { hits: 7, misses: 1, evictions: 2, bytesSaved: 4096, parallelTrials: 3, parallelKept: 1 } }),
     });
     metrics.upstream({ endpoint: 'folder/ls.cgi', outcome: 'ok', ms: 120, retries: 0, floods: 0 });
     metrics.upstream({ endpoint: 'file/mv.cgi', outcome: 'ok', ms: 30_400, retries: 1, floods: 1, waitMs: 400 });
@@ -36,6 +36,8 @@ describe('metrics', () => {
     expect(text).toContain('fichier_dav_flood_cooldown_seconds 1.5');
     expect(text).toContain('fichier_dav_cache_hits_total{cache="blocks"} 7');
     expect(text).toContain('fichier_dav_cache_saved_bytes_total{cache="blocks"} 4096');
+    expect(text).toContain('fichier_dav_parallel_stream_trials_total{cache="blocks"} 3');
+    expect(text).toContain('fichier_dav_parallel_stream_kept_total{cache="blocks"} 1');
     expect(text).toMatch(/\nprocess_resident_memory_bytes \d+/);
   });
 

@@ -64,6 +64,8 @@ export class FailoverBudgetStore implements BudgetStore {
   /** Windows as this bridge last knew them (key → opens-at, wall-clock ms). */
   private readonly mirror = new Map<string, number>();
   private settledAt = 0;
+  /** When this bridge began pacing its calls alone (Redis lost, or never reached); undefined while Redis paces them. */
+  private aloneSince: number | undefined;
 
   constructor(options: FailoverBudgetOptions) {
     if (!(options.bridges >= 1)) throw new RangeError('bridges must be >= 1');
@@ -129,11 +131,19 @@ export class FailoverBudgetStore implements BudgetStore {
       async () => {
         const claim = await this.shared.claimSend(now, rate);
         this.lastShared = claim.cooldown;
+        this.aloneSince = undefined;
         return claim;
       },
       async () => {
         if (this.lastShared && this.lastShared.until > now) await this.local.holdUntil(this.lastShared.until, now);
-        return this.local.claimSend(now, { ratePerMs: rate.ratePerMs / this.bridges, burst: 1 });
+        const local = { ratePerMs: rate.ratePerMs / this.bridges, burst: 1 };
+        // The tokens Redis handed out a moment ago still count at 1fichier, and every other bridge
+        // falls back at the same moment: a local bucket that starts full would let each of them
+        // send at once on top of those. So the first local call waits one local period.
+        this.aloneSince ??= now;
+        const firstAt = this.aloneSince + Math.ceil(1 / local.ratePerMs);
+        if (now < firstAt) return { waitMs: firstAt - now, cooldown: await this.local.cooldown() };
+        return this.local.claimSend(now, local);
       },
     );
   }
