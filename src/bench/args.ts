@@ -9,13 +9,18 @@ export interface BenchArgs {
   quick: boolean;
   only: RowName[];
   out: string;
+  /** `--time-scale`: replaces the time scale of the rows run against time-scaled limits (6, 8). */
+  timeScale?: number;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only ${ROW_NAMES.join(',')}] [--out bench/results.json]
   --quick   reduced sizes (under a minute)
   --only    run only these rows (comma separated names, or the row numbers 1-8, C and M);
             rows 2 and 3 (sequential GET and seeks) run together as "get"
-  --out     where to write the JSON results (default bench/results.json)`;
+  --out     where to write the JSON results (default bench/results.json)
+  --time-scale S
+            run the rows under the simulator's time-scaled limits (6 scan, 8 bridges) at this
+            scale instead of 0.05 (1 = 1fichier's real windows: 30 s per folder listing)`;
 
 export class ArgsError extends Error {}
 
@@ -25,6 +30,11 @@ export function parseArgs(argv: string[]): BenchArgs | 'help' {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') return 'help';
     else if (a === '--quick') args.quick = true;
+    else if (a === '--time-scale') {
+      const value = Number(argv[++i]);
+      if (!(value > 0) || value > 1) throw new ArgsError('--time-scale needs a number in (0, 1]');
+      args.timeScale = value;
+    }
     else if (a === '--only' || a === '--out') {
       const value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new ArgsError(`${a} needs a value`);

@@ -15,6 +15,14 @@ export interface BridgeStart {
   timeScale: number;
   /** Extra `serve` flags (e.g. cache options). */
   flags?: string[];
+  /**
+   * How long it may take to serve, ms. Default 20 000. Bridges started together on one account
+   * check the key one after the other (user/info once per 60 s x time scale), so rows starting
+   * several give more.
+   */
+  startTimeoutMs?: number;
+  /** Told the process id as soon as the process exists (before it serves). */
+  onSpawn?: (pid: number) => void;
 }
 
 export class BridgeProcess {
@@ -52,11 +60,13 @@ export class BridgeProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`bridge did not start in 20 s: ${stderr}`)), 20_000);
+      const limitMs = options.startTimeoutMs ?? 20_000;
+      const timer = setTimeout(() => reject(new Error(`bridge did not start in ${Math.round(limitMs / 1000)} s: ${stderr}`)), limitMs);
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
         const m = /fichier-dav: serving \S+ at (http\S+)/.exec(out);

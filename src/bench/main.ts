@@ -51,7 +51,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const config = parsed.quick ? QUICK : FULL;
+  const base = parsed.quick ? QUICK : FULL;
+  const config: BenchConfig = parsed.timeScale === undefined ? base : { ...base, scanTimeScale: parsed.timeScale };
+  // Slower time-scaled rows get proportionally longer.
+  const slowdown = Math.max(1, config.scanTimeScale / base.scanTimeScale);
   const rows: Row[] = [];
   const started = now();
   const timings: Record<string, number> = {};
@@ -59,7 +62,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${name}...\n`);
     const rowStarted = now();
     let timer: NodeJS.Timeout | undefined;
-    const limitS = config.quick ? 60 : 300;
+    const limitS = (config.quick ? 60 : 300) * slowdown;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`row did not finish within ${limitS} s`)), limitS * 1000);
     });

@@ -16,6 +16,7 @@ export type SimRequest =
   | { op: 'addFolder'; parentId: number; name: string }
   | { op: 'addFiles'; folderId: number; files: SyntheticFileSpec[] }
   | { op: 'stats' }
+  | { op: 'log' }
   | { op: 'close' };
 
 export interface SimAddresses {
@@ -48,6 +49,8 @@ async function handle(request: SimRequest): Promise<unknown> {
     }
     case 'stats':
       return sim.stats();
+    case 'log':
+      return sim.log();
     case 'close':
       await sim.close();
       setImmediate(() => process.exit(0));

@@ -3,10 +3,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { StartOptions, StatsSnapshot } from '../simulator/index.js';
+import type { LogEntry, SimStatsSnapshot, StartOptions } from '../simulator/index.js';
 import type { SimAddresses, SimRequest, SyntheticFileSpec } from './sim-child.js';
 
-export type SimStats = StatsSnapshot & { locked: string[] };
+export type SimStats = SimStatsSnapshot;
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -70,6 +70,11 @@ export class SimProcess {
 
   stats(): Promise<SimStats> {
     return this.call({ op: 'stats' }) as Promise<SimStats>;
+  }
+
+  /** The simulator's request log (each call's endpoint, arrival, outcome and connection). */
+  log(): Promise<LogEntry[]> {
+    return this.call({ op: 'log' }) as Promise<LogEntry[]>;
   }
 
   async close(): Promise<void> {

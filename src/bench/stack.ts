@@ -67,8 +67,9 @@ export class Stack {
     return stack;
   }
 
-  async bridge(flags: string[] = []): Promise<BridgeProcess> {
-    const bridge = await BridgeProcess.start({ apiUrl: this.sim.addresses.apiUrl, apiKey: this.sim.addresses.apiKey, timeScale: this.timeScale, flags });
+  /** Starts a bridge on this stack's simulator; `onSpawn` learns its pid before it serves. */
+  async bridge(flags: string[] = [], onSpawn?: (pid: number) => void, startTimeoutMs?: number): Promise<BridgeProcess> {
+    const bridge = await BridgeProcess.start({ apiUrl: this.sim.addresses.apiUrl, apiKey: this.sim.addresses.apiKey, timeScale: this.timeScale, flags, onSpawn, startTimeoutMs });
     this.bridges.push(bridge);
     return bridge;
   }

@@ -51,10 +51,13 @@ export interface AccountState {
   close(): Promise<void>;
 }
 
-/** Applied window with the scheduler's margin (2 %, at least a few ms), as the scheduler applies it. */
-export function windowWithMargin(nominalMs: number, timeScale: number): number {
+/**
+ * Applied window with the scheduler's margin (2 %, at least 50 ms, at least `jitterMs`), as the
+ * scheduler applies it (real ms).
+ */
+export function windowWithMargin(nominalMs: number, timeScale: number, jitterMs = 0): number {
   const span = nominalMs * timeScale;
-  return span + Math.max(span * SCHEDULER_DEFAULTS.windowMargin, 50);
+  return span + Math.max(span * SCHEDULER_DEFAULTS.windowMargin, 50, jitterMs);
 }
 
 /**
@@ -130,7 +133,7 @@ export async function openAccountState(o: OpenAccountOptions): Promise<AccountSt
       async userInfo() {
         const saved = snapshots.userInfo();
         const age = saved ? Date.now() - saved.at : Infinity;
-        if (saved && age >= 0 && age < windowWithMargin(SCHEDULER_DEFAULTS.userInfoIntervalMs, timeScale)) return reviveAccountInfo(saved.value);
+        if (saved && age >= 0 && age < windowWithMargin(SCHEDULER_DEFAULTS.userInfoIntervalMs, timeScale, client.scheduler.options.jitterMs)) return reviveAccountInfo(saved.value);
         return checkKey();
       },
       checkKey,

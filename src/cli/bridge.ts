@@ -15,7 +15,7 @@ import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { FolderPatch } from '../drive/folder-cache.js';
 import type { Upstream } from '../drive/upstream.js';
 import { IdentifyCooldownError, keyFingerprint } from '../state/location.js';
-import { RedisCoordination, type RedisStatus } from '../state/redis/coordination.js';
+import type { RedisStatus } from '../state/redis/coordination.js';
 import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -194,8 +194,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     }
   };
   const userLogger = options.client?.logger;
+  // Loaded only with --redis-url: the Redis client is about 11 MB of resident memory.
   const redis = options.redis
-    ? new RedisCoordination({
+    ? new (await import('../state/redis/coordination.js')).RedisCoordination({
         url: options.redis.url,
         account: keyFingerprint(options.apiKey),
         bridges: options.redis.bridges ?? 3,
@@ -241,7 +242,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     throw startupError(error, apiUrl);
   }
   const notifications = createNotifications(options.notify, logger, options.metrics);
-  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale);
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, client.scheduler.options.timeScale, client.scheduler.options.jitterMs);
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,

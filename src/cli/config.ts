@@ -261,6 +261,15 @@ export const SETTINGS = {
     default: 1,
     parse: positive,
   } satisfies Setting<number>,
+  jitterMs: {
+    key: 'jitterMs',
+    flag: '--jitter-ms <ms>',
+    env: ['FICHIER_DAV_JITTER_MS'],
+    description:
+      'advanced, with --time-scale: real milliseconds by which 1fichier may count a call late (a loaded machine) without a flood; windows get at least this margin and calls are at least half of it apart (no effect at scale 1 up to 600)',
+    default: 0,
+    parse: integerIn(0, 60_000),
+  } satisfies Setting<number>,
   retries: {
     key: 'retries',
     flag: '--retries <n>',
@@ -733,12 +742,12 @@ type ValueOf<S> = S extends { parse(raw: unknown): infer T } ? (S extends { defa
 export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P]> };
 
 /** The settings every account command reads. */
-export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
+export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'jitterMs', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
 export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'parallelStreams', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
-  'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
+  'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'jitterMs', 'host', 'port', 'downloads', 'logLevel', 'logFormat',
   'uploadHousekeepingFiles', 'metricsPort', 'metricsHost', 'metricsPublic', 'user', 'pass', 'htpasswd', 'users', 'realm', 'readOnly', 'allowAnonymous',
   'tlsCert', 'tlsKey', 'headersTimeout', 'idleTimeout', 'maxConnections', 'upstreamDeadline', 'shutdownGrace',
   'loginGuessesPerMinute', 'maxConnectionsPerAddress', 'redisUrl', 'redisBridges', 'publicUrl', 'downloadConnections', 'downloadConnectionsPerFile',

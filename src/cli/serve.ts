@@ -178,7 +178,7 @@ export function registerServe(program: Command): void {
       logger,
       metrics,
       drive,
-      client: { ratePerSecond: values.rate, timeScale: values.timeScale },
+      client: { ratePerSecond: values.rate, timeScale: values.timeScale, jitterMs: values.jitterMs },
       auth: { ...auth, backoff: { globalLimit: values.loginGuessesPerMinute } },
       allowAnonymous: values.allowAnonymous,
       readOnly: values.readOnly,

@@ -12,7 +12,11 @@
  *   double the cool-down up to a maximum;
  * - retries with jittered exponential back-off for transient failures.
  *
- * All durations are nominal (real-service) values multiplied by `timeScale`.
+ * All durations are nominal (real-service) values multiplied by `timeScale`, except `jitterMs`:
+ * the delay between sending a call and 1fichier counting it (timers firing late, a loaded machine,
+ * the network) is real time and does not shrink with the scale. With `jitterMs` J, a window gets
+ * a margin of at least J and calls are at least J/2 apart, so a call counted up to J late neither
+ * lands inside the window it follows nor bunches with the calls after it (docs/rate-limits.md).
  *
  * The bucket, the windows and the cool-down live in a `BudgetStore` (budget-store.ts): in memory
  * by default, or shared by every process of the account (the state database), so a restart or a
@@ -62,6 +66,13 @@ export interface SchedulerOptions {
   windowMargin?: number;
   /** Minimum margin in real (unscaled) ms, for timer and network jitter. Default 5. */
   windowMarginMinMs?: number;
+  /**
+   * Real (unscaled) ms of lag between sending a call and its being counted that must never cause
+   * a flood: each window's margin is at least this, and calls are at least half of it apart.
+   * Default 0 (none beyond `windowMarginMinMs`). Matters only for time-scaled runs: at scale 1 the
+   * 2 % margins and the 500 ms spacing exceed any value up to 600 ms.
+   */
+  jitterMs?: number;
   clock?: Clock;
   /** Random source in [0, 1) for jitter. */
   random?: () => number;
@@ -91,6 +102,7 @@ export const SCHEDULER_DEFAULTS = {
   retryMaxMs: 5_000,
   windowMargin: 0.02,
   windowMarginMinMs: 5,
+  jitterMs: 0,
 } as const;
 
 export const MAX_RATE_PER_SECOND = 3;
@@ -212,7 +224,8 @@ export class Scheduler {
     this.options = o;
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
-    this.rate = { ratePerMs: o.ratePerSecond / 1000 / o.timeScale, burst: o.burst };
+    if (!(o.jitterMs >= 0) || !Number.isFinite(o.jitterMs)) throw new RangeError('jitterMs must be a finite number >= 0');
+    this.rate = { ratePerMs: spacedRate(o.ratePerSecond / 1000 / o.timeScale, o.jitterMs), burst: o.burst };
     this.cooldownPolicy = { firstMs: o.floodCooldownMs, maxMs: o.floodCooldownMaxMs, resetMs: o.floodResetMs, scale: o.timeScale };
     this.budget = opts.budget ?? new MemoryBudgetStore();
     this.fixedWallOffset = opts.wallClockOffsetMs ?? 0;
@@ -236,7 +249,12 @@ export class Scheduler {
 
   private windowSpan(intervalMs: number): number {
     const span = this.scaled(intervalMs);
-    return span + Math.max(span * this.options.windowMargin, this.options.windowMarginMinMs);
+    return span + Math.max(span * this.options.windowMargin, this.options.windowMarginMinMs, this.options.jitterMs);
+  }
+
+  /** The span a window `intervalMs` (nominal) is actually held, margin included (real ms). */
+  windowSpanMs(intervalMs: number): number {
+    return this.windowSpan(intervalMs);
   }
 
   /** Current cool-down end (monotonic ms), -Infinity when none. */
@@ -668,6 +686,15 @@ function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * The bucket's rate (tokens per ms) with calls at least `jitterMs / 2` apart: four calls (one more
+ * than 1fichier's burst) then span at least 1.5 x jitterMs as sent, so a lag of up to jitterMs
+ * cannot bring them within one token's time of each other where they are counted.
+ */
+export function spacedRate(ratePerMs: number, jitterMs: number): number {
+  return jitterMs > 0 ? Math.min(ratePerMs, 2 / jitterMs) : ratePerMs;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

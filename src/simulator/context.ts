@@ -78,6 +78,8 @@ export interface SimContext {
   tokens: Map<string, DownloadToken>;
   /** Downloads in flight per account (token owner). */
   activeDownloads: Map<string, number>;
+  /** When the shared download line (option downloadLineBytesPerSecond) is next free, ms since the epoch. */
+  line: { freeAt: number };
   remoteJobs: Map<number, RemoteJob>;
   /** Round-robin cursor over upload nodes. */
   nextNode: number;

@@ -129,12 +129,35 @@ export async function handleDownload(x: Exchange): Promise<void> {
   });
   try {
     const rate = ctx.opts.downloadBytesPerSecond;
-    if (rate > 0) await pipeline(file.content.read(start, end), paced(rate), meter, res);
-    else await pipeline(file.content.read(start, end), meter, res);
+    const line = ctx.opts.downloadLineBytesPerSecond;
+    const stages: Transform[] = [];
+    if (rate > 0) stages.push(paced(rate));
+    if (line > 0) stages.push(sharedLine(line, ctx.line));
+    await pipeline([file.content.read(start, end), ...stages, meter, res]);
   } catch {
     // The client went away or the cut fault fired: nothing to answer any more.
     if (!res.destroyed) res.destroy();
   }
+}
+
+/**
+ * Caps all download connections together at `bytesPerSecond` (option downloadLineBytesPerSecond):
+ * each slice takes its turn on one shared line, so two connections get half the rate each, as on
+ * a client's own saturated line.
+ */
+function sharedLine(bytesPerSecond: number, line: { freeAt: number }): Transform {
+  return new Transform({
+    async transform(chunk: Buffer, _enc, done) {
+      for (let at = 0; at < chunk.length; at += PACE_SLICE) {
+        const slice = chunk.subarray(at, at + PACE_SLICE);
+        line.freeAt = Math.max(Date.now(), line.freeAt) + (slice.length / bytesPerSecond) * 1000;
+        const wait = line.freeAt - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.push(slice);
+      }
+      done();
+    },
+  });
 }
 
 /** Slices of at most this many bytes, so a per-connection cap is smooth rather than bursty. */

@@ -68,6 +68,7 @@ export async function runExchange(
       status,
       outcome: x.outcome,
       ...(x.message !== undefined ? { message: x.message } : {}),
+      caller: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
       auth: req.headers.authorization !== undefined,
       headers: ctx.stats.pickHeaders(req.headers),
       ...(x.body !== undefined ? { body: x.body } : {}),

@@ -17,6 +17,7 @@ import { runExchange } from './exchange.js';
 import { FaultState, type Faults } from './faults.js';
 import { loadFixture } from './fixtures.js';
 import { fileIdFromUrl } from './ids.js';
+import type { FloodRecord } from './flood-log.js';
 import { Limits } from './limits.js';
 import { resolveOptions, validateOptions, type SimOptions } from './options.js';
 import { closeServer, listen, loadTls, portOf } from './server.js';
@@ -27,12 +28,16 @@ import { handleUploadNode, uploadEndpointOf } from './upload-node.js';
 export type { SimOptions } from './options.js';
 export type { Faults, FailureRule, SlowRule } from './faults.js';
 export type { LogEntry, StatsSnapshot } from './stats.js';
+export { describeFlood, type CountedCall, type FloodRecord } from './flood-log.js';
 export { DEFAULT_OPTIONS, FIXTURE_NAMES, type FixtureName } from './options.js';
 
 export interface StartOptions extends Partial<SimOptions> {
   /** Faults active from the start. */
   faults?: Faults;
 }
+
+/** What `stats()` and `GET /__sim/stats` answer. */
+export type SimStatsSnapshot = StatsSnapshot & { locked: string[]; floodLog: FloodRecord[] };
 
 export interface AddFileInput {
   folderId?: number;
@@ -57,7 +62,10 @@ export interface Simulator {
   clearFaults(): void;
   faults(): Faults;
   setOptions(patch: Partial<SimOptions>): SimOptions;
-  stats(): StatsSnapshot & { locked: string[] };
+  /** Counters, the key's flood-locked categories, and every flood answer given (`floodLog`, see flood-log.ts). */
+  stats(): SimStatsSnapshot;
+  /** Every flood answer given since the last reset, with the calls that decided it. */
+  floodLog(): FloodRecord[];
   log(): LogEntry[];
   reset(): void;
   /** Moves the simulated clock forward (expires tokens, windows, locks, end.pl reports). */
@@ -107,13 +115,14 @@ export async function startSimulator(input: StartOptions = {}): Promise<Simulato
     uploads: new Map(),
     tokens: new Map(),
     activeDownloads: new Map(),
+    line: { freeAt: 0 },
     remoteJobs: new Map(),
     nextNode: 0,
     background: new Set(),
   };
 
   const surface: ControlSurface = {
-    stats: () => ({ ...ctx.stats.snapshot(), locked: ctx.limits.lockedCategories(`key:${ctx.opts.apiKey}`) }),
+    stats: (): SimStatsSnapshot => ({ ...ctx.stats.snapshot(), locked: ctx.limits.lockedCategories(`key:${ctx.opts.apiKey}`), floodLog: ctx.limits.floods.list() }),
     log: () => ctx.stats.log(),
     reset: () => {
       ctx.stats.reset();
@@ -186,7 +195,8 @@ export async function startSimulator(input: StartOptions = {}): Promise<Simulato
       surface.setOptions(patch as Record<string, unknown>);
       return { ...ctx.opts };
     },
-    stats: () => surface.stats() as StatsSnapshot & { locked: string[] },
+    stats: () => surface.stats() as SimStatsSnapshot,
+    floodLog: () => ctx.limits.floods.list(),
     log: () => ctx.stats.log(),
     reset: () => surface.reset(),
     advanceClock: (ms) => clock.advance(ms),

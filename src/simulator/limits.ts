@@ -6,6 +6,7 @@
  * the same 403. All windows go through the clock's time scale.
  */
 import type { Clock } from './clock.js';
+import { FloodLog, type CountedCall, type FloodRecord } from './flood-log.js';
 import { MSG } from './messages.js';
 import type { SimOptions } from './options.js';
 
@@ -26,7 +27,12 @@ interface Bucket {
 interface Lock {
   until: number;
   message: string;
+  /** The flood that started the lock (named in the records of the answers it causes). */
+  cause: CountedCall & { reason: string };
 }
+
+/** Calls remembered per budget for the flood records (more than any burst fills). */
+const HISTORY = 32;
 
 export function categoryOf(endpoint: string): Category {
   if (endpoint === 'user/info.cgi') return 'user';
@@ -37,9 +43,13 @@ export function categoryOf(endpoint: string): Category {
 export class Limits {
   private buckets = new Map<string, Bucket>();
   private locks = new Map<string, Lock>();
-  private lastListing = new Map<string, number>();
-  private lastAllFiles = new Map<string, number>();
-  private lastUserInfo = new Map<string, number>();
+  private lastListing = new Map<string, CountedCall>();
+  private lastAllFiles = new Map<string, CountedCall>();
+  private lastUserInfo = new Map<string, CountedCall>();
+  /** The last calls that took a token, per budget (oldest first). */
+  private history = new Map<string, CountedCall[]>();
+  /** Every flood answer given, with the calls that decided it. */
+  readonly floods = new FloodLog();
   private errorStreaks = new Map<string, number>();
   private bans = new Map<string, number>();
 
@@ -53,6 +63,8 @@ export class Limits {
     this.lastUserInfo.clear();
     this.errorStreaks.clear();
     this.bans.clear();
+    this.history.clear();
+    this.floods.clear();
   }
 
   private floodText(o: SimOptions): string {
@@ -60,10 +72,12 @@ export class Limits {
   }
 
   /** The ban answer for an IP that earned one with repeated errors, if still banned. */
-  banned(ip: string): Flood | undefined {
+  banned(ip: string, endpoint = '?', caller = '?'): Flood | undefined {
     const o = this.opts();
     const until = this.bans.get(ip);
     if (!o.limitsEnabled || until === undefined || this.clock.now() >= until) return undefined;
+    const rule = `banned for ${o.errorBanMs} ms (scaled: ${this.span(o.errorBanMs)}) after ${o.errorBanThreshold} error answers in a row`;
+    this.floods.add({ at: this.clock.now(), endpoint, caller, reason: 'locked', who: `ip:${ip}`, rule, counted: [] });
     return { status: 403, message: this.floodText(o), reason: 'locked' };
   }
 
@@ -91,46 +105,78 @@ export class Limits {
     return out;
   }
 
-  /** Accounts for one API call; returns the flood answer if it must be refused. */
-  check(who: string, endpoint: string, body: Record<string, unknown>): Flood | undefined {
+  /**
+   * Accounts for one API call; returns the flood answer if it must be refused. `caller` names the
+   * connection (`address:port`) for the flood records.
+   */
+  check(who: string, endpoint: string, body: Record<string, unknown>, caller = '?'): Flood | undefined {
     const o = this.opts();
     if (!o.limitsEnabled) return undefined;
     const now = this.clock.now();
     const category = categoryOf(endpoint);
     const lockKey = `${who}\u0000${o.floodScope === 'key' ? '*' : category}`;
+    const folderKey = endpoint === 'user/info.cgi' ? undefined : this.listingKey(endpoint, body, o);
+    const call: CountedCall = { at: now, endpoint, caller, ...(folderKey !== undefined ? { folder: folderKey } : {}) };
+    const record = (reason: Flood['reason'], rule: string, counted: CountedCall[]) =>
+      this.floods.add({ ...call, reason, who: who.startsWith('key:') ? 'key' : who, rule, counted } satisfies FloodRecord);
 
     const lock = this.locks.get(lockKey);
     if (lock && now < lock.until) {
       if (o.extendLockOnHit) lock.until = now + this.clock.scaled(o.floodLockMs);
+      record('locked', `locked for ${o.floodLockMs} ms (scaled: ${this.span(o.floodLockMs)}) after a ${lock.cause.reason} flood`, [lock.cause]);
       return { status: 403, message: lock.message, reason: 'locked' };
     }
 
-    const flood = (message: string, reason: Flood['reason']): Flood => {
-      this.locks.set(lockKey, { until: now + this.clock.scaled(o.floodLockMs), message });
+    const flood = (message: string, reason: Flood['reason'], rule: string, counted: CountedCall[]): Flood => {
+      this.locks.set(lockKey, { until: now + this.clock.scaled(o.floodLockMs), message, cause: { ...call, reason } });
+      record(reason, rule, counted);
       return { status: 403, message, reason };
     };
 
-    if (!this.takeToken(who, now, o)) return flood(this.floodText(o), 'rate');
+    if (!this.takeToken(who, now, o)) {
+      // The calls that emptied the bucket: those of the last burst / rate seconds.
+      const span = this.clock.scaled((o.rateBurst / o.ratePerSecond) * 1000);
+      const recent = (this.history.get(who) ?? []).filter((c) => now - c.at <= span);
+      return flood(this.floodText(o), 'rate', `${o.ratePerSecond} calls/s, burst ${o.rateBurst} (scaled: one call per ${this.span(1000 / o.ratePerSecond)})`, recent);
+    }
+    this.remember(who, call);
 
     if (endpoint === 'user/info.cgi') {
       const last = this.lastUserInfo.get(who);
-      if (last !== undefined && now - last < this.clock.scaled(o.userInfoWindowMs)) return flood(MSG.floodUserInfo, 'user-info-window');
-      this.lastUserInfo.set(who, now);
+      if (last !== undefined && now - last.at < this.clock.scaled(o.userInfoWindowMs)) {
+        return flood(MSG.floodUserInfo, 'user-info-window', `user/info once per ${o.userInfoWindowMs} ms (scaled: ${this.span(o.userInfoWindowMs)})`, [last]);
+      }
+      this.lastUserInfo.set(who, call);
       return undefined;
     }
 
-    const folderKey = this.listingKey(endpoint, body, o);
     if (folderKey === 'all') {
       const last = this.lastAllFiles.get(who);
-      if (last !== undefined && now - last < this.clock.scaled(o.allFilesWindowMs)) return flood(this.floodText(o), 'all-files-window');
-      this.lastAllFiles.set(who, now);
+      if (last !== undefined && now - last.at < this.clock.scaled(o.allFilesWindowMs)) {
+        return flood(this.floodText(o), 'all-files-window', `all files once per ${o.allFilesWindowMs} ms (scaled: ${this.span(o.allFilesWindowMs)})`, [last]);
+      }
+      this.lastAllFiles.set(who, call);
     } else if (folderKey !== undefined) {
       const k = `${who}\u0000${folderKey}`;
       const last = this.lastListing.get(k);
-      if (last !== undefined && now - last < this.clock.scaled(o.perFolderListingWindowMs)) return flood(this.floodText(o), 'folder-window');
-      this.lastListing.set(k, now);
+      if (last !== undefined && now - last.at < this.clock.scaled(o.perFolderListingWindowMs)) {
+        return flood(this.floodText(o), 'folder-window', `a folder listed once per ${o.perFolderListingWindowMs} ms (scaled: ${this.span(o.perFolderListingWindowMs)})`, [last]);
+      }
+      this.lastListing.set(k, call);
     }
     return undefined;
+  }
+
+  /** A nominal duration as applied, for the flood records' rule text. */
+  private span(nominalMs: number): string {
+    return `${Math.round(this.clock.scaled(nominalMs) * 100) / 100} ms`;
+  }
+
+  private remember(who: string, call: CountedCall): void {
+    let list = this.history.get(who);
+    if (!list) this.history.set(who, (list = []));
+    list.push(call);
+    if (list.length > HISTORY) list.shift();
   }
 
   /** Which per-folder window a listing call falls in: a folder id, 'all' for -1, or none. */

@@ -130,6 +130,11 @@ export interface SimOptions {
   downloadTtfbMs: number;
   /** Bytes per second at most on each download connection (one GET). 0 = no cap. */
   downloadBytesPerSecond: number;
+  /**
+   * Bytes per second at most over all download connections together: the client's own line,
+   * which more connections do not widen. 0 = no cap.
+   */
+  downloadLineBytesPerSecond: number;
 }
 
 export const DEFAULT_OPTIONS: SimOptions = {
@@ -184,6 +189,7 @@ export const DEFAULT_OPTIONS: SimOptions = {
   apiLatencyMs: 0,
   downloadTtfbMs: 0,
   downloadBytesPerSecond: 0,
+  downloadLineBytesPerSecond: 0,
 };
 
 /** Options that only make sense before the listeners start. */

@@ -21,6 +21,8 @@ export interface LogEntry {
   outcome: string;
   /** The KO message, if any. */
   message?: string;
+  /** The connection it came on, `address:port` (tells clients apart; flood records use the same). */
+  caller: string;
   /** Whether an Authorization header came with the request (never its value). */
   auth: boolean;
   /** A few request headers useful in assertions (never Authorization or Cookie). */

@@ -57,6 +57,7 @@ const SAMPLES: Partial<Record<string, string>> = {
   watch: '/Vidéos',
   watchInterval: '10m',
   strmDir: '/srv/media/strm',
+  jitterMs: '200',
 };
 
 /** Options that are not settings: they say what this one invocation does, not how the program runs. */

@@ -13,13 +13,16 @@ const MIB = 1024 * 1024;
 
 const stacks = cachedStacks('fichier-dav-parallel-');
 
-function start(sim: { downloadBytesPerSecond?: number }, downloadConnections = 8): Promise<Stack> {
+function start(sim: { downloadBytesPerSecond?: number; downloadLineBytesPerSecond?: number }, downloadConnections = 8): Promise<Stack> {
   // Links live 5 min x the simulator's time scale (3 s) here: reuse them for less than that.
   return stacks.start(sim, { drive: { cacheBlockSize: MIB, linkReuseMs: 2_000, downloadConnections, parallelStreams: 5 } });
 }
 
-/** GET of the whole file; at most `bytesPerSecond` when given (the client's own pace). Resolves with the body's SHA-256. */
-function get(url: string, bytesPerSecond?: number): Promise<{ status: number; sha256: string; length: number }> {
+/**
+ * GET of the whole file; at most `bytesPerSecond` when given (the client's own pace); `onReached`
+ * runs once when `mark` bytes have arrived. Resolves with the body's SHA-256.
+ */
+function get(url: string, bytesPerSecond?: number, mark?: number, onReached?: () => void): Promise<{ status: number; sha256: string; length: number }> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent: false }, (response) => {
       const hash = createHash('sha256');
@@ -27,6 +30,7 @@ function get(url: string, bytesPerSecond?: number): Promise<{ status: number; sh
       let length = 0;
       response.on('data', (chunk: Buffer) => {
         hash.update(chunk);
+        if (mark !== undefined && length < mark && length + chunk.length >= mark) onReached?.();
         length += chunk.length;
         if (!bytesPerSecond) return;
         const ahead = started + (length / bytesPerSecond) * 1000 - Date.now();
@@ -99,5 +103,27 @@ describe('a sequential read through the block cache', () => {
     // bounded GETs, each opened as the reader moves on: see docs/media-reads.md.)
     expect(stats.peakConcurrentDownloads).toBe(1);
     expect(stats.bytesServed).toBe(size);
+  }, 120_000);
+
+  it('goes back to one upstream connection when more connections do not make the reader faster (the line is the limit), bytes exact', async () => {
+    // The client's own line: every connection shares 8 MB/s. A reader waits for the link just as
+    // with a slow connection, but a second connection only splits the same line.
+    const { sim, url, bridge } = await start({ downloadLineBytesPerSecond: 8e6 });
+    const size = 52 * MIB + 99;
+    const fileUrl = await sim.addFile({ name: 'shared-line.bin', synthetic: { size, seed: 24 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const secondHalf = 28 * MIB;
+    const body = await get(`${url}/shared-line.bin`, undefined, secondHalf, () => sim.reset());
+    expect(body.status).toBe(200);
+    expect(body.length).toBe(size);
+    expect(body.sha256).toBe(await expectedSha(sim, fileUrl, size));
+    // Once given up, the rest of the file came over one connection at a time (the next trial
+    // waits twice the first gap: past the end of this file).
+    expect(sim.stats().peakConcurrentDownloads).toBe(1);
+    const cache = bridge.drive.cacheStats();
+    // More connections were tried (the reader was starved) and given up, not kept.
+    expect(cache.parallelTrials).toBeGreaterThanOrEqual(1);
+    expect(cache.parallelKept).toBe(0);
   }, 120_000);
 });

@@ -19,11 +19,12 @@ afterAll(async () => {
 
 describe('network options', () => {
   it('are zero by default', () => {
-    expect(sim.options()).toMatchObject({ apiLatencyMs: 0, downloadTtfbMs: 0, downloadBytesPerSecond: 0 });
+    expect(sim.options()).toMatchObject({ apiLatencyMs: 0, downloadTtfbMs: 0, downloadBytesPerSecond: 0, downloadLineBytesPerSecond: 0 });
   });
 
   it('refuse negative values with a clear reason', () => {
     expect(() => sim.setOptions({ downloadBytesPerSecond: -1 })).toThrow(/downloadBytesPerSecond.*non-negative/);
+    expect(() => sim.setOptions({ downloadLineBytesPerSecond: -1 })).toThrow(/downloadLineBytesPerSecond.*non-negative/);
   });
 
   it('with latency, TTFB and a bandwidth cap, API answers and ranged bytes stay exact', async () => {
@@ -39,6 +40,29 @@ describe('network options', () => {
       expect(sim.stats().bytesServed).toBeGreaterThanOrEqual(500_000);
     } finally {
       sim.setOptions({ apiLatencyMs: 0, downloadTtfbMs: 0, downloadBytesPerSecond: 0 });
+    }
+  });
+
+  it('with a shared line cap, concurrent downloads each get their exact bytes', async () => {
+    const url = await sim.addFile({ name: 'line.bin', synthetic: { size: 900_000, seed: 4 } });
+    sim.setOptions({ downloadLineBytesPerSecond: 8_000_000, downloadBytesPerSecond: 6_000_000 });
+    try {
+      const ranges = [
+        [0, 299_999],
+        [300_000, 599_999],
+        [600_000, 899_999],
+      ] as const;
+      const bodies = await Promise.all(
+        ranges.map(async ([from, to]) => {
+          const r = await api(sim, 'download/get_token.cgi', { url });
+          const response = await fetch(r.json.url as string, { headers: { Range: `bytes=${from}-${to}` } });
+          expect(response.status).toBe(206);
+          return Buffer.from(await response.arrayBuffer());
+        }),
+      );
+      for (const [i, [from, to]] of ranges.entries()) expect(bodies[i]!.equals(await collect(sim.contentOf(url, from, to)))).toBe(true);
+    } finally {
+      sim.setOptions({ downloadLineBytesPerSecond: 0, downloadBytesPerSecond: 0 });
     }
   });
 });

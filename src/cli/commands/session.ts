@@ -19,8 +19,6 @@ import { AuthError, NotPremiumError, realClock, SCHEDULER_DEFAULTS, type Account
 import { describeKeyRefusal } from '../key-check.js';
 import type { Upstream } from '../../drive/upstream.js';
 import { keyFingerprint } from '../../state/location.js';
-import { redactUrl } from '../../state/redis/connection.js';
-import { RedisCoordination } from '../../state/redis/coordination.js';
 import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../../drive/connection-budget.js';
 import { linkSecret } from '../../links/secret.js';
 import type { ListingSnapshots } from '../../state/listing-snapshots.js';
@@ -77,16 +75,19 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
   let lastFailure: FichierLogEvent | undefined;
   const keySource = keyFile ? `the key file ${keyFile}` : 'FICHIER_API_KEY';
   // Said once on stderr (a command is short: no "connected" line, only trouble).
-  const redis = settings.redisUrl
-    ? new RedisCoordination({
-        url: settings.redisUrl,
+  // Loaded only when asked for: the Redis client is about 11 MB of resident memory.
+  const redisUrl = settings.redisUrl;
+  const redis = redisUrl
+    ? new (await import('../../state/redis/coordination.js')).RedisCoordination({
+        url: redisUrl,
         account: keyFingerprint(apiKey),
         bridges: settings.redisBridges,
         logger: { info: () => {}, warn: (message) => stderr(message) },
       })
     : undefined;
-  if (redis && !(await redis.ready(2_000))) {
-    stderr(`redis: cannot reach ${redactUrl(settings.redisUrl!)}; going on alone: reads paced at rate / ${settings.redisBridges}, no listing inside another bridge's window, no write`);
+  if (redisUrl && redis && !(await redis.ready(2_000))) {
+    const { redactUrl } = await import('../../state/redis/connection.js');
+    stderr(`redis: cannot reach ${redactUrl(redisUrl)}; going on alone: reads paced at rate / ${settings.redisBridges}, no listing inside another bridge's window, no write`);
   }
   const account = await openAccountState({
     apiKey,
@@ -97,6 +98,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     client: {
       ratePerSecond: settings.rate,
       timeScale: settings.timeScale,
+      jitterMs: settings.jitterMs,
       maxAttempts: settings.retries,
       logger: (event) => {
         if (event.outcome === 'error') lastFailure = event;
@@ -129,7 +131,7 @@ export async function openAccount(flags: GlobalFlags, stderr: (line: string) => 
     throw new CliError(`1fichier is rate-limiting this account; retry in ${seconds} s`, ExitCode.unavailable);
   }
 
-  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale);
+  const listingWindowMs = windowWithMargin(SCHEDULER_DEFAULTS.listingIntervalMs, settings.timeScale, settings.jitterMs);
   const local: Upstream = new SnapshotUpstream(new FichierUpstream(client), snapshots, {
     listingWindowMs,
     reuseListings: !flags.fresh,

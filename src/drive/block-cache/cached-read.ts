@@ -29,8 +29,27 @@ const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
  * have fetched (a held ffprobe head costs the same); they only fetch it sooner. `lanes` doubles
  * each PROBE interval in which the reader spent at least half of the time waiting for the link
  * (bytes of its own transfers, not our disk) while none of its transfers waited for it.
+ *
+ * Waiting for the link does not prove that one connection is the limit: a busy bridge, a busy
+ * download host or the client's own line shared by every connection look the same from here. So
+ * every change of lanes is a trial, judged on the reader's rate once the change has taken effect:
+ * a doubling stays when the rate rose by KEEP_GAIN, else it is undone and the next doubling waits
+ * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
+ * kept doubling is checked again later by halving the lanes (a rate measured early, while the
+ * connection and the window were still starting, can make a doubling look useful): the halving
+ * stays when the rate did not fall by KEEP_GAIN.
  */
 const CHUNK = 8 * 1024 * 1024;
+/** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
+const KEEP_GAIN = 1.3;
+/**
+ * A rate, before and after a change of lanes, is measured over at least this many intervals and
+ * over at least two rounds of chunks (every lane fetching twice: chunks arrive in bursts, so one
+ * interval alone swings between a stall and a burst).
+ */
+const TRIAL_INTERVALS = 2;
+/** Bytes read before the next trial after one that ended; doubles with each trial that changed nothing. */
+const TRIAL_BACKOFF = 32 * 1024 * 1024;
 const PROBE = 1024 * 1024;
 /**
  * An interval is also at least this long: a client's socket buffers take the first MiB in a burst
@@ -123,6 +142,32 @@ export class CachedRangeStream extends Readable {
   private lanesCheckedAt = -1;
   private probes = 0;
   private starvedRun = 0;
+  /**
+   * A change of lanes on trial: the lanes before it, the reader's rate then (bytes per ms), and the
+   * first byte of the first interval that shows its effect (what earlier lanes fetched ahead and
+   * the new connections' start are not judged).
+   */
+  private trial:
+    | {
+        lanesBefore: number;
+        rateBefore: number;
+        before: Array<{ bytes: number; ms: number }>;
+        judgeFrom: number;
+        /** Bytes the rate after the change is measured over (fixed when the trial starts: the window grows meanwhile). */
+        measure: number;
+        bytes: number;
+        ms: number;
+        intervals: number;
+      }
+    | undefined;
+  /** The last intervals at the current lanes, bytes and ms (a rate over two is steadier than one). */
+  private recent: Array<{ bytes: number; ms: number }> = [];
+  /** No doubling before the reader reaches this byte; the gap doubles with each undone one. */
+  private noGrowthBefore = 0;
+  private growthBackoff = TRIAL_BACKOFF;
+  /** With more than one lane: when the lanes are next halved on trial; the gap doubles with each confirmation. */
+  private recheckAt = 0;
+  private recheckGap = TRIAL_BACKOFF;
   /** Limit pauses of chunk transfers that ended (so the count never goes back). */
   private retiredLimitPauses = 0;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
@@ -432,6 +477,8 @@ export class CachedRangeStream extends Readable {
     const hits = this.limitHits();
     // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
     const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
+    const interval = { bytes: this.position - this.probeFrom, ms: Math.max(1, now - this.probeStartedAt) };
+    const probeFrom = this.probeFrom;
     this.probeFrom = this.position;
     this.probeStartedAt = now;
     this.probeStarvedMs = 0;
@@ -439,13 +486,98 @@ export class CachedRangeStream extends Readable {
     // The first interval holds the connection's start (link, time to first byte): it proves nothing.
     this.probes += 1;
     if (this.probes === 1) return;
+    // While a change of lanes is on trial, the intervals judge it and nothing else changes.
+    if (this.trial) return this.judgeTrial(interval, probeFrom);
+    this.recent.push(interval);
+    trimHistory(this.recent, this.measureBytes(this.lanes));
+    // Bytes per millisecond the reader took in its last intervals.
+    const rate = rateOf(this.recent);
     this.starvedRun = starved ? this.starvedRun + 1 : 0;
     // A second connection only after two starved intervals in a row (a passing slow spell of a
     // loaded machine is not a slow link); then doubling reaches the useful number within a few.
-    if (this.starvedRun >= (this.lanes === 1 ? 2 : 1) && this.lanes < this.context.maxLanes && this.end - this.position > 2 * PROBE) {
-      this.lanes = Math.min(this.context.maxLanes, this.lanes * 2);
-      this.keepLanesBusy(true);
+    if (
+      this.starvedRun >= (this.lanes === 1 ? 2 : 1) &&
+      this.lanes < this.context.maxLanes &&
+      this.end - this.position > 2 * PROBE &&
+      this.position >= this.noGrowthBefore
+    ) {
+      this.tryLanes(Math.min(this.context.maxLanes, this.lanes * 2), rate);
+      this.context.stats.parallelTrials += 1;
+    } else if (this.lanes > 1 && this.position >= this.recheckAt && this.end - this.position > 2 * PROBE) {
+      this.tryLanes(Math.max(1, this.lanes >> 1), rate);
     }
+  }
+
+  private tryLanes(lanes: number, rateBefore: number): void {
+    // Fewer lanes: judged from the first interval that starts after everything the lanes fetched
+    // ahead. More lanes: from the first interval after a new lane started a chunk (keepLanesBusy),
+    // which waits for the window to hold more than the reader's own chunk.
+    let judgeFrom = this.position + 1;
+    for (const fetch of this.chunkFetches) if (fetch.isRunning) judgeFrom = Math.max(judgeFrom, fetch.end + 1);
+    if (lanes > this.lanes) judgeFrom = Number.POSITIVE_INFINITY;
+    this.trial = { lanesBefore: this.lanes, rateBefore, before: [...this.recent], judgeFrom, measure: this.measureBytes(lanes), bytes: 0, ms: 0, intervals: 0 };
+    this.recent = [];
+    this.lanes = lanes;
+    this.keepFetching();
+    this.keepLanesBusy(true);
+  }
+
+  /**
+   * Judges the change of lanes on trial with the interval just measured (from byte `from`), once
+   * TRIAL_INTERVALS intervals showed its effect. More lanes stay when they made the reader faster
+   * by KEEP_GAIN; fewer lanes stay when the reader did not get slower by as much.
+   */
+  private judgeTrial(interval: { bytes: number; ms: number }, from: number): void {
+    const trial = this.trial!;
+    if (trial.judgeFrom === Number.POSITIVE_INFINITY) {
+      // No new lane has run yet: the reader's rate is still the one to beat.
+      trial.before.push(interval);
+      trimHistory(trial.before, trial.measure);
+      trial.rateBefore = rateOf(trial.before);
+      return;
+    }
+    if (from < trial.judgeFrom) return;
+    trial.bytes += interval.bytes;
+    trial.ms += interval.ms;
+    if (++trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure) return;
+    const rate = rateOf([trial]);
+    this.trial = undefined;
+    this.starvedRun = 0;
+    const grew = this.lanes > trial.lanesBefore;
+    const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
+    if (grew && helped) {
+      // Kept: the link was the limit. Looked at again later, in case the rate before was a start-up's.
+      this.context.stats.parallelKept += 1;
+      this.growthBackoff = TRIAL_BACKOFF;
+      this.recheckGap = TRIAL_BACKOFF;
+      this.recheckAt = this.position + this.recheckGap;
+    } else if (grew) {
+      // More connections did not make the reader faster: the limit is elsewhere. Chunks already
+      // running finish (their blocks are claimed); no new one starts beyond the lanes left.
+      this.lanes = trial.lanesBefore;
+      this.noGrowthBefore = this.position + this.growthBackoff;
+      this.growthBackoff *= 2;
+    } else if (helped) {
+      // Halving made the reader slower: the lanes were earning their connections. Back to them.
+      this.lanes = trial.lanesBefore;
+      this.recheckGap *= 2;
+      this.recheckAt = this.position + this.recheckGap;
+      this.keepLanesBusy(true);
+    } else {
+      // As fast with half the connections: stay there, and grow again only after a while.
+      this.noGrowthBefore = this.position + this.growthBackoff;
+      this.growthBackoff *= 2;
+      this.recheckAt = this.position + this.recheckGap;
+    }
+    this.keepFetching();
+  }
+
+  /** Bytes a rate at `lanes` lanes is measured over at least: two rounds of chunks (one block with one lane). */
+  private measureBytes(lanes: number): number {
+    if (lanes === 1) return PROBE;
+    const { blockSize } = this.context;
+    const share = Math.floor(this.window / lanes / blockSize) * blockSize;
+    return 2 * lanes * Math.max(blockSize, Math.min(CHUNK, share));
   }
 
   /** Bytes one connection fetches at a time when several share the window: a fair share of it, 1 block to CHUNK. */
@@ -478,6 +610,8 @@ export class CachedRangeStream extends Readable {
       this.retiredLimitPauses += this.chunkFetches[at].limitPauses;
       this.chunkFetches.splice(at, 1);
     }
+    // One lane (again, after an undone trial) is the reader's own transfer: nextPiece starts it.
+    if (this.lanes === 1) return;
     const chunkBlocks = Math.max(1, Math.floor(this.chunkSize() / blockSize));
     // Never beyond the read-ahead window (nor the read's extent): the bound on bytes fetched for nothing.
     const lastByte = Math.min(this.end, this.context.extentEnd, size - 1, this.position + this.window - 1);
@@ -505,6 +639,11 @@ export class CachedRangeStream extends Readable {
       // in memory for this reader (which could hold a whole window per reader).
       fetch.forget();
       this.chunkFetches.push(fetch);
+      // A doubling on trial takes effect once two connections run for this reader: the interval
+      // under way holds the new connection's start, so judging begins with the next one.
+      if (this.trial?.judgeFrom === Number.POSITIVE_INFINITY && own + this.chunkFetches.filter((chunk) => chunk.isRunning).length > 1) {
+        this.trial.judgeFrom = this.position + 1;
+      }
       void fetch.done.then(() => this.keepLanesBusy(true));
       missing = last + 1;
     }
@@ -564,4 +703,25 @@ export class CachedRangeStream extends Readable {
     this.handle = undefined;
     await handle?.file.close().catch(() => {});
   }
+}
+
+/** Bytes per millisecond over measured intervals. */
+function rateOf(intervals: Array<{ bytes: number; ms: number }>): number {
+  let bytes = 0;
+  let ms = 0;
+  for (const interval of intervals) {
+    bytes += interval.bytes;
+    ms += interval.ms;
+  }
+  return bytes / Math.max(1, ms);
+}
+
+/**
+ * Keeps the last intervals that together hold at least `bytes` (and at least TRIAL_INTERVALS of
+ * them): the span a rate is measured over.
+ */
+function trimHistory(intervals: Array<{ bytes: number; ms: number }>, bytes: number): void {
+  let held = 0;
+  for (const interval of intervals) held += interval.bytes;
+  while (intervals.length > TRIAL_INTERVALS && held - intervals[0]!.bytes >= bytes) held -= intervals.shift()!.bytes;
 }

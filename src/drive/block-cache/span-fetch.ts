@@ -159,7 +159,17 @@ export class SpanFetch implements FillSource {
     }
     this.openRequest();
     const first = this.fills.get(options.firstBlock);
-    if (first && first.headBytes > 0) this.fetchHead(first, firstByte);
+    if (first && first.headBytes > 0) {
+      // The head's GET starts once the seek's own GET has its first byte: started together, the two
+      // share the link and the download host, and the seek's first byte waited for the head's.
+      this.headPending = true;
+      this.opened.then(
+        () => {
+          if (!this.over && this.headPending && this.fills.get(first.index) === first) this.fetchHead(first, firstByte);
+        },
+        () => {},
+      );
+    }
   }
 
   /**

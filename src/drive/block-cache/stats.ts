@@ -21,6 +21,9 @@ export interface CacheStats {
   backgroundRequests: number;
   /** Read-ahead transfers stopped because the reader left or seeked elsewhere. */
   readAheadCancelled: number;
+  /** Parallel streams: doublings of a reader's connections tried, and of those kept (the reader got faster). */
+  parallelTrials: number;
+  parallelKept: number;
   /** Blocks found on disk whose bytes no longer matched their checksum: dropped and fetched again. */
   corruptBlocks: number;
   /** 1 while a full disk keeps the cache from storing (reads pass through to upstream), else 0. */
@@ -41,6 +44,8 @@ export function emptyStats(): CacheStats {
     upstreamRequests: 0,
     backgroundRequests: 0,
     readAheadCancelled: 0,
+    parallelTrials: 0,
+    parallelKept: 0,
     corruptBlocks: 0,
     passThrough: 0,
     storedBlocks: 0,

@@ -106,7 +106,8 @@ async function answerApi(x: Exchange, ip: string): Promise<void> {
   const { ctx } = x;
   let pretty = false;
   try {
-    const ban = ctx.limits.banned(ip);
+    const caller = `${ip}:${x.req.socket.remotePort ?? '?'}`;
+    const ban = ctx.limits.banned(ip, x.url.pathname.replace(/^\/v1\//, ''), caller);
     if (ban) {
       x.req.resume();
       answerJson(x, ban.status, { status: 'KO', message: ban.message }, false, 'flood');
@@ -151,7 +152,7 @@ async function answerApi(x: Exchange, ip: string): Promise<void> {
 
     const authenticated = auth.kind === 'premium';
     const who = authenticated ? `key:${ctx.opts.apiKey}` : `ip:${ip}`;
-    const flood = ctx.limits.check(who, ep, body);
+    const flood = ctx.limits.check(who, ep, body, caller);
     if (flood) {
       answerJson(x, flood.status, { status: 'KO', message: flood.message }, pretty, 'flood');
       return;
