@@ -293,9 +293,9 @@ describe('media reads through the block cache', () => {
     await ranged(`${url}/huge.bin`, 'bytes=0-1023');
     await stack.bridge.drive.settleReadCache();
     sim.reset();
+    let received = 0;
     await new Promise<void>((resolve, reject) => {
       const request = http.get(`${url}/huge.bin`, (response) => {
-        let received = 0;
         response.on('data', (chunk: Buffer) => {
           received += chunk.length;
           // Past the cached first block, into bytes that come from upstream.
@@ -308,12 +308,19 @@ describe('media reads through the block cache', () => {
       });
       request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(error)));
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every transfer of the bridge ends (one still running would keep this waiting).
+    await stack.bridge.drive.settleReadCache();
     const served = sim.stats().bytesServed;
-    expect(served).toBeLessThan(96 * MIB);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.stats().downloadRequests).toBeGreaterThanOrEqual(1);
+    // What the client took, plus what the socket buffers between the bridge and the client
+    // swallowed before it left (megabytes, varying with load: the bridge cannot tell those bytes
+    // from bytes the client read), plus the read-ahead window and the rest of the GET in
+    // progress. How many bounded GETs that took varies with the same buffers (usually 1, 2 under
+    // load): the count is not the property, the bound and the stop are.
+    expect(served).toBeLessThanOrEqual(received + 16 * MIB);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(sim.stats().bytesServed).toBe(served);
-    expect(sim.stats().downloadRequests).toBe(1);
+    expect(sim.stats().concurrentDownloads).toBe(0);
   });
 
   it('resumes a cut upstream transfer inside the cache and stores the right bytes', async () => {

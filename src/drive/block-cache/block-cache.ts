@@ -52,6 +52,8 @@ export class BlockCache {
   private readonly warmed = new LRUCache<string, true>({ max: 200_000 });
   private readonly active = new Set<SpanFetch>();
   private readonly warming = new Set<string>();
+  /** Reads begun per file (a read waiting for its consumer watches whether its client reads elsewhere). */
+  private readonly readsStarted = new LRUCache<string, number>({ max: 4096 });
   private readonly onError: (error: unknown) => void;
   private closed = false;
 
@@ -85,6 +87,7 @@ export class BlockCache {
     const meta = { size: file.size, urlHash: urlHashOf(file.url) };
     const { blockSize } = this.settings;
     const plan = this.readAhead.begin(key, range.start, range.end, file.size);
+    this.readsStarted.set(key, (this.readsStarted.get(key) ?? 0) + 1);
     const stream = new CachedRangeStream(
       range.start,
       range.end,
@@ -98,6 +101,8 @@ export class BlockCache {
         window: plan.window,
         maxWindow: Math.max(blockSize, this.settings.readAheadMaxBytes),
         extentEnd: range.end + plan.extension,
+        readsStarted: () => this.readsStarted.get(key) ?? 0,
+        mediaFile: isMediaFile(file.name, file.contentType),
         startFetch: (from, through, limit, priority = 'interactive', at) => this.startFetch(file, key, meta, from, through, limit, priority, at),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
         mayOpenMore: (opening) => this.hooks.mayOpenMore?.(file, opening) ?? true,
@@ -245,6 +250,7 @@ export class BlockCache {
       priority,
       maxResumes: this.settings.maxResumes,
       limit,
+      openEnded: through >= file.size - 1,
     });
     this.active.add(fetch);
     void fetch.done.then(() => this.active.delete(fetch));

@@ -8,6 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockFill, FillState } from './block-fill.js';
 import type { BlockStore } from './block-store.js';
 import type { FillRegistry, SpanFetch } from './span-fetch.js';
@@ -68,6 +69,17 @@ const SEEK_INTO_BLOCK = 64 * 1024;
  * reader that takes more than this is known to be reading, and only then does its window grow.
  */
 const SOCKET_BUFFERS = 8 * 1024 * 1024;
+/**
+ * A read served from the cache that comes to a missing block, before its client has shown that it
+ * reads on (its window has not grown), opens the upstream GET only once the client has taken every
+ * byte the read pushed and then stayed this long without leaving, reading elsewhere in the file, or
+ * the block turning up. The cache pushes at disk speed into socket buffers that hold megabytes
+ * (their size varies with load), so without this a repeated probe ran past what the first one
+ * stored while its client was about to close: an upstream GET for bytes no one consumed.
+ */
+const CONSUMER_GRACE_MS = 500;
+/** How often a read waiting for its consumer looks again. */
+const CONSUMER_POLL_MS = 25;
 
 export interface CachedReadContext {
   key: string;
@@ -91,6 +103,10 @@ export interface CachedReadContext {
   mayOpenMore(opening: number): boolean;
   /** Last block any transfer of this read should reach (range end plus read-ahead). */
   extentEnd: number;
+  /** Reads of this file begun so far in this process (it moves when the client reads elsewhere in it). */
+  readsStarted(): number;
+  /** A video or audio file: what media servers probe again on every library scan. */
+  mediaFile: boolean;
   onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
 }
 
@@ -113,6 +129,8 @@ export class CachedRangeStream extends Readable {
   private pinnedWindow = 0;
   private stalledTransfers = 0;
   private stalledAt = -1;
+  /** The missing block this read last waited for its consumer at (it waits once per block). */
+  private waitedAt = -1;
   /** Parallel streams: how many may run, the chunk transfers started, and the current probe interval. */
   private lanes = 1;
   private readonly chunkFetches: SpanFetch[] = [];
@@ -327,6 +345,12 @@ export class CachedRangeStream extends Readable {
         own.want(blockEnd + 1);
         if (registry.get(key, index)?.source === own) continue;
       }
+      // Neither in flight nor on disk: a read that came here from the cache first makes sure its
+      // client wants these bytes.
+      if (this.mayNotNeed(index)) {
+        await this.waitForConsumer(index);
+        continue;
+      }
       // Neither in flight nor on disk (or it vanished): one transfer over what is missing ahead.
       if (this.stalledAt !== this.position) {
         this.stalledAt = this.position;
@@ -337,6 +361,49 @@ export class CachedRangeStream extends Readable {
       }
       this.startFetch(index);
     }
+  }
+
+  /**
+   * Whether the upstream GET for missing block `index` could be for bytes this read's client never
+   * takes: a media file (probed again on every library scan), the read got here past its first
+   * byte (its client is not waiting for a first byte) and
+   * its client has not shown that it reads on (window not grown: it took less than what socket
+   * buffers hold, or it is not a sequential follow-on read).
+   */
+  private mayNotNeed(index: number): boolean {
+    if (!this.context.mediaFile || index === this.waitedAt || this.position <= this.start) return false;
+    return this.window <= this.context.blockSize;
+  }
+
+  /**
+   * Waits until this read's consumer has taken every byte pushed (a client that stopped reading
+   * never gets a GET for bytes it does not take), then CONSUMER_GRACE_MS more, restarted whenever
+   * another read of the file begins (ffmpeg reads elsewhere while it holds this connection, and
+   * closes it afterwards). Returns early when the block turns up; throws when the read is destroyed.
+   */
+  private async waitForConsumer(index: number): Promise<void> {
+    this.waitedAt = index;
+    const { key, registry, store } = this.context;
+    const signal = this.controller.signal;
+    let reads = this.context.readsStarted();
+    // Counted in looks rather than by the clock: each look comes after the event loop has handled
+    // pending I/O (a client's close), so a loop stalled for seconds (load, GC) does not end the
+    // grace in one step before it sees that the client left.
+    const looks = Math.ceil(CONSUMER_GRACE_MS / CONSUMER_POLL_MS);
+    let idle = -1;
+    while (!signal.aborted && !this.destroyed) {
+      if (registry.get(key, index) || store.index.has(key, index)) return;
+      const started = this.context.readsStarted();
+      // Bytes still in this stream, or a pipe paused by its destination (the last piece waits in
+      // the response's buffer): the client is not taking what it has.
+      if (this.readableLength > 0 || (this.readableFlowing === false && this.listenerCount('data') > 0)) idle = -1;
+      else if (idle < 0 || started !== reads) {
+        idle = 0;
+        reads = started;
+      } else if (++idle >= looks) return;
+      await sleep(CONSUMER_POLL_MS, undefined, { signal }).catch(() => {});
+    }
+    throw new Error('read aborted');
   }
 
   private pinAhead(index: number): void {

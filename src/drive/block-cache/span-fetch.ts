@@ -82,6 +82,12 @@ export interface SpanFetchOptions {
   maxResumes: number;
   /** Initial pacing limit (exclusive byte position). */
   limit: number;
+  /**
+   * The read this transfer serves runs to the end of the file (an open-ended client range): its
+   * GETs follow the pacing limit even when the span itself ends earlier, at a cached tail.
+   * Default: the span reaches the file's last byte.
+   */
+  openEnded?: boolean;
   /** Where the upstream connection goes while paused, so it can be closed for a waiting caller (upstream-connections.ts). */
   parking?: ResumableReadOptions['parking'];
 }
@@ -115,6 +121,8 @@ export class SpanFetch implements FillSource {
   private readonly controller = new AbortController();
   /** The upstream GET in progress; undefined between two GETs, or when there was nothing to claim. */
   private stream: Readable | undefined;
+  /** Last byte (inclusive) the GET in progress asked for. */
+  private requestEnd = -1;
   private pendingWrites = 0;
   /** Set by truncate or abandon: the last byte still wanted. */
   private stopAt = Number.MAX_SAFE_INTEGER;
@@ -174,12 +182,15 @@ export class SpanFetch implements FillSource {
   private openRequest(): void {
     const { blockSize, priority, meta } = this.options;
     // A span short of the file's end is what a client asked for (plus a bounded extension): one GET.
-    const paced = this.end === meta.size - 1;
+    // An open-ended read whose span stops before a cached tail is still open-ended: paced GETs
+    // (one GET to the cached tail cost a repeated AVI probe 26 MiB of range and 4 MiB served).
+    const paced = this.options.openEnded ?? this.end === meta.size - 1;
     const allowance = Math.max(blockSize, this.limit - this.position);
     const ahead = paced ? this.blockEndOf(this.position + 2 * allowance - 1) : this.end;
     const end = Math.min(this.end, this.stopAt, ahead);
     const stream = this.upstreamRange(this.position, end, priority, this.options.parking);
     this.stream = stream;
+    this.requestEnd = end;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.requestEnded(stream));
     stream.once('error', (error: Error) => {
@@ -348,10 +359,16 @@ export class SpanFetch implements FillSource {
     this.forget();
     if (this.over) return;
     // The block in progress holds the last bytes the reader got: finish it so a repeat of the same
-    // read (a media server probing the file again) is served from disk. At most one block more.
+    // read (a media server probing the file again) is served from disk. The block after it too
+    // when the GET in progress already asked for it: the download host has mostly sent those
+    // bytes already (they sit in the socket buffers between us, paid for), and a repeat whose
+    // client's buffers swallow a little more than this time's then still finds them on disk.
+    // At most two blocks more, and never a new GET.
     const { blockSize } = this.options;
     const current = this.position % blockSize === 0 ? this.position - 1 : this.blockEndOf(this.position);
-    const stop = Math.max(current, this.othersWant > this.position ? this.blockEndOf(this.othersWant - 1) : -1);
+    const next = this.stream && current + 1 <= this.end ? this.blockEndOf(current + 1) : -1;
+    const inFlight = next >= 0 && this.requestEnd >= next ? next : -1;
+    const stop = Math.max(current, inFlight, this.othersWant > this.position ? this.blockEndOf(this.othersWant - 1) : -1);
     if (stop < this.position) {
       this.cancelKeepingHead('the reader went away');
       return;
