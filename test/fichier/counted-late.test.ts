@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FichierClient, FloodError } from '../../src/fichier/index.js';
 import { describeFlood, type FloodRecord } from '../../src/simulator/index.js';
-import { CLI_MAIN, ROOT } from '../support/built-cli.js';
+import { spawnSimulatorCli } from '../support/built-cli.js';
 
 // A time-scaled run shrinks 1fichier's rules (x0.05: 3 calls/s, burst 3, is one call per 17 ms)
 // but not the real lag between a call leaving the client and the service counting it. On a loaded
@@ -33,21 +33,9 @@ afterEach(async () => {
   sim = undefined;
 });
 
-function startSim(): Promise<Sim> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'simulate', '--port', '0', '--api-key', KEY, '--time-scale', String(SCALE)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      const line = JSON.parse(out.slice(0, nl)) as { apiUrl: string; apiOrigin: string };
-      resolve({ child, apiUrl: line.apiUrl, apiOrigin: line.apiOrigin });
-    });
-    child.on('exit', (code) => reject(new Error(`simulator exited ${code}: ${err}`)));
-  });
+async function startSim(): Promise<Sim> {
+  const { child, line } = await spawnSimulatorCli(['--port', '0', '--api-key', KEY, '--time-scale', String(SCALE)]);
+  return { child, apiUrl: line.apiUrl as string, apiOrigin: line.apiOrigin as string };
 }
 
 /** Listings of eight folders (distinct calls: identical ones would share one) while the simulator is stopped for STALL_MS. */

@@ -1,16 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { CLI_MAIN, ROOT as root } from '../support/built-cli.js';
+import { CLI_MAIN, ROOT as root, spawnSimulatorCli, type StartedSimulator as Started } from '../support/built-cli.js';
 
 // The CLI compiled once for the whole run by test/global-setup.ts.
 const mainJs = CLI_MAIN;
-
-interface Started {
-  child: ChildProcess;
-  line: Record<string, unknown>;
-  exit: Promise<number | null>;
-}
 
 /** A base port whose next `count` ports (base included) could all be bound on 127.0.0.1 just now. */
 async function freeConsecutivePorts(count: number): Promise<number> {
@@ -35,27 +29,7 @@ async function freeConsecutivePorts(count: number): Promise<number> {
   }
 }
 
-function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [mainJs, 'simulate', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return new Promise((resolvePromise, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        try {
-          resolvePromise({ child, line: JSON.parse(out.slice(0, nl)) as Record<string, unknown>, exit });
-        } catch (e) {
-          reject(e);
-        }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code} before printing: ${err}`)));
-  });
-}
+const startCli = spawnSimulatorCli;
 
 describe('fichier-dav simulate', () => {
   it('prints one JSON line, answers POST /v1/folder/ls.cgi with the Root listing, and exits 0 on SIGTERM', async () => {
