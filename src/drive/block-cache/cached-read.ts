@@ -42,6 +42,8 @@ const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
 const CHUNK = 8 * 1024 * 1024;
 /** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
 const KEEP_GAIN = 1.3;
+/** The same, for a doubling kept after its first judged interval rather than its whole measure. */
+const EARLY_GAIN = 1.6;
 /**
  * A rate, before and after a change of lanes, is measured over at least this many intervals and
  * over at least two rounds of chunks (every lane fetching twice: chunks arrive in bursts, so one
@@ -167,7 +169,7 @@ export class CachedRangeStream extends Readable {
   private growthBackoff = TRIAL_BACKOFF;
   /** With more than one lane: when the lanes are next halved on trial; the gap doubles with each confirmation. */
   private recheckAt = 0;
-  private recheckGap = TRIAL_BACKOFF;
+  private recheckGap = 2 * TRIAL_BACKOFF;
   /** Limit pauses of chunk transfers that ended (so the count never goes back). */
   private retiredLimitPauses = 0;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
@@ -539,18 +541,25 @@ export class CachedRangeStream extends Readable {
     if (from < trial.judgeFrom) return;
     trial.bytes += interval.bytes;
     trial.ms += interval.ms;
-    if (++trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure) return;
+    trial.intervals += 1;
+    // A doubling that already shows most of what it can give is kept at once: a slow link's
+    // reader should not spend its measure at the lower rate (a wrong early call is undone by the
+    // later halving check).
+    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * EARLY_GAIN;
+    if (!early && (trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure)) return;
     const rate = rateOf([trial]);
     this.trial = undefined;
     this.starvedRun = 0;
     const grew = this.lanes > trial.lanesBefore;
     const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
     if (grew && helped) {
-      // Kept: the link was the limit. Looked at again later, in case the rate before was a start-up's.
+      // Kept: the link was the limit. A rate measured while the window was still growing may be a
+      // start-up's (the connection, the window): such a doubling is looked at again later. Once
+      // the window is whole, a kept doubling stays (each later check costs its measure at half rate).
       this.context.stats.parallelKept += 1;
       this.growthBackoff = TRIAL_BACKOFF;
-      this.recheckGap = TRIAL_BACKOFF;
-      this.recheckAt = this.position + this.recheckGap;
+      this.recheckGap = 2 * TRIAL_BACKOFF;
+      this.recheckAt = this.window < this.context.maxWindow ? this.position + this.recheckGap : Number.POSITIVE_INFINITY;
     } else if (grew) {
       // More connections did not make the reader faster: the limit is elsewhere. Chunks already
       // running finish (their blocks are claimed); no new one starts beyond the lanes left.
@@ -572,12 +581,12 @@ export class CachedRangeStream extends Readable {
     this.keepFetching();
   }
 
-  /** Bytes a rate at `lanes` lanes is measured over at least: two rounds of chunks (one block with one lane). */
+  /** Bytes a rate at `lanes` lanes is measured over at least: a round of chunks (one probe interval with one lane). */
   private measureBytes(lanes: number): number {
     if (lanes === 1) return PROBE;
     const { blockSize } = this.context;
     const share = Math.floor(this.window / lanes / blockSize) * blockSize;
-    return 2 * lanes * Math.max(blockSize, Math.min(CHUNK, share));
+    return lanes * Math.max(blockSize, Math.min(CHUNK, share));
   }
 
   /** Bytes one connection fetches at a time when several share the window: a fair share of it, 1 block to CHUNK. */
