@@ -275,7 +275,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     ...(notifications ? { onExternalChanges: (changes: Parameters<Notifications['fromAccount']>[0]) => notifications.fromAccount(changes) } : {}),
     onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
   });
-  // Writes a crash left half-done are settled first (their paths wait for it); spool leftovers go.
+  // A dead PUT's spool file goes before any request is taken (a CI run once saw one still there
+  // right after a restart: the clean-up ran beside the first requests). Writes a crash left
+  // half-done are settled next, in the background (their paths wait for it).
+  await drive.removeSpoolLeftovers().catch((error: unknown) => logger.warn('removing upload spool leftovers failed', { error: String(error) }));
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   if (redis) drive.sweepOrphanWrites(redis.journalLeaseMs);
   redis?.attach(

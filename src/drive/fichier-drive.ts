@@ -591,6 +591,14 @@ export class FichierDrive implements Drive {
    * write the journal still holds (finishes or rolls it back, see write-recovery.ts). The paths of
    * those writes are locked before this returns its promise, so client writes to them wait.
    */
+  /**
+   * Removes the spool's leftovers only (see recover()): a directory listing and a few unlinks, so a
+   * bridge can do it before it takes requests, and a restart never shows a dead PUT's `.part`.
+   */
+  async removeSpoolLeftovers(): Promise<number> {
+    return this.spool.removeLeftovers();
+  }
+
   recover(): Promise<void> {
     const replay = this.recovery.replayAll();
     return Promise.all([this.spool.removeLeftovers(), replay]).then(() => undefined);
