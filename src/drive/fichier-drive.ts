@@ -587,21 +587,20 @@ export class FichierDrive implements Drive {
   }
 
   /**
-   * Start-up: removes the spool's leftovers (a crash mid-PUT leaves its `.part`) and settles every
-   * write the journal still holds (finishes or rolls it back, see write-recovery.ts). The paths of
-   * those writes are locked before this returns its promise, so client writes to them wait.
-   */
-  /**
-   * Removes the spool's leftovers only (see recover()): a directory listing and a few unlinks, so a
-   * bridge can do it before it takes requests, and a restart never shows a dead PUT's `.part`.
+   * Start-up: removes the `.part` files a dead process left in the spool (a crash mid-PUT): a
+   * directory listing and a few unlinks, so a bridge does it before it takes requests.
    */
   async removeSpoolLeftovers(): Promise<number> {
     return this.spool.removeLeftovers();
   }
 
+  /**
+   * Start-up, after removeSpoolLeftovers(): settles every write the journal still holds (finishes
+   * or rolls it back, see write-recovery.ts). The paths of those writes are locked before this
+   * returns its promise, so client writes to them wait.
+   */
   recover(): Promise<void> {
-    const replay = this.recovery.replayAll();
-    return Promise.all([this.spool.removeLeftovers(), replay]).then(() => undefined);
+    return this.recovery.replayAll();
   }
 
   /**
