@@ -1,6 +1,9 @@
 /** One backup run per name: the lock row, the refusal while its holder lives, the take-over once it is gone. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TEST_BUILD_DIR } from '../support/built-cli.js';
 import { RunLock } from '../../src/backup/run-lock.js';
 import { tempDir } from '../cli/helpers.js';
 
@@ -35,7 +38,7 @@ describe('RunLock', () => {
     const { spawn } = await import('node:child_process');
     // A real other process holds the lock: a child that takes it and waits.
     const child = spawn(process.execPath, ['--input-type=module', '-e', `
-      const { RunLock } = await import(${JSON.stringify(new URL('../../.tmp/test-cli/backup/run-lock.js', import.meta.url).href)});
+      const { RunLock } = await import(${JSON.stringify(pathToFileURL(join(TEST_BUILD_DIR, 'backup', 'run-lock.js')).href)});
       const got = RunLock.acquire(${JSON.stringify(dir)}, '/Backups/a');
       process.stdout.write(got.acquired ? 'held\\n' : 'refused\\n');
       setTimeout(() => {}, 60000);

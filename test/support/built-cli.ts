@@ -1,13 +1,15 @@
 /**
  * The CLI as users run it, compiled once per test run by test/global-setup.ts into a private
- * directory (so a concurrent `npm run build` into dist/ is never disturbed). Tests that spawn
- * `fichier-dav` use this path.
+ * directory of that run (so neither a concurrent `npm run build` into dist/ nor a second test run
+ * in the same checkout is disturbed). Tests that spawn `fichier-dav` use this path.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const TEST_BUILD_DIR = join(ROOT, '.tmp', 'test-cli');
+/** Set by test/global-setup.ts for the workers it starts. */
+export const BUILD_DIR_ENV = 'FICHIER_DAV_TEST_BUILD_DIR';
+export const TEST_BUILD_DIR = process.env[BUILD_DIR_ENV] ?? join(ROOT, '.tmp', 'test-cli');
 export const CLI_MAIN = join(TEST_BUILD_DIR, 'cli', 'main.js');
 
 export interface StartedSimulator {
