@@ -511,7 +511,7 @@ export const SETTINGS = {
     key: 'upstreamDeadline',
     flag: '--upstream-deadline <s>',
     env: ['FICHIER_DAV_UPSTREAM_DEADLINE'],
-    description: 'serve: seconds a request waits for 1fichier (flood cool-down, retries) before 503',
+    description: 'serve: seconds a request waits for 1fichier (flood cool-down, retries) before 503 (a listing a write needs: at least 45)',
     default: 20,
     parse: seconds,
   } satisfies Setting<number>,

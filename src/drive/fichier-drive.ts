@@ -46,6 +46,7 @@ import {
   type PropertyPatch,
   type Quota,
   type ReadOptions,
+  type StatOptions,
   type TransferOptions,
   type TransferResult,
   type WriteOptions,
@@ -256,10 +257,10 @@ export class FichierDrive implements Drive {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  async stat(path: string): Promise<DriveEntry> {
+  async stat(path: string, _signal?: AbortSignal, options: StatOptions = {}): Promise<DriveEntry> {
     const local = this.localOnly(path);
     if (local) return local;
-    const resolved = await this.resolveForRead(path);
+    const resolved = await this.resolveForRead(path, options.forWrite ? 'write' : 'interactive');
     const name = leafOf(path);
     if (resolved.kind === 'folder') return this.folderEntryOf(resolved.folder);
     if (resolved.kind === 'file') return fileEntry(name, resolved.file);
@@ -481,8 +482,8 @@ export class FichierDrive implements Drive {
     assertNameLength(name);
     // Concurrent MKCOLs of one folder queue here: the first creates it, the others find it (405).
     return this.withPaths([path], async () => {
-      const parentId = await this.resolver.parentFolderId(parentOf(path));
-      const existing = await this.resolver.resolve(path);
+      const parentId = await this.resolver.parentFolderId(parentOf(path), 'write');
+      const existing = await this.resolver.resolve(path, 'write');
       if (existing.kind !== 'missing' || this.state.file(path)) throw new DriveError('exists', `${path} already exists`);
       const folder = await this.upstream.mkdir(parentId, storedName(name));
       this.folders.addFolder(parentId, folder);
@@ -497,7 +498,7 @@ export class FichierDrive implements Drive {
     await this.withPaths([path], async () => {
       const local = this.localFileAt(path);
       // A path under a missing folder does not exist either: 404, as for a read.
-      const resolved = local ? undefined : await this.resolveForRead(path);
+      const resolved = local ? undefined : await this.resolveForRead(path, 'write');
       if (resolved?.kind === 'file') await this.removeUpstreamFile(resolved.parentId, resolved.file);
       else if (resolved?.kind === 'folder') {
         const parentId = resolved.parentId ?? ROOT_ID;
@@ -716,8 +717,9 @@ export class FichierDrive implements Drive {
 
   private async writeHeld(path: string, name: string, body: Readable, options: WriteOptions, bodySent: () => void): Promise<WriteResult> {
     try {
-      const parentId = await this.resolver.parentFolderId(parentOf(path));
-      const before = await this.resolver.resolve(path);
+      // Listings a write needs may wait out a window another bridge holds (fichier-upstream.ts).
+      const parentId = await this.resolver.parentFolderId(parentOf(path), 'write');
+      const before = await this.resolver.resolve(path, 'write');
       if (before.kind === 'folder') throw new DriveError('is-a-folder', `${path} is a folder`);
       const previousLocal = this.state.file(path);
       const created = before.kind === 'missing' && !previousLocal;
@@ -909,9 +911,10 @@ export class FichierDrive implements Drive {
     return undefined;
   }
 
-  private async resolveForRead(path: string): Promise<Resolved> {
+  /** Resolves an existing path: a missing parent is 404 (not 409). `priority` 'write' for a write's source. */
+  private async resolveForRead(path: string, priority: 'interactive' | 'write' = 'interactive'): Promise<Resolved> {
     try {
-      return await this.resolver.resolve(path);
+      return await this.resolver.resolve(path, priority);
     } catch (error) {
       if (error instanceof DriveError && error.code === 'conflict') throw new DriveError('not-found', error.message);
       throw error;
@@ -1051,15 +1054,15 @@ export class FichierDrive implements Drive {
     let source: TransferSource;
     if (localSource) source = { kind: 'local' };
     else {
-      const resolved = await this.resolveForRead(from);
+      const resolved = await this.resolveForRead(from, 'write');
       if (resolved.kind === 'file') source = { kind: 'file', file: resolved.file, parentId: resolved.parentId };
       else if (resolved.kind === 'folder') {
         source = { kind: 'folder', id: resolved.id, parentId: resolved.parentId ?? ROOT_ID, folder: resolved.folder };
       } else if (this.state.file(from)) source = { kind: 'local' };
       else throw new DriveError('not-found', `${from} does not exist`);
     }
-    const destinationParentId = await this.resolver.parentFolderId(parentOf(to));
-    const resolvedDestination = await this.resolver.resolve(to);
+    const destinationParentId = await this.resolver.parentFolderId(parentOf(to), 'write');
+    const resolvedDestination = await this.resolver.resolve(to, 'write');
     let destination: TransferDestination;
     if (resolvedDestination.kind === 'file') {
       destination = { kind: 'file', file: resolvedDestination.file, parentId: resolvedDestination.parentId };

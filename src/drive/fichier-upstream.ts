@@ -38,7 +38,8 @@ export interface FichierUpstreamOptions {
    * Real milliseconds an API call made for a waiting WebDAV client may take, queueing, cool-downs
    * and retries included. Past it the call is abandoned and the client gets 503 + Retry-After
    * instead of hanging for minutes behind a flood cool-down. Default 20 000. Background work and
-   * upload transfers have no deadline.
+   * upload transfers have no deadline; a listing a write needs may wait out one listing window
+   * (`WRITE_LISTING_DEADLINE_MS`).
    */
   interactiveDeadlineMs?: number;
   /**
@@ -51,7 +52,17 @@ export interface FichierUpstreamOptions {
 const KEY_FIX =
   'check FICHIER_API_KEY or the file given to --api-key-file (a premium account\'s key, from https://1fichier.com/console/params.pl), then restart fichier-dav';
 
-type CallMode = 'interactive' | 'background' | 'transfer';
+type CallMode = 'interactive' | 'write' | 'background' | 'transfer';
+
+/**
+ * A write's listing may wait this long (ms) by default: one listing window (30 s at 1fichier's
+ * pace, plus margin). A read answers 503 sooner (`interactiveDeadlineMs`), and the client may
+ * retry it for free; a PUT's client has sent its body by then, and clients wait 60 to 90 s for
+ * its answer (the drive answers within 50 s), so a wait that ends within one window is better
+ * than a 503 that makes it upload again. (After a shared Redis restarts empty, every bridge must
+ * list again the folders listed just before, whose windows are still running.)
+ */
+const WRITE_LISTING_DEADLINE_MS = 45_000;
 
 export class FichierUpstream implements Upstream {
   private keyRejectionReported = false;
@@ -62,7 +73,7 @@ export class FichierUpstream implements Upstream {
   ) {}
 
   listFolder(folderId: number, priority: LoadPriority): Promise<FolderContent> {
-    const mode: CallMode = priority === 'background' ? 'background' : 'interactive';
+    const mode: CallMode = priority === 'background' ? 'background' : priority === 'write' ? 'write' : 'interactive';
     return this.call('list a folder', mode, async (signal) => {
       const listing = await this.client.listFolder(folderId, { files: true, priority: toPriority(priority), signal });
       return {
@@ -134,7 +145,7 @@ export class FichierUpstream implements Upstream {
 
   async upload(body: Readable, request: UploadRequest): Promise<UpstreamFile> {
     const name = checkedName(request.name);
-    this.failFastDuringCooldown('upload');
+    this.failFastDuringCooldown('upload', this.deadlineMs('interactive'));
     return this.call('upload', 'transfer', async () => {
       const result = await this.client.upload(body, {
         size: request.size,
@@ -213,9 +224,9 @@ export class FichierUpstream implements Upstream {
     callerSignal?: AbortSignal,
     download = false,
   ): Promise<T> {
-    const deadlineMs = this.options.interactiveDeadlineMs ?? 20_000;
-    if (mode === 'interactive') this.failFastDuringCooldown(what);
-    const deadline = mode === 'interactive' && deadlineMs > 0 ? AbortSignal.timeout(deadlineMs) : undefined;
+    const deadlineMs = this.deadlineMs(mode);
+    if (mode === 'interactive' || mode === 'write') this.failFastDuringCooldown(what, deadlineMs);
+    const deadline = (mode === 'interactive' || mode === 'write') && deadlineMs > 0 ? AbortSignal.timeout(deadlineMs) : undefined;
     const signal = deadline && callerSignal ? AbortSignal.any([deadline, callerSignal]) : (deadline ?? callerSignal);
     try {
       const value = await run(signal);
@@ -233,10 +244,17 @@ export class FichierUpstream implements Upstream {
     }
   }
 
+  /** How long a call made for a waiting client (`mode`) may take; 0 = no deadline. */
+  private deadlineMs(mode: CallMode): number {
+    const interactive = this.options.interactiveDeadlineMs ?? 20_000;
+    if (mode !== 'write') return interactive;
+    // A listing a write needs (priority 'write'): at least one listing window; none when disabled.
+    return interactive > 0 ? Math.max(interactive, WRITE_LISTING_DEADLINE_MS) : 0;
+  }
+
   /** Starting an upload inside a long cool-down would hold the client's body for minutes: refuse at once. */
-  private failFastDuringCooldown(what: string): void {
+  private failFastDuringCooldown(what: string, deadlineMs: number): void {
     const remaining = this.client.scheduler.cooldownRemainingMs();
-    const deadlineMs = this.options.interactiveDeadlineMs ?? 20_000;
     if (remaining > 0 && deadlineMs > 0 && remaining > deadlineMs) {
       throw new DriveError('unavailable', `1fichier asked us to slow down (cannot ${what} for now); try again later`, this.retryAfterSeconds());
     }
@@ -302,6 +320,7 @@ function checkedName(name: string): string {
 }
 
 function toPriority(priority: LoadPriority): Priority {
+  // A write's listing queues with the clients' calls: someone is waiting for it.
   return priority === 'background' ? 'background' : 'interactive';
 }
 

@@ -46,7 +46,12 @@ export interface CachedFolder extends FolderContent {
   fetchedAt: number;
 }
 
-export type LoadPriority = 'interactive' | 'background';
+/**
+ * Who waits for a listing: a client's read ('interactive', answered 503 past the read deadline),
+ * a write that needs the folder to plan ('write': may wait out a whole listing window, see
+ * fichier-upstream.ts), or nobody ('background').
+ */
+export type LoadPriority = 'interactive' | 'write' | 'background';
 
 export interface FolderCacheOptions {
   ttlMs: number;
@@ -83,6 +88,8 @@ interface Overlay {
 export class FolderCache {
   private readonly entries: LRUCache<number, CachedFolder>;
   private readonly loading = new Map<number, Promise<CachedFolder>>();
+  /** Whom each listing in `loading` was made for. */
+  private readonly loadingFor = new Map<number, LoadPriority>();
   private readonly overlays = new Map<number, Overlay>();
   private readonly now: () => number;
   private readonly counters = { hits: 0, misses: 0 };
@@ -92,8 +99,11 @@ export class FolderCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The folder's content: from cache when fresh or stale-servable, else from upstream. */
-  async get(folderId: number): Promise<CachedFolder> {
+  /**
+   * The folder's content: from cache when fresh or stale-servable, else from upstream, listed for
+   * `priority` (a read by default; a write passes 'write').
+   */
+  async get(folderId: number, priority: 'interactive' | 'write' = 'interactive'): Promise<CachedFolder> {
     const cached = this.entries.get(folderId);
     if (cached) {
       const age = this.now() - cached.fetchedAt;
@@ -108,7 +118,7 @@ export class FolderCache {
       }
       this.counters.misses += 1;
       try {
-        return await this.load(folderId, 'interactive');
+        return await this.load(folderId, priority);
       } catch (error) {
         // 1fichier flooding or down: an old listing beats no listing for a read.
         if (error instanceof DriveError && error.code === 'unavailable') return cached;
@@ -116,7 +126,7 @@ export class FolderCache {
       }
     }
     this.counters.misses += 1;
-    return this.load(folderId, 'interactive');
+    return this.load(folderId, priority);
   }
 
   /** Lookups answered from the cache (fresh or stale) and lookups that had to wait for a listing. */
@@ -270,6 +280,14 @@ export class FolderCache {
 
   private load(folderId: number, priority: LoadPriority): Promise<CachedFolder> {
     const pending = this.loading.get(folderId);
+    // A write joining a read's listing keeps its own patience: when the read gives up (503 past
+    // its deadline), the write lists again for itself.
+    if (pending && priority === 'write' && this.loadingFor.get(folderId) !== 'write') {
+      return pending.catch((error: unknown) => {
+        if (error instanceof DriveError && error.code === 'unavailable') return this.load(folderId, priority);
+        throw error;
+      });
+    }
     if (pending) return pending;
     const request = this.options
       .load(folderId, priority)
@@ -286,8 +304,12 @@ export class FolderCache {
         }
         return entry;
       })
-      .finally(() => this.loading.delete(folderId));
+      .finally(() => {
+        this.loading.delete(folderId);
+        this.loadingFor.delete(folderId);
+      });
     this.loading.set(folderId, request);
+    this.loadingFor.set(folderId, priority);
     return request;
   }
 

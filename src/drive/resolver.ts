@@ -40,14 +40,15 @@ export class Resolver {
   /**
    * Resolves a path. Intermediate segments must be folders: a missing one (or a file in its
    * place) is a 409 'conflict' for writes and a 404 for reads, so the error says which.
+   * `priority`: who waits for the listings it needs (a write passes 'write', see folder-cache.ts).
    */
-  async resolve(path: string): Promise<Resolved> {
+  async resolve(path: string, priority: 'interactive' | 'write' = 'interactive'): Promise<Resolved> {
     const parts = splitPath(path);
     let folder: UpstreamFolder = { id: ROOT_ID, name: '' };
     let parentId: number | undefined;
     for (let index = 0; index < parts.length; index += 1) {
       const name = parts[index];
-      const listing = await this.folders.get(folder.id);
+      const listing = await this.folders.get(folder.id, priority);
       const last = index === parts.length - 1;
       // The exact name first (a folder, then on the last segment a file); only then the
       // normalised one, so of two names that differ only in NFC/NFD each keeps its own path.
@@ -71,8 +72,8 @@ export class Resolver {
   }
 
   /** The folder a new child of `path`'s parent goes into; 'conflict' when the parent is missing. */
-  async parentFolderId(parentPath: string): Promise<number> {
-    const resolved = await this.resolve(parentPath).catch((error: unknown) => {
+  async parentFolderId(parentPath: string, priority: 'interactive' | 'write' = 'interactive'): Promise<number> {
+    const resolved = await this.resolve(parentPath, priority).catch((error: unknown) => {
       if (error instanceof DriveError && error.code === 'conflict') {
         throw new DriveError('conflict', `the parent folder ${parentPath} does not exist`);
       }

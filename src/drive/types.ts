@@ -87,8 +87,18 @@ export type PropertyPatch =
   | { op: 'set'; property: DeadProperty }
   | { op: 'remove'; namespace: string; name: string };
 
+/** How `Drive.stat` is used. */
+export interface StatOptions {
+  /**
+   * The stat a write makes before writing (PUT, MKCOL, DELETE, COPY/MOVE): a folder listing it
+   * needs may wait out one listing window held elsewhere instead of answering 503 at the read
+   * deadline (see WRITE_LISTING_DEADLINE_MS in fichier-upstream.ts).
+   */
+  forWrite?: boolean;
+}
+
 export interface Drive {
-  stat(path: string, signal?: AbortSignal): Promise<DriveEntry>;
+  stat(path: string, signal?: AbortSignal, options?: StatOptions): Promise<DriveEntry>;
   /**
    * The direct children of a folder, with their metadata (one upstream listing at most). Callers
    * must not change the array or its entries: a drive may return the same (frozen) array again

@@ -7,10 +7,10 @@ import type { RequestContext } from './handler.js';
 import type { WriteTarget } from './locking.js';
 import { parentPath } from './paths.js';
 
-/** The entry at `path`, or undefined when it does not exist. */
+/** The entry at `path` a write is about to change, or undefined when it does not exist. */
 export async function statOrUndefined(ctx: RequestContext, path: string): Promise<DriveEntry | undefined> {
   try {
-    return await ctx.drive.stat(path, ctx.signal);
+    return await ctx.drive.stat(path, ctx.signal, { forWrite: true });
   } catch (error) {
     if (error instanceof DriveError && error.code === 'not-found') return undefined;
     throw error;

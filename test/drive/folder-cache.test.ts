@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FolderCache, type FolderContent, type LoadPriority, type UpstreamFile } from '../../src/drive/folder-cache.js';
+import { DriveError } from '../../src/drive/types.js';
 
 const file = (id: string, name = `${id}.txt`): UpstreamFile => ({
   url: `https://1fichier.com/?${id}`,
@@ -130,5 +131,29 @@ describe('FolderCache', () => {
     expect(h.cache.peek(0)?.folders.map((f) => f.name)).toEqual(['New']);
     h.cache.invalidate(0);
     expect((await h.cache.get(0)).folders.map((f) => f.name)).toEqual(['New']);
+  });
+
+  it("a write joining a read's listing lists again for itself when the read gives up (503 past its deadline)", async () => {
+    let first = true;
+    const loads: LoadPriority[] = [];
+    let failRead: ((error: Error) => void) | undefined;
+    const cache = new FolderCache({
+      ttlMs: 1000,
+      staleMs: 5000,
+      overlayMs: 60_000,
+      maxEntries: 100,
+      load: (id, priority) => {
+        loads.push(priority);
+        if (!first) return Promise.resolve({ id, name: 'A', folders: [], files: [file('a')] });
+        first = false;
+        return new Promise((_, reject) => (failRead = reject));
+      },
+    });
+    const read = cache.get(5).catch((error: unknown) => error);
+    const write = cache.get(5, 'write');
+    failRead!(new DriveError('unavailable', '1fichier did not answer within 20 s (cannot list a folder)'));
+    expect(await read).toBeInstanceOf(DriveError);
+    expect((await write).files.map((f) => f.name)).toEqual(['a.txt']);
+    expect(loads).toEqual(['interactive', 'write']);
   });
 });

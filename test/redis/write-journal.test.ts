@@ -9,6 +9,7 @@ import { pathsOverlap } from '../../src/drive/path-locks.js';
 import type { UploadIntent } from '../../src/drive/write-journal.js';
 import { RedisLink } from '../../src/state/redis/connection.js';
 import { RedisWriteJournal } from '../../src/state/redis/write-journal.js';
+import { eventually } from '../integration/account-view.js';
 
 let redis: RedisServer;
 const links: RedisLink[] = [];
@@ -65,4 +66,25 @@ describe('RedisWriteJournal', () => {
     a.close();
     b.close();
   });
+
+  it('a record begun right after Redis restarted empty is not taken for a dead bridge’s', async () => {
+    // Renewals every 20 s: the lease must be back long before the next one.
+    const live = await bridge('restart', 60_000);
+    const sweeper = await bridge('restart', 60_000);
+    const [liveLink, sweeperLink] = links.slice(-2) as [RedisLink, RedisLink];
+    await live.finish(await live.begin(upload)); // the owner lease is taken (and renewed from now on)
+    await redis.kill();
+    expect(await eventually(async () => [liveLink.health.isUp(), sweeperLink.health.isUp()], (up) => !up[0] && !up[1], 20_000)).toEqual([false, false]);
+    await redis.restart();
+    expect(await liveLink.waitUntilUp(20_000)).toBe(true);
+    expect(await sweeperLink.waitUntilUp(20_000)).toBe(true);
+    // A write starts at once: its record must belong to a live owner.
+    const id = await live.begin({ ...upload, path: '/d.bin' });
+    expect(await sweeper.claimOrphans()).toEqual([]);
+    await live.update(id, { ...upload, path: '/d.bin', newUrl: 'https://1fichier.com/?d' });
+    await live.finish(id);
+    expect(await live.pending()).toEqual([]);
+    live.close();
+    sweeper.close();
+  }, 60_000);
 });

@@ -88,6 +88,8 @@ export class RedisWriteJournal implements WriteJournal {
   private readonly now: () => number;
   private renewer: ReturnType<typeof setInterval> | undefined;
   private leased: Promise<void> | undefined;
+  /** `health.outages` when `leased` was taken: a lease taken before an outage may be gone with Redis. */
+  private leasedBefore = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -100,19 +102,34 @@ export class RedisWriteJournal implements WriteJournal {
     this.leasePrefix = link.key('journal-owner:');
     this.leaseMs = options.leaseMs ?? 15_000;
     this.now = options.now ?? Date.now;
+    // Back from an outage: a Redis that restarted empty lost our lease, and until it is taken
+    // again the other bridges' sweeps take our live writes for a dead bridge's (and settle them
+    // under us). Take it now rather than at the next renewal.
+    link.health.onChange((up) => {
+      if (up && this.renewer) void this.lease().catch(() => {});
+    });
   }
 
-  /** Takes this process's owner lease and keeps renewing it (idempotent). */
+  /**
+   * Takes this process's owner lease and keeps renewing it (idempotent); taken again before the
+   * next record after an outage (Redis may have come back empty: a record begun before the next
+   * renewal would look orphaned).
+   */
   private lease(): Promise<void> {
     const take = () => this.link.client.set(this.leasePrefix + this.owner, String(this.now()), 'PX', this.leaseMs).then(() => undefined);
     if (!this.renewer) {
       this.renewer = setInterval(() => void take().catch(() => {}), Math.max(50, Math.floor(this.leaseMs / 3)));
       this.renewer.unref();
     }
-    return (this.leased ??= take().catch((error: unknown) => {
-      this.leased = undefined;
-      throw error;
-    }));
+    if (this.leased && this.leasedBefore !== this.link.health.outages) this.leased = undefined;
+    if (!this.leased) {
+      this.leasedBefore = this.link.health.outages;
+      this.leased = take().catch((error: unknown) => {
+        this.leased = undefined;
+        throw error;
+      });
+    }
+    return this.leased;
   }
 
   async begin(intent: WriteIntent): Promise<number> {

@@ -23,7 +23,7 @@ async function transfer(ctx: RequestContext, kind: 'COPY' | 'MOVE'): Promise<voi
   if (kind === 'COPY' && depthHeader === 1) throw new HttpError(400, 'COPY accepts Depth 0 or infinity');
   const depth: 0 | 'infinity' = depthHeader === 0 ? 0 : 'infinity';
 
-  const source = await ctx.drive.stat(ctx.path, ctx.signal);
+  const source = await ctx.drive.stat(ctx.path, ctx.signal, { forWrite: true });
   if (ctx.path === ctx.home) throw new HttpError(403, `Cannot ${kind} the root collection`);
   if (destination === ctx.path) throw new HttpError(403, 'Source and destination are the same resource');
   if (destination === ctx.home) throw new HttpError(403, 'Cannot replace the root collection');

@@ -9,7 +9,7 @@ import { writeTargets } from '../preconditions.js';
 
 export const del: MethodHandler = async (ctx) => {
   if (ctx.path === ctx.home) throw new HttpError(403, 'The root collection cannot be deleted');
-  const entry = await ctx.drive.stat(ctx.path, ctx.signal);
+  const entry = await ctx.drive.stat(ctx.path, ctx.signal, { forWrite: true });
   const depth = parseDepth(ctx.header('depth'));
   if (entry.kind === 'folder' && depth !== undefined && depth !== 'infinity') {
     throw new HttpError(400, 'DELETE of a collection requires Depth: infinity');
