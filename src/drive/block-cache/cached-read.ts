@@ -58,6 +58,8 @@ export interface CachedReadContext {
   extentEnd: number;
   /** Reads of this file begun so far in this process (it moves when the client reads elsewhere in it). */
   readsStarted(): number;
+  /** Calls `listener` when another read of this file begins or a block of it is claimed; returns the unsubscribe. */
+  watchFile(listener: () => void): () => void;
   /** A video or audio file: what media servers probe again on every library scan. */
   mediaFile: boolean;
   onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
@@ -84,6 +86,8 @@ export class CachedRangeStream extends Readable {
   private stalledAt = -1;
   /** The missing block this read last waited for its consumer at (it waits once per block). */
   private waitedAt = -1;
+  /** Set while the read waits for its consumer (consumer-wait.ts). */
+  private onTaken: (() => void) | undefined;
   /** Parallel streams: how many lanes may run (lane-trials.ts), and the chunk transfers started. */
   private readonly trials: LaneTrials;
   private readonly chunkFetches: SpanFetch[] = [];
@@ -141,6 +145,13 @@ export class CachedRangeStream extends Readable {
         callback(error);
       },
     );
+  }
+
+  /** Every take of the consumer (flowing or not, Readable calls read()) wakes a read waiting for it. */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    this.onTaken?.();
+    return chunk;
   }
 
   override _read(): void {
@@ -272,6 +283,11 @@ export class CachedRangeStream extends Readable {
         await waitForConsumer(this, {
           blockPresent: () => registry.get(key, index) !== undefined || store.index.has(key, index),
           readsStarted: () => this.context.readsStarted(),
+          watchFile: (listener) => this.context.watchFile(listener),
+          watchTaken: (listener) => {
+            this.onTaken = listener;
+            return () => (this.onTaken = undefined);
+          },
           signal: this.controller.signal,
         });
         continue;
