@@ -5,17 +5,24 @@
  * cached-read.ts for the chunks themselves): chunks never go beyond the window, so more lanes fetch
  * no byte that one connection would not have fetched, only sooner.
  *
- * The reader's progress is cut into PROBE intervals. `lanes` doubles after intervals in which the
- * reader spent at least half of the time waiting for the link (bytes of its own transfers, not our
- * disk) while none of its transfers waited for it. Waiting for the link does not prove that one
- * connection is the limit: a busy bridge, a busy download host or the client's own line shared by
- * every connection look the same from here. So every change of lanes is a trial, judged on the
- * reader's rate once the change has taken effect: a doubling stays when the rate rose by KEEP_GAIN
- * (at once when it rose by EARLY_GAIN), else it is undone and the next doubling waits twice as
- * long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A doubling kept
- * while the window was still growing is checked again later by halving the lanes (a rate measured
- * early, while the connection and the window were still starting, can make a doubling look
- * useful): the halving stays when the rate did not fall by KEEP_GAIN.
+ * The reader's progress is cut into PROBE intervals. An interval is *starved* when the reader spent
+ * at least half of it waiting for the link (bytes of its own transfers, not our disk) while none of
+ * its transfers waited for it. A second lane is tried after two starved intervals in a row, or
+ * after one spent nearly all (LINK_BOUND) waiting for the link. Waiting for the link does not prove
+ * that one connection is the limit: a busy bridge, a busy download host or the client's own line
+ * shared by every connection look the same from here. So every change of lanes is a trial, judged
+ * on the reader's rate once the change has taken effect: a doubling stays when the rate rose by
+ * KEEP_GAIN (at once when it rose by EARLY_GAIN), else it is undone and the next doubling waits
+ * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
+ * doubling kept while the reader still starves is followed at once by the next one (a ramp to a
+ * per-connection cap's useful number costs one judged interval per doubling, not two).
+ *
+ * A doubling kept while the window was still growing is checked again later by halving the lanes
+ * (a rate measured early, while the connection and the window were still starting, can make a
+ * doubling look useful): the halving stays when the rate did not fall by KEEP_GAIN. A doubling
+ * that nearly doubled the rate (CAP_GAIN), or a halving that nearly halved it, is what a
+ * per-connection cap looks like: those lanes are not checked again (each check costs its measure
+ * at half rate: bench row M3 lost 30-60 MiB to each).
  *
  * Counters: `parallelTrials` (doublings tried) and `parallelKept` (doublings kept) of CacheStats.
  */
@@ -27,6 +34,12 @@ export const CHUNK = 8 * 1024 * 1024;
 const KEEP_GAIN = 1.3;
 /** The same, for a doubling kept after its first judged interval rather than its whole measure. */
 const EARLY_GAIN = 1.6;
+/**
+ * A change of lanes that moved the rate by this much (a doubling that nearly doubled it, a halving
+ * that nearly halved it) is what a per-connection cap looks like: each connection brings its own
+ * share. Such lanes are not checked again by halving (a check costs its measure at half rate).
+ */
+const CAP_GAIN = 1.8;
 /**
  * A rate, before and after a change of lanes, is measured over at least this many intervals and
  * over at least two rounds of chunks (every lane fetching twice: chunks arrive in bursts, so one
@@ -42,6 +55,8 @@ export const PROBE = 1024 * 1024;
  * (a paced player looks link-bound then), and a wait worth a connection is longer than a hiccup.
  */
 const PROBE_MS = 250;
+/** Share of an interval spent waiting for the link above which one interval is enough to try a second lane. */
+const LINK_BOUND = 0.9;
 
 /** What the reader must do after a look: nothing, move its own transfer's limit, or also start chunks. */
 export type LaneAction = 'none' | 'refetch' | 'refill';
@@ -142,7 +157,10 @@ export class LaneTrials {
     if (reader.position - this.probeFrom < PROBE || now - this.probeStartedAt < PROBE_MS) return 'none';
     const hits = reader.limitHits;
     // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
-    const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
+    const starvedMs = hits === this.probeLimitHits ? this.probeStarvedMs : 0;
+    const starved = starvedMs * 2 >= now - this.probeStartedAt;
+    // Clearly link-bound: waited for the link nearly all of the interval.
+    const linkBound = starvedMs >= (now - this.probeStartedAt) * LINK_BOUND;
     const interval = { bytes: reader.position - this.probeFrom, ms: Math.max(1, now - this.probeStartedAt) };
     const probeFrom = this.probeFrom;
     this.probeFrom = reader.position;
@@ -153,28 +171,30 @@ export class LaneTrials {
     this.probes += 1;
     if (this.probes === 1) return 'none';
     // While a change of lanes is on trial, the intervals judge it and nothing else changes.
-    if (this.trial) return this.judge(interval, probeFrom, reader);
+    if (this.trial) return this.judge(interval, probeFrom, reader, starved);
     this.recent.push(interval);
     trimHistory(this.recent, this.measureBytes(this.lanes, reader.window));
     // Bytes per millisecond the reader took in its last intervals.
     const rate = rateOf(this.recent);
     this.starvedRun = starved ? this.starvedRun + 1 : 0;
-    const { maxLanes } = this.settings;
     // A second connection only after two starved intervals in a row (a passing slow spell of a
-    // loaded machine is not a slow link); then doubling reaches the useful number within a few.
-    if (
-      this.starvedRun >= (this.lanes === 1 ? 2 : 1) &&
-      this.lanes < maxLanes &&
-      reader.end - reader.position > 2 * PROBE &&
-      reader.position >= this.noGrowthBefore
-    ) {
-      this.settings.stats.parallelTrials += 1;
-      return this.tryLanes(Math.min(maxLanes, this.lanes * 2), rate, reader);
-    }
+    // loaded machine is not a slow link), or one in which the reader waited for the link nearly
+    // all the time; then doubling reaches the useful number within a few.
+    const due = this.lanes > 1 || this.starvedRun >= 2 || linkBound;
+    if (starved && due && this.mayGrow(reader)) return this.grow(rate, reader);
     if (this.lanes > 1 && reader.position >= this.recheckAt && reader.end - reader.position > 2 * PROBE) {
       return this.tryLanes(Math.max(1, this.lanes >> 1), rate, reader);
     }
     return 'none';
+  }
+
+  private mayGrow(reader: LaneReader): boolean {
+    return this.lanes < this.settings.maxLanes && reader.end - reader.position > 2 * PROBE && reader.position >= this.noGrowthBefore;
+  }
+
+  private grow(rateBefore: number, reader: LaneReader): LaneAction {
+    this.settings.stats.parallelTrials += 1;
+    return this.tryLanes(Math.min(this.settings.maxLanes, this.lanes * 2), rateBefore, reader);
   }
 
   private tryLanes(lanes: number, rateBefore: number, reader: LaneReader): LaneAction {
@@ -204,7 +224,7 @@ export class LaneTrials {
    * TRIAL_INTERVALS intervals showed its effect. More lanes stay when they made the reader faster
    * by KEEP_GAIN; fewer lanes stay when the reader did not get slower by as much.
    */
-  private judge(interval: Interval, from: number, reader: LaneReader): LaneAction {
+  private judge(interval: Interval, from: number, reader: LaneReader, starved: boolean): LaneAction {
     const trial = this.trial!;
     if (trial.judgeFrom === Number.POSITIVE_INFINITY) {
       // No new lane has run yet: the reader's rate is still the one to beat.
@@ -229,12 +249,18 @@ export class LaneTrials {
     const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
     if (grew && helped) {
       // Kept: the link was the limit. A rate measured while the window was still growing may be a
-      // start-up's (the connection, the window): such a doubling is looked at again later. Once
-      // the window is whole, a kept doubling stays (each later check costs its measure at half rate).
+      // start-up's (the connection, the window): such a doubling is looked at again later, unless
+      // it nearly doubled the rate (each connection brings its own share: a per-connection cap).
+      // Once the window is whole, a kept doubling stays (each later check costs its measure at
+      // half rate).
       this.settings.stats.parallelKept += 1;
       this.growthBackoff = TRIAL_BACKOFF;
       this.recheckGap = 2 * TRIAL_BACKOFF;
-      this.recheckAt = reader.window < this.settings.maxWindow ? reader.position + this.recheckGap : Number.POSITIVE_INFINITY;
+      const settled = reader.window >= this.settings.maxWindow || rate >= trial.rateBefore * CAP_GAIN;
+      this.recheckAt = settled ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
+      // Still waiting for the link at the new lanes: the next doubling is tried at once, judged
+      // on its own result (what a ramp to the per-connection cap's useful number needs).
+      if (starved && this.mayGrow(reader)) return this.grow(rate, reader);
       return 'refetch';
     }
     if (grew) {
@@ -246,10 +272,11 @@ export class LaneTrials {
       return 'refetch';
     }
     if (helped) {
-      // Halving made the reader slower: the lanes were earning their connections. Back to them.
+      // Halving made the reader slower: the lanes were earning their connections. Back to them;
+      // for good when halving nearly halved the rate (a per-connection cap).
       this.lanes = trial.lanesBefore;
       this.recheckGap *= 2;
-      this.recheckAt = reader.position + this.recheckGap;
+      this.recheckAt = rate * CAP_GAIN <= trial.rateBefore ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
       return 'refill';
     }
     // As fast with half the connections: stay there, and grow again only after a while.
