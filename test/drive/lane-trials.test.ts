@@ -70,9 +70,19 @@ describe('parallel-stream trials', () => {
     const run = read(52 * MIB, () => 8e6 / 1000);
     expect(run.stats.parallelTrials).toBeGreaterThanOrEqual(1);
     expect(run.stats.parallelKept).toBe(0);
+    expect(run.history.at(-1)!.lanes).toBe(1);
     // Undone trials back off: after the first one, the next waits at least 32 MiB.
     const tries = run.history.filter((step, at) => at > 0 && step.lanes > run.history[at - 1]!.lanes).map((step) => step.position);
     for (let at = 1; at < tries.length; at += 1) expect(tries[at]! - tries[at - 1]!).toBeGreaterThanOrEqual(32 * MIB);
+  });
+
+  it('start no trial that the end of the read would cut short (it costs connections and decides nothing)', () => {
+    // Shared line, 52 MiB: the first trial is undone by about 10 MiB; the back-off lets the next
+    // one start past 42 MiB, where the 10 MiB left cannot hold its start and its 16 MiB measure.
+    const run = read(52 * MIB, () => 8e6 / 1000);
+    expect(run.stats.parallelTrials).toBe(1);
+    const last = run.history.findLastIndex((step) => step.lanes > 1);
+    expect(run.history[last]!.position).toBeLessThan(16 * MIB);
   });
 
   it('keep no doubling over a 1 GiB read limited by something else (a busy bridge on loopback), and try ever more rarely', () => {

@@ -188,8 +188,15 @@ export class LaneTrials {
     return 'none';
   }
 
+  /**
+   * Whether a doubling may be tried now: below the most lanes, past the back-off, and with enough
+   * of the read left to judge it (the new lanes' start, then their measure). A trial that the
+   * read's end cuts short costs its connections and decides nothing.
+   */
   private mayGrow(reader: LaneReader): boolean {
-    return this.lanes < this.settings.maxLanes && reader.end - reader.position > 2 * PROBE && reader.position >= this.noGrowthBefore;
+    if (this.lanes >= this.settings.maxLanes || reader.position < this.noGrowthBefore) return false;
+    const next = Math.min(this.settings.maxLanes, this.lanes * 2);
+    return reader.end - reader.position > Math.max(2 * PROBE, 2 * this.measureBytes(next, reader.window));
   }
 
   private grow(rateBefore: number, reader: LaneReader): LaneAction {
