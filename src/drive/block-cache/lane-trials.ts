@@ -15,7 +15,8 @@
  * KEEP_GAIN (at once when it rose by EARLY_GAIN), else it is undone and the next doubling waits
  * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
  * doubling kept while the reader still starves is followed at once by the next one (a ramp to a
- * per-connection cap's useful number costs one judged interval per doubling, not two).
+ * per-connection cap's useful number costs one judged interval per doubling, not two). No doubling
+ * starts that the read's end would cut short.
  *
  * A doubling kept while the window was still growing is checked again later by halving the lanes
  * (a rate measured early, while the connection and the window were still starting, can make a
