@@ -9,6 +9,7 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BlockStore } from './block-store.js';
 import { CachedRangeStream } from './cached-read.js';
+import { FileActivity } from './consumer-wait.js';
 import { fileKeyOf, urlHashOf, type CachedFileRef } from './file-key.js';
 import { isMediaFile } from './media-types.js';
 import { CACHE_DEFAULTS, checkSettings, type BlockCacheSettings } from './options.js';
@@ -42,7 +43,7 @@ export interface BlockCacheHooks {
 }
 
 export class BlockCache {
-  private readonly registry = new FillRegistry();
+  private readonly registry = new FillRegistry((key) => this.activity.changed(key));
   private readonly counters: CacheStats = emptyStats();
   private readonly readAhead: ReadAheadTracker;
   private readonly background: LimitFunction;
@@ -52,8 +53,8 @@ export class BlockCache {
   private readonly warmed = new LRUCache<string, true>({ max: 200_000 });
   private readonly active = new Set<SpanFetch>();
   private readonly warming = new Set<string>();
-  /** Reads begun per file (a read waiting for its consumer watches whether its client reads elsewhere). */
-  private readonly readsStarted = new LRUCache<string, number>({ max: 4096 });
+  /** Reads begun and blocks claimed per file (a read waiting for its consumer watches whether its client reads elsewhere). */
+  private readonly activity = new FileActivity();
   private readonly onError: (error: unknown) => void;
   private closed = false;
 
@@ -87,7 +88,7 @@ export class BlockCache {
     const meta = { size: file.size, urlHash: urlHashOf(file.url) };
     const { blockSize } = this.settings;
     const plan = this.readAhead.begin(key, range.start, range.end, file.size);
-    this.readsStarted.set(key, (this.readsStarted.get(key) ?? 0) + 1);
+    this.activity.readStarted(key);
     const stream = new CachedRangeStream(
       range.start,
       range.end,
@@ -101,7 +102,8 @@ export class BlockCache {
         window: plan.window,
         maxWindow: Math.max(blockSize, this.settings.readAheadMaxBytes),
         extentEnd: range.end + plan.extension,
-        readsStarted: () => this.readsStarted.get(key) ?? 0,
+        readsStarted: () => this.activity.readsStarted(key),
+        watchFile: (listener) => this.activity.watch(key, listener),
         mediaFile: isMediaFile(file.name, file.contentType),
         startFetch: (from, through, limit, priority = 'interactive', at) => this.startFetch(file, key, meta, from, through, limit, priority, at),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,

@@ -8,9 +8,10 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockFill, FillState } from './block-fill.js';
 import type { BlockStore } from './block-store.js';
+import { waitForConsumer } from './consumer-wait.js';
+import { chunkSize, LaneTrials } from './lane-trials.js';
 import type { FillRegistry, SpanFetch } from './span-fetch.js';
 import type { CacheStats } from './stats.js';
 
@@ -20,44 +21,6 @@ const PIECE = 256 * 1024;
  * vanishing or failing before it can read them (a loop, not progress): give up loudly.
  */
 const MAX_TRANSFERS_WITHOUT_PROGRESS = 3;
-/**
- * Parallel ranged streams (like JDownloader's chunks) for a sequential reader that one upstream
- * connection cannot keep fed. The read-ahead window ahead of the reader is shared out in chunks
- * among up to `lanes` connections: the reader's own transfer keeps the chunk under the reader,
- * each other connection fetches one chunk of what is still missing further on and ends. Chunks
- * never go beyond the window, so parallel streams fetch no byte that one connection would not
- * have fetched (a held ffprobe head costs the same); they only fetch it sooner. `lanes` doubles
- * each PROBE interval in which the reader spent at least half of the time waiting for the link
- * (bytes of its own transfers, not our disk) while none of its transfers waited for it.
- *
- * Waiting for the link does not prove that one connection is the limit: a busy bridge, a busy
- * download host or the client's own line shared by every connection look the same from here. So
- * every change of lanes is a trial, judged on the reader's rate once the change has taken effect:
- * a doubling stays when the rate rose by KEEP_GAIN, else it is undone and the next doubling waits
- * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
- * kept doubling is checked again later by halving the lanes (a rate measured early, while the
- * connection and the window were still starting, can make a doubling look useful): the halving
- * stays when the rate did not fall by KEEP_GAIN.
- */
-const CHUNK = 8 * 1024 * 1024;
-/** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
-const KEEP_GAIN = 1.3;
-/** The same, for a doubling kept after its first judged interval rather than its whole measure. */
-const EARLY_GAIN = 1.6;
-/**
- * A rate, before and after a change of lanes, is measured over at least this many intervals and
- * over at least two rounds of chunks (every lane fetching twice: chunks arrive in bursts, so one
- * interval alone swings between a stall and a burst).
- */
-const TRIAL_INTERVALS = 2;
-/** Bytes read before the next trial after one that ended; doubles with each trial that changed nothing. */
-const TRIAL_BACKOFF = 32 * 1024 * 1024;
-const PROBE = 1024 * 1024;
-/**
- * An interval is also at least this long: a client's socket buffers take the first MiB in a burst
- * (a paced player looks link-bound then), and a wait worth a connection is longer than a hiccup.
- */
-const PROBE_MS = 250;
 /**
  * How far into a missing block a read must start for its GET to start at the read's own byte
  * (the head of the block then comes from a second GET). Closer to the block's start, one GET from
@@ -71,18 +34,6 @@ const SEEK_INTO_BLOCK = 64 * 1024;
  * reader that takes more than this is known to be reading, and only then does its window grow.
  */
 const SOCKET_BUFFERS = 8 * 1024 * 1024;
-/**
- * A read served from the cache that comes to a missing block, before its client has shown that it
- * reads on (its window has not grown), opens the upstream GET only once the client has taken every
- * byte the read pushed and then stayed this long without leaving, reading elsewhere in the file, or
- * the block turning up. The cache pushes at disk speed into socket buffers that hold megabytes
- * (their size varies with load), so without this a repeated probe ran past what the first one
- * stored while its client was about to close: an upstream GET for bytes no one consumed.
- */
-const CONSUMER_GRACE_MS = 500;
-/** How often a read waiting for its consumer looks again. */
-const CONSUMER_POLL_MS = 25;
-
 export interface CachedReadContext {
   key: string;
   size: number;
@@ -107,6 +58,8 @@ export interface CachedReadContext {
   extentEnd: number;
   /** Reads of this file begun so far in this process (it moves when the client reads elsewhere in it). */
   readsStarted(): number;
+  /** Calls `listener` when another read of this file begins or a block of it is claimed; returns the unsubscribe. */
+  watchFile(listener: () => void): () => void;
   /** A video or audio file: what media servers probe again on every library scan. */
   mediaFile: boolean;
   onEnd(outcome: { complete: boolean; position: number; fetches: SpanFetch[] }): void;
@@ -133,43 +86,12 @@ export class CachedRangeStream extends Readable {
   private stalledAt = -1;
   /** The missing block this read last waited for its consumer at (it waits once per block). */
   private waitedAt = -1;
-  /** Parallel streams: how many may run, the chunk transfers started, and the current probe interval. */
-  private lanes = 1;
+  /** Set while the read waits for its consumer (consumer-wait.ts). */
+  private onTaken: (() => void) | undefined;
+  /** Parallel streams: how many lanes may run (lane-trials.ts), and the chunk transfers started. */
+  private readonly trials: LaneTrials;
   private readonly chunkFetches: SpanFetch[] = [];
-  private probeFrom: number;
-  /** Milliseconds this probe interval spent waiting for the link (bytes of its own transfers). */
-  private probeStarvedMs = 0;
-  private probeStartedAt = Date.now();
-  private probeLimitHits = 0;
   private lanesCheckedAt = -1;
-  private probes = 0;
-  private starvedRun = 0;
-  /**
-   * A change of lanes on trial: the lanes before it, the reader's rate then (bytes per ms), and the
-   * first byte of the first interval that shows its effect (what earlier lanes fetched ahead and
-   * the new connections' start are not judged).
-   */
-  private trial:
-    | {
-        lanesBefore: number;
-        rateBefore: number;
-        before: Array<{ bytes: number; ms: number }>;
-        judgeFrom: number;
-        /** Bytes the rate after the change is measured over (fixed when the trial starts: the window grows meanwhile). */
-        measure: number;
-        bytes: number;
-        ms: number;
-        intervals: number;
-      }
-    | undefined;
-  /** The last intervals at the current lanes, bytes and ms (a rate over two is steadier than one). */
-  private recent: Array<{ bytes: number; ms: number }> = [];
-  /** No doubling before the reader reaches this byte; the gap doubles with each undone one. */
-  private noGrowthBefore = 0;
-  private growthBackoff = TRIAL_BACKOFF;
-  /** With more than one lane: when the lanes are next halved on trial; the gap doubles with each confirmation. */
-  private recheckAt = 0;
-  private recheckGap = 2 * TRIAL_BACKOFF;
   /** Limit pauses of chunk transfers that ended (so the count never goes back). */
   private retiredLimitPauses = 0;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
@@ -191,7 +113,7 @@ export class CachedRangeStream extends Readable {
     // before that (a refused first transfer) from becoming an uncaught exception.
     this.on('error', () => {});
     this.position = start;
-    this.probeFrom = start;
+    this.trials = new LaneTrials(start, context);
     this.window = context.window;
     this.grownAt = start;
     this.start = start;
@@ -223,6 +145,13 @@ export class CachedRangeStream extends Readable {
         callback(error);
       },
     );
+  }
+
+  /** Every take of the consumer (flowing or not, Readable calls read()) wakes a read waiting for it. */
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    this.onTaken?.();
+    return chunk;
   }
 
   override _read(): void {
@@ -279,7 +208,7 @@ export class CachedRangeStream extends Readable {
       if (this.destroyed) return;
       this.position += piece.length;
       this.growWindow();
-      this.probeLanes();
+      this.lookAtLanes();
       if (this.lanes > 1) this.keepLanesBusy(false);
       if (!this.push(piece)) {
         this.pumping = false;
@@ -316,7 +245,7 @@ export class CachedRangeStream extends Readable {
           this.keepFetching();
           const waitFrom = Date.now();
           await fill.changed(this.controller.signal);
-          if (byLink) this.probeStarvedMs += Date.now() - waitFrom;
+          if (byLink) this.trials.starved(Date.now() - waitFrom);
           if ((fill.state as FillState) === 'failed' && this.isOwn(fill)) throw fill.error ?? new Error('the upstream transfer failed');
           continue;
         }
@@ -350,7 +279,17 @@ export class CachedRangeStream extends Readable {
       // Neither in flight nor on disk: a read that came here from the cache first makes sure its
       // client wants these bytes.
       if (this.mayNotNeed(index)) {
-        await this.waitForConsumer(index);
+        this.waitedAt = index;
+        await waitForConsumer(this, {
+          blockPresent: () => registry.get(key, index) !== undefined || store.index.has(key, index),
+          readsStarted: () => this.context.readsStarted(),
+          watchFile: (listener) => this.context.watchFile(listener),
+          watchTaken: (listener) => {
+            this.onTaken = listener;
+            return () => (this.onTaken = undefined);
+          },
+          signal: this.controller.signal,
+        });
         continue;
       }
       // Neither in flight nor on disk (or it vanished): one transfer over what is missing ahead.
@@ -375,37 +314,6 @@ export class CachedRangeStream extends Readable {
   private mayNotNeed(index: number): boolean {
     if (!this.context.mediaFile || index === this.waitedAt || this.position <= this.start) return false;
     return this.window <= this.context.blockSize;
-  }
-
-  /**
-   * Waits until this read's consumer has taken every byte pushed (a client that stopped reading
-   * never gets a GET for bytes it does not take), then CONSUMER_GRACE_MS more, restarted whenever
-   * another read of the file begins (ffmpeg reads elsewhere while it holds this connection, and
-   * closes it afterwards). Returns early when the block turns up; throws when the read is destroyed.
-   */
-  private async waitForConsumer(index: number): Promise<void> {
-    this.waitedAt = index;
-    const { key, registry, store } = this.context;
-    const signal = this.controller.signal;
-    let reads = this.context.readsStarted();
-    // Counted in looks rather than by the clock: each look comes after the event loop has handled
-    // pending I/O (a client's close), so a loop stalled for seconds (load, GC) does not end the
-    // grace in one step before it sees that the client left.
-    const looks = Math.ceil(CONSUMER_GRACE_MS / CONSUMER_POLL_MS);
-    let idle = -1;
-    while (!signal.aborted && !this.destroyed) {
-      if (registry.get(key, index) || store.index.has(key, index)) return;
-      const started = this.context.readsStarted();
-      // Bytes still in this stream, or a pipe paused by its destination (the last piece waits in
-      // the response's buffer): the client is not taking what it has.
-      if (this.readableLength > 0 || (this.readableFlowing === false && this.listenerCount('data') > 0)) idle = -1;
-      else if (idle < 0 || started !== reads) {
-        idle = 0;
-        reads = started;
-      } else if (++idle >= looks) return;
-      await sleep(CONSUMER_POLL_MS, undefined, { signal }).catch(() => {});
-    }
-    throw new Error('read aborted');
   }
 
   private pinAhead(index: number): void {
@@ -469,131 +377,27 @@ export class CachedRangeStream extends Readable {
     return hits;
   }
 
-  /**
-   * At the end of each PROBE interval: if the reader waited for bytes of its own transfers while
-   * none of them ever paused for it, the upstream link is slower than the reader: one more lane.
-   */
-  private probeLanes(): void {
-    const now = Date.now();
-    if (this.position - this.probeFrom < PROBE || now - this.probeStartedAt < PROBE_MS) return;
-    const hits = this.limitHits();
-    // Starved: waited for the link at least half of the interval, and no transfer ever waited for the reader.
-    const starved = hits === this.probeLimitHits && this.probeStarvedMs * 2 >= now - this.probeStartedAt;
-    const interval = { bytes: this.position - this.probeFrom, ms: Math.max(1, now - this.probeStartedAt) };
-    const probeFrom = this.probeFrom;
-    this.probeFrom = this.position;
-    this.probeStartedAt = now;
-    this.probeStarvedMs = 0;
-    this.probeLimitHits = hits;
-    // The first interval holds the connection's start (link, time to first byte): it proves nothing.
-    this.probes += 1;
-    if (this.probes === 1) return;
-    // While a change of lanes is on trial, the intervals judge it and nothing else changes.
-    if (this.trial) return this.judgeTrial(interval, probeFrom);
-    this.recent.push(interval);
-    trimHistory(this.recent, this.measureBytes(this.lanes));
-    // Bytes per millisecond the reader took in its last intervals.
-    const rate = rateOf(this.recent);
-    this.starvedRun = starved ? this.starvedRun + 1 : 0;
-    // A second connection only after two starved intervals in a row (a passing slow spell of a
-    // loaded machine is not a slow link); then doubling reaches the useful number within a few.
-    if (
-      this.starvedRun >= (this.lanes === 1 ? 2 : 1) &&
-      this.lanes < this.context.maxLanes &&
-      this.end - this.position > 2 * PROBE &&
-      this.position >= this.noGrowthBefore
-    ) {
-      this.tryLanes(Math.min(this.context.maxLanes, this.lanes * 2), rate);
-      this.context.stats.parallelTrials += 1;
-    } else if (this.lanes > 1 && this.position >= this.recheckAt && this.end - this.position > 2 * PROBE) {
-      this.tryLanes(Math.max(1, this.lanes >> 1), rate);
-    }
-  }
-
-  private tryLanes(lanes: number, rateBefore: number): void {
-    // Fewer lanes: judged from the first interval that starts after everything the lanes fetched
-    // ahead. More lanes: from the first interval after a new lane started a chunk (keepLanesBusy),
-    // which waits for the window to hold more than the reader's own chunk.
-    let judgeFrom = this.position + 1;
-    for (const fetch of this.chunkFetches) if (fetch.isRunning) judgeFrom = Math.max(judgeFrom, fetch.end + 1);
-    if (lanes > this.lanes) judgeFrom = Number.POSITIVE_INFINITY;
-    this.trial = { lanesBefore: this.lanes, rateBefore, before: [...this.recent], judgeFrom, measure: this.measureBytes(lanes), bytes: 0, ms: 0, intervals: 0 };
-    this.recent = [];
-    this.lanes = lanes;
+  /** At the end of each piece: the lane trials look at the reader's progress, and the reader follows their call. */
+  private lookAtLanes(): void {
+    const action = this.trials.look({
+      position: this.position,
+      end: this.end,
+      window: this.window,
+      limitHits: this.limitHits(),
+      runningChunkEnds: () => this.chunkFetches.filter((fetch) => fetch.isRunning).map((fetch) => fetch.end),
+    });
+    if (action === 'none') return;
     this.keepFetching();
-    this.keepLanesBusy(true);
+    if (action === 'refill') this.keepLanesBusy(true);
   }
 
-  /**
-   * Judges the change of lanes on trial with the interval just measured (from byte `from`), once
-   * TRIAL_INTERVALS intervals showed its effect. More lanes stay when they made the reader faster
-   * by KEEP_GAIN; fewer lanes stay when the reader did not get slower by as much.
-   */
-  private judgeTrial(interval: { bytes: number; ms: number }, from: number): void {
-    const trial = this.trial!;
-    if (trial.judgeFrom === Number.POSITIVE_INFINITY) {
-      // No new lane has run yet: the reader's rate is still the one to beat.
-      trial.before.push(interval);
-      trimHistory(trial.before, trial.measure);
-      trial.rateBefore = rateOf(trial.before);
-      return;
-    }
-    if (from < trial.judgeFrom) return;
-    trial.bytes += interval.bytes;
-    trial.ms += interval.ms;
-    trial.intervals += 1;
-    // A doubling that already shows most of what it can give is kept at once: a slow link's
-    // reader should not spend its measure at the lower rate (a wrong early call is undone by the
-    // later halving check).
-    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * EARLY_GAIN;
-    if (!early && (trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure)) return;
-    const rate = rateOf([trial]);
-    this.trial = undefined;
-    this.starvedRun = 0;
-    const grew = this.lanes > trial.lanesBefore;
-    const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
-    if (grew && helped) {
-      // Kept: the link was the limit. A rate measured while the window was still growing may be a
-      // start-up's (the connection, the window): such a doubling is looked at again later. Once
-      // the window is whole, a kept doubling stays (each later check costs its measure at half rate).
-      this.context.stats.parallelKept += 1;
-      this.growthBackoff = TRIAL_BACKOFF;
-      this.recheckGap = 2 * TRIAL_BACKOFF;
-      this.recheckAt = this.window < this.context.maxWindow ? this.position + this.recheckGap : Number.POSITIVE_INFINITY;
-    } else if (grew) {
-      // More connections did not make the reader faster: the limit is elsewhere. Chunks already
-      // running finish (their blocks are claimed); no new one starts beyond the lanes left.
-      this.lanes = trial.lanesBefore;
-      this.noGrowthBefore = this.position + this.growthBackoff;
-      this.growthBackoff *= 2;
-    } else if (helped) {
-      // Halving made the reader slower: the lanes were earning their connections. Back to them.
-      this.lanes = trial.lanesBefore;
-      this.recheckGap *= 2;
-      this.recheckAt = this.position + this.recheckGap;
-      this.keepLanesBusy(true);
-    } else {
-      // As fast with half the connections: stay there, and grow again only after a while.
-      this.noGrowthBefore = this.position + this.growthBackoff;
-      this.growthBackoff *= 2;
-      this.recheckAt = this.position + this.recheckGap;
-    }
-    this.keepFetching();
+  private get lanes(): number {
+    return this.trials.lanes;
   }
 
-  /** Bytes a rate at `lanes` lanes is measured over at least: a round of chunks (one probe interval with one lane). */
-  private measureBytes(lanes: number): number {
-    if (lanes === 1) return PROBE;
-    const { blockSize } = this.context;
-    const share = Math.floor(this.window / lanes / blockSize) * blockSize;
-    return lanes * Math.max(blockSize, Math.min(CHUNK, share));
-  }
-
-  /** Bytes one connection fetches at a time when several share the window: a fair share of it, 1 block to CHUNK. */
+  /** Bytes one connection fetches at a time when several share the window. */
   private chunkSize(): number {
-    const { blockSize } = this.context;
-    const share = Math.floor(this.window / this.lanes / blockSize) * blockSize;
-    return Math.max(blockSize, Math.min(CHUNK, share));
+    return chunkSize(this.window, this.lanes, this.context.blockSize);
   }
 
   /** How far ahead of the reader its own transfer may run: the window, or with parallel streams one chunk of it. */
@@ -625,6 +429,7 @@ export class CachedRangeStream extends Readable {
     // Never beyond the read-ahead window (nor the read's extent): the bound on bytes fetched for nothing.
     const lastByte = Math.min(this.end, this.context.extentEnd, size - 1, this.position + this.window - 1);
     const lastBlock = Math.floor(lastByte / blockSize);
+    const finalBlock = Math.floor(Math.min(this.end, this.context.extentEnd, size - 1) / blockSize);
     const own = this.fetches.some((fetch) => fetch.isRunning) ? 1 : 0;
     let missing = index;
     let yielded = false;
@@ -642,6 +447,10 @@ export class CachedRangeStream extends Readable {
       const underReader = missing === index;
       if (!underReader && !room) return;
       const last = Math.min(lastBlock, missing + chunkBlocks - 1);
+      // A lane that keeps ahead of its reader finds, each time the reader enters a block, one more
+      // missing block at the window's edge: a GET per block (a 1 GiB read on loopback made 400-670
+      // GETs). A chunk the window's edge cuts short waits until the reader has moved a whole chunk.
+      if (!underReader && last === lastBlock && last - missing + 1 < chunkBlocks && lastBlock < finalBlock) return;
       const through = Math.min(lastByte, (last + 1) * blockSize - 1);
       const fetch = this.context.startFetch(missing, through, through + 1, underReader ? 'interactive' : 'background');
       // Chunks run unpaced within the window: their blocks are read back from disk rather than held
@@ -650,9 +459,7 @@ export class CachedRangeStream extends Readable {
       this.chunkFetches.push(fetch);
       // A doubling on trial takes effect once two connections run for this reader: the interval
       // under way holds the new connection's start, so judging begins with the next one.
-      if (this.trial?.judgeFrom === Number.POSITIVE_INFINITY && own + this.chunkFetches.filter((chunk) => chunk.isRunning).length > 1) {
-        this.trial.judgeFrom = this.position + 1;
-      }
+      this.trials.connectionsRunning(own + this.chunkFetches.filter((chunk) => chunk.isRunning).length, this.position);
       void fetch.done.then(() => this.keepLanesBusy(true));
       missing = last + 1;
     }
@@ -712,25 +519,4 @@ export class CachedRangeStream extends Readable {
     this.handle = undefined;
     await handle?.file.close().catch(() => {});
   }
-}
-
-/** Bytes per millisecond over measured intervals. */
-function rateOf(intervals: Array<{ bytes: number; ms: number }>): number {
-  let bytes = 0;
-  let ms = 0;
-  for (const interval of intervals) {
-    bytes += interval.bytes;
-    ms += interval.ms;
-  }
-  return bytes / Math.max(1, ms);
-}
-
-/**
- * Keeps the last intervals that together hold at least `bytes` (and at least TRIAL_INTERVALS of
- * them): the span a rate is measured over.
- */
-function trimHistory(intervals: Array<{ bytes: number; ms: number }>, bytes: number): void {
-  let held = 0;
-  for (const interval of intervals) held += interval.bytes;
-  while (intervals.length > TRIAL_INTERVALS && held - intervals[0]!.bytes >= bytes) held -= intervals.shift()!.bytes;
 }

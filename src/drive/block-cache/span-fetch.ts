@@ -43,6 +43,9 @@ export interface SpanOpener {
 export class FillRegistry {
   private readonly files = new Map<string, Map<number, BlockFill>>();
 
+  /** @param onClaim told the file key each time a transfer claims a block of it (reads waiting for that block wake). */
+  constructor(private readonly onClaim: (key: string) => void = () => {}) {}
+
   get(key: string, index: number): BlockFill | undefined {
     return this.files.get(key)?.get(index);
   }
@@ -51,6 +54,7 @@ export class FillRegistry {
     let blocks = this.files.get(fill.key);
     if (!blocks) this.files.set(fill.key, (blocks = new Map()));
     blocks.set(fill.index, fill);
+    this.onClaim(fill.key);
   }
 
   /** Removes the entry only if it is still `fill` (a newer transfer may have claimed the block since). */

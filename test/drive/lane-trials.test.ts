@@ -1,0 +1,94 @@
+/**
+ * The parallel-stream trials (src/drive/block-cache/lane-trials.ts), driven by a model reader on a
+ * hand-moved clock: each step the reader takes what its lanes bring in (a per-connection cap: each
+ * lane brings its own share; a shared line: the lanes split one rate) and waits for the link the
+ * whole time. Nothing here depends on real time; the end-to-end behaviour (real sockets, the
+ * simulator's caps) is in test/integration/parallel-streams.test.ts and bench row M3.
+ */
+import { describe, expect, it } from 'vitest';
+import { LaneTrials } from '../../src/drive/block-cache/lane-trials.js';
+import { emptyStats } from '../../src/drive/block-cache/stats.js';
+
+const MIB = 1024 * 1024;
+const BLOCK = MIB;
+const MAX_WINDOW = 64 * MIB;
+const STEP_MS = 10;
+
+interface Run {
+  /** Lanes after each step, with the reader's position then. */
+  history: Array<{ position: number; lanes: number }>;
+  stats: ReturnType<typeof emptyStats>;
+}
+
+/**
+ * Reads `size` bytes at `rate(lanes)` bytes per ms. A change of lanes takes effect one step later
+ * (a new connection's start), and the reader's window grows the way cached-read.ts grows it (from
+ * one block, doubling once the reader took more than 8 MiB).
+ */
+function read(size: number, rate: (lanes: number) => number): Run {
+  let now = 0;
+  const stats = emptyStats();
+  const trials = new LaneTrials(0, { maxLanes: 4, maxWindow: MAX_WINDOW, blockSize: BLOCK, stats }, () => now);
+  let position = 0;
+  let window = BLOCK;
+  let grownAt = 0;
+  let effective = 1;
+  const history: Run['history'] = [];
+  while (position < size) {
+    now += STEP_MS;
+    position = Math.min(size, position + rate(effective) * STEP_MS);
+    trials.starved(STEP_MS);
+    if (window < MAX_WINDOW && position >= 8 * MIB && position - grownAt >= window) {
+      grownAt = position;
+      window = Math.min(MAX_WINDOW, window * 2);
+    }
+    effective = trials.lanes;
+    const action = trials.look({ position, end: size - 1, window, limitHits: 0, runningChunkEnds: () => [] });
+    if (action === 'refill') trials.connectionsRunning(trials.lanes, position);
+    history.push({ position, lanes: trials.lanes });
+  }
+  return { history, stats };
+}
+
+/** Position at which the reader first ran at `lanes` lanes (Infinity if never). */
+function firstAt(run: Run, lanes: number): number {
+  return run.history.find((step) => step.lanes === lanes)?.position ?? Number.POSITIVE_INFINITY;
+}
+
+describe('parallel-stream trials', () => {
+  it('reach 4 lanes early when each connection is capped (20 MB/s each), and never halve them again', () => {
+    const cap = 20e6 / 1000;
+    const run = read(512 * MIB, (lanes) => lanes * cap);
+    // The earlier code got there at about 34 MiB and checked the doubling again by halving.
+    expect(firstAt(run, 4)).toBeLessThan(30 * MIB);
+    const fromFour = run.history.slice(run.history.findIndex((step) => step.lanes === 4));
+    expect(fromFour.every((step) => step.lanes === 4)).toBe(true);
+    expect(run.stats.parallelKept).toBe(2);
+  });
+
+  it('go back to one lane when the lanes share one line (8 MB/s in all), and keep no doubling', () => {
+    const run = read(52 * MIB, () => 8e6 / 1000);
+    expect(run.stats.parallelTrials).toBeGreaterThanOrEqual(1);
+    expect(run.stats.parallelKept).toBe(0);
+    expect(run.history.at(-1)!.lanes).toBe(1);
+    // Undone trials back off: after the first one, the next waits at least 32 MiB.
+    const tries = run.history.filter((step, at) => at > 0 && step.lanes > run.history[at - 1]!.lanes).map((step) => step.position);
+    for (let at = 1; at < tries.length; at += 1) expect(tries[at]! - tries[at - 1]!).toBeGreaterThanOrEqual(32 * MIB);
+  });
+
+  it('start no trial that the end of the read would cut short (it costs connections and decides nothing)', () => {
+    // Shared line, 52 MiB: the first trial is undone by about 10 MiB; the back-off lets the next
+    // one start past 42 MiB, where the 10 MiB left cannot hold its start and its 16 MiB measure.
+    const run = read(52 * MIB, () => 8e6 / 1000);
+    expect(run.stats.parallelTrials).toBe(1);
+    const last = run.history.findLastIndex((step) => step.lanes > 1);
+    expect(run.history[last]!.position).toBeLessThan(16 * MIB);
+  });
+
+  it('keep no doubling over a 1 GiB read limited by something else (a busy bridge on loopback), and try ever more rarely', () => {
+    const run = read(1024 * MIB, () => 100e6 / 1000);
+    expect(run.stats.parallelKept).toBe(0);
+    // Back-off: each undone trial doubles the gap to the next (32, 64, 128, 256, 512 MiB).
+    expect(run.stats.parallelTrials).toBeLessThanOrEqual(5);
+  });
+});
