@@ -30,7 +30,7 @@ import { leafOf, nameKey, parentOf, splitPath, storedName } from './paths.js';
 import { withNormalisedPaths } from './normalised-state.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
-import { SpoolArea } from './spool.js';
+import { SpoolArea, type LeftoverReport } from './spool.js';
 import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
 import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
 import { WriteRecovery } from './write-recovery.js';
@@ -588,9 +588,10 @@ export class FichierDrive implements Drive {
 
   /**
    * Start-up: removes the `.part` files a dead process left in the spool (a crash mid-PUT): a
-   * directory listing and a few unlinks, so a bridge does it before it takes requests.
+   * directory listing and a few unlinks, so a bridge does it before it takes requests. Resolves
+   * once every leftover was tried (see SpoolArea.removeLeftovers for what is left and why).
    */
-  async removeSpoolLeftovers(): Promise<number> {
+  async removeSpoolLeftovers(): Promise<LeftoverReport> {
     return this.spool.removeLeftovers();
   }
 
