@@ -587,7 +587,7 @@ export const SETTINGS = {
     key: 'parallelStreams',
     flag: '--parallel-streams <n>',
     env: ['FICHIER_DAV_PARALLEL_STREAMS'],
-    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
+    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off; at most --download-connections-per-file less one, a connection being kept for seeks (default ${CACHE_DEFAULTS.parallelStreams})`,
     parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
   } satisfies Setting<number>,
   readCache: {
