@@ -235,7 +235,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const stateDir = account.location.dir;
   const spoolDir = options.spoolDir ?? join(stateDir, 'spool');
   // A spool that cannot be written (a file where its folder should be, a read-only or immutable
-  // folder) would fail every upload of unknown length later with a bare 507: say so now.
+  // folder) would fail every upload of unknown length later (507): say so at start, with the fix.
   if (!options.readOnly) {
     try {
       await prepareSpoolDir(spoolDir);

@@ -79,8 +79,7 @@ export class SpoolArea {
    * never answered 2xx, so nothing in them is anyone's data. A spool file is named after its
    * process (`<pid>-<host tag>-<uuid>.part`): another live process on the same state directory (a
    * second `serve`) is uploading from its files, so they stay. Call once at start, before spooling.
-   */
-  /**
+   *
    * Only files and symbolic links are removed (a link itself, never what it points to); anything
    * else named `.part` was not made by a spool and stays. Every leftover is tried, a few at a time,
    * before this resolves: one that cannot be removed (an immutable file) is reported in `failed`,
