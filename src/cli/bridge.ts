@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
-import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { FichierDrive, LINK_REUSE_MS, type FichierDriveOptions } from '../drive/fichier-drive.js';
 import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
@@ -259,6 +259,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,
+    // Tokens live 5 minutes times the time scale: reused for 4 minutes at scale 1, they were reused
+    // long after their death at a smaller scale (every read then began with a refused GET).
+    linkReuseMs: options.drive?.linkReuseMs ?? LINK_REUSE_MS * client.scheduler.options.timeScale,
     // With Redis the bridges of the account share one budget of download connections (1fichier
     // counts them per account); the drive takes a slot for every upstream ranged GET.
     ...(redis

@@ -55,6 +55,12 @@ import { LinkRefusedError, type Upstream } from './upstream.js';
 import { DEFAULT_DOWNLOAD_CONNECTIONS, LocalConnectionBudget, type ConnectionBudget } from './connection-budget.js';
 import { DEFAULT_CONNECTIONS_PER_FILE, UpstreamConnections } from './upstream-connections.js';
 
+/**
+ * How long a download link is reused: below the 5 minutes a token lives upstream. Nominal: a bridge
+ * run against a time-scaled simulator scales it as the tokens' life is scaled.
+ */
+export const LINK_REUSE_MS = 4 * 60_000;
+
 export interface FichierDriveOptions extends ReadCacheOptions {
   upstream: Upstream;
   state: LocalState;
@@ -182,7 +188,7 @@ export class FichierDrive implements Drive {
       overlayMs: 10 * 60_000,
       maxCachedFolders: 20_000,
       quotaTtlMs: 5 * 60_000,
-      linkReuseMs: 4 * 60_000,
+      linkReuseMs: LINK_REUSE_MS,
       singleUseLinks: false,
       maxResumes: 5,
       keepSystemFilesLocal: true,
@@ -980,7 +986,15 @@ export class FichierDrive implements Drive {
         if (!(error instanceof LinkRefusedError) && !isResume) throw error;
         this.links.invalidate(file.url, link);
         const fresh = await this.links.get(file.url, fetchLink);
-        body = await this.upstream.openRange(fresh, range, signal);
+        try {
+          body = await this.upstream.openRange(fresh, range, signal);
+        } catch (retryError) {
+          if (!(retryError instanceof LinkRefusedError)) throw retryError;
+          // Twice refused: the client is told to come back (it got a bare 500 before), and the
+          // next read asks for a new link.
+          this.links.invalidate(file.url, fresh);
+          throw new DriveError('unavailable', `1fichier's download host refused two fresh links in a row (${retryError.message}); try again`, 2);
+        }
       }
     } catch (error) {
       release();

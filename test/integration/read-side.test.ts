@@ -73,6 +73,38 @@ describe('bridge read side', () => {
     }
   });
 
+  it('at a time scale, a link is not reused past its scaled life: a read after it asks a new one, no GET is refused', async () => {
+    // Tokens live 5 min x 0.01 = 3 s here; the bridge reused links for an unscaled 4 minutes, so
+    // every read after 3 s began with a GET the download host refused (404), then a second one.
+    const { sim, url } = stack;
+    const size = 300_000;
+    const fileUrl = await sim.addFile({ name: 'later.bin', synthetic: { size, seed: 14 } });
+    await propfind(`${url}/`);
+    const first = await fetch(`${url}/later.bin`, { headers: { Range: 'bytes=0-999' } });
+    expect((await readBody(first)).equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 999)))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 3_500)); // past the token's scaled life
+    sim.reset();
+    const later = await fetch(`${url}/later.bin`, { headers: { Range: 'bytes=1000-1999' } });
+    expect(later.status).toBe(206);
+    expect((await readBody(later)).equals(await streamToBuffer(sim.contentOf(fileUrl, 1000, 1999)))).toBe(true);
+    const downloads = sim.log().filter((entry) => entry.host === 'download');
+    expect(downloads.map((entry) => entry.status)).toEqual([206]);
+    expect(stack.calls('download/get_token.cgi')).toBe(1);
+  });
+
+  it('a link refused again after a fresh one answers 503 with a reason to retry, not 500', async () => {
+    const { sim, url } = stack;
+    await sim.addFile({ name: 'refused.bin', synthetic: { size: 100_000, seed: 15 } });
+    await propfind(`${url}/`);
+    // Every token is dead when it is used.
+    sim.setOptions({ tokenLifetimeMs: 0 });
+    const response = await fetch(`${url}/refused.bin`, { headers: { Range: 'bytes=0-99' } });
+    const text = await response.text();
+    expect(response.status, text).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('2');
+    expect(text).toMatch(/refused two fresh links in a row/);
+  });
+
   it('serves 20 Range GETs with exact bytes, one get_token in total and one upstream GET each', async () => {
     const { sim, url } = stack;
     const size = 8 * 1024 * 1024 + 123;
