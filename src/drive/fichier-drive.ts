@@ -975,10 +975,15 @@ export class FichierDrive implements Drive {
     priority: FetchPriority = 'interactive',
   ): Promise<Readable> {
     const fetchLink = () => this.upstream.downloadLink(file.url, signal, priority);
-    const link = await this.links.get(file.url, fetchLink);
+    // Asked before the wait for a connection (so a new link is on its way meanwhile) and again
+    // after it: a long wait for a slot may outlive the link's reuse window, and a link used past
+    // it is refused (a wasted GET). The second ask costs nothing while the link is still fresh.
+    // (Single-use links are only asked once the connection is there: each ask is a get_token.)
+    if (!this.options.singleUseLinks) await this.links.get(file.url, fetchLink);
     const release = await this.connections.acquire(file.url, priority, signal);
     let body: Readable;
     try {
+      const link = await this.links.get(file.url, fetchLink);
       try {
         body = await this.upstream.openRange(link, range, signal);
       } catch (error) {

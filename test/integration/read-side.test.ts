@@ -92,6 +92,27 @@ describe('bridge read side', () => {
     expect(stack.calls('download/get_token.cgi')).toBe(1);
   });
 
+  it('a read that waited for a connection longer than its link lives asks the link again, so no GET is refused', async () => {
+    // One connection for the account, held about 4 s by a reader the capped download host keeps
+    // busy (never idle, so never parked). The second reader's link was asked before its wait;
+    // used after it (tokens live 3 s here) it was refused, and a second GET followed.
+    await stack.close();
+    stack = await startStack({ downloadBytesPerSecond: 2_000_000 }, { drive: { readCache: false, downloadConnections: 1 } });
+    const { sim, url } = stack;
+    const size = 8_000_000;
+    const fileUrl = await sim.addFile({ name: 'shared.bin', synthetic: { size, seed: 16 } });
+    await propfind(`${url}/`);
+    sim.reset();
+    const first = fetch(`${url}/shared.bin`).then(async (response) => (await readBody(response)).length);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waiting = await fetch(`${url}/shared.bin`, { headers: { Range: 'bytes=500000-500999' } });
+    expect(waiting.status).toBe(206);
+    expect((await readBody(waiting)).equals(await streamToBuffer(sim.contentOf(fileUrl, 500_000, 500_999)))).toBe(true);
+    expect(await first).toBe(size);
+    const refused = sim.log().filter((entry) => entry.host === 'download' && entry.status >= 400);
+    expect(refused).toEqual([]);
+  }, 60_000);
+
   it('a link refused again after a fresh one answers 503 with a reason to retry, not 500', async () => {
     const { sim, url } = stack;
     await sim.addFile({ name: 'refused.bin', synthetic: { size: 100_000, seed: 15 } });
