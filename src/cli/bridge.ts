@@ -6,11 +6,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { isDiskFull } from '../drive/disk-full.js';
-import { FichierDrive, type FichierDriveOptions } from '../drive/fichier-drive.js';
+import { FichierDrive, LINK_REUSE_MS, type FichierDriveOptions } from '../drive/fichier-drive.js';
 import { ACCOUNT_DOWNLOAD_CONNECTIONS } from '../drive/connection-budget.js';
 import { FichierUpstream } from '../drive/fichier-upstream.js';
 import type { LocalState } from '../drive/local-state.js';
 import { SnapshotUpstream } from '../drive/snapshot-upstream.js';
+import { prepareSpoolDir, SpoolUnusableError } from '../drive/spool.js';
 import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { FolderPatch } from '../drive/folder-cache.js';
 import type { Upstream } from '../drive/upstream.js';
@@ -232,6 +233,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   }
   const { client, state } = account;
   const stateDir = account.location.dir;
+  const spoolDir = options.spoolDir ?? join(stateDir, 'spool');
+  // A spool that cannot be written (a file where its folder should be, a read-only or immutable
+  // folder) would fail every upload of unknown length later (507): say so at start, with the fix.
+  if (!options.readOnly) {
+    try {
+      await prepareSpoolDir(spoolDir);
+    } catch (error) {
+      await account.close();
+      await redis?.close();
+      throw spoolStartupError(error);
+    }
+  }
   if (account.location.migratedFrom) logger.info('moved the local state to the account folder', { from: account.location.migratedFrom, to: stateDir });
   const stopChecks = new AbortController();
   try {
@@ -246,6 +259,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const shared = (upstream: Upstream): Upstream => (redis ? redis.shareListings(upstream, listingWindowMs) : upstream);
   const drive = new FichierDrive({
     ...options.drive,
+    // Tokens live 5 minutes times the time scale: reused for 4 minutes at scale 1, they were reused
+    // long after their death at a smaller scale (every read then began with a refused GET).
+    linkReuseMs: options.drive?.linkReuseMs ?? LINK_REUSE_MS * client.scheduler.options.timeScale,
     // With Redis the bridges of the account share one budget of download connections (1fichier
     // counts them per account); the drive takes a slot for every upstream ranged GET.
     ...(redis
@@ -270,7 +286,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     // With Redis the journal is shared, so a bridge that dies has its writes settled by another.
     journal: redis ? redis.journal : new SqliteWriteJournal(account.db),
     ...(redis ? { locks: redis.pathLocks, onCachePatch: (patch: FolderPatch) => redis.publish(patch) } : {}),
-    spoolDir: options.spoolDir ?? join(stateDir, 'spool'),
+    spoolDir,
     onBackgroundError: (error) => logger.warn('background folder refresh failed', { error: String(error) }),
     ...(notifications ? { onExternalChanges: (changes: Parameters<Notifications['fromAccount']>[0]) => notifications.fromAccount(changes) } : {}),
     onReadCacheNotice: (message, error) => logger.warn(message, error === undefined ? {} : { error: String(error) }),
@@ -278,7 +294,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // A dead PUT's spool file goes before any request is taken (a CI run once saw one still there
   // right after a restart: the clean-up ran beside the first requests). Writes a crash left
   // half-done are settled next, in the background (their paths wait for it).
-  await drive.removeSpoolLeftovers().catch((error: unknown) => logger.warn('removing upload spool leftovers failed', { error: String(error) }));
+  const leftovers = await drive.removeSpoolLeftovers().catch((error: unknown) => {
+    logger.warn('cannot list the upload spool to remove what a dead process left there; uploads of unknown length may fail', { dir: spoolDir, error: String(error) });
+    return undefined;
+  });
+  if (leftovers && leftovers.failed.length > 0) {
+    const first = leftovers.failed[0]!;
+    logger.warn('some upload spool leftovers could not be removed: remove them by hand (nothing in them was acknowledged to a client)', {
+      dir: spoolDir,
+      count: leftovers.failed.length,
+      first: `${first.name} (${first.code})`,
+    });
+  }
   drive.recover().catch((error: unknown) => logger.warn('settling unfinished writes failed; retrying in the background', { error: String(error) }));
   if (redis) drive.sweepOrphanWrites(redis.journalLeaseMs);
   redis?.attach(
@@ -415,6 +442,19 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       return closing;
     },
   };
+}
+
+/** The operator's message for a spool directory that cannot be used (exit 1). */
+function spoolStartupError(error: unknown): unknown {
+  if (!(error instanceof SpoolUnusableError)) return error;
+  const fix =
+    error.code === 'ENOTDIR' || error.code === 'EEXIST'
+      ? 'something that is not a folder stands there: move it away'
+      : 'it must be a folder this user can write, on a disk not mounted read-only (check its owner, permissions and attributes such as chattr +i)';
+  return new CliError(
+    `the upload spool ${error.dir} cannot be used (${error.code}): ${fix}`,
+    ExitCode.failed,
+  );
 }
 
 /** What a failed start means for the operator: a refused key exits 4, a wrong API URL 2. */

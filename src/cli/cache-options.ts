@@ -51,3 +51,19 @@ export function cacheOptionsFrom(flags: CacheFlags): ReadCacheOptions {
   if (flags.prefetchProbes) options.prefetchProbes = true;
   return options;
 }
+
+/**
+ * Why `--parallel-streams N` cannot be reached with the connection caps given, or undefined when
+ * it can. A reader's lanes never take the last free connection of its file or of the account (a
+ * seek must not wait), so at most min(per-file cap, account cap) - 1 run: a larger N was silently
+ * that smaller number. Only an N the user set is checked (the default adapts to the caps).
+ */
+export function parallelStreamsOutOfReach(parallelStreams: number, perFile: number, account: number): string | undefined {
+  const reach = Math.max(1, Math.min(perFile, account) - 1);
+  if (parallelStreams <= reach) return undefined;
+  const [cap, flag] = perFile <= account ? [perFile, '--download-connections-per-file'] : [account, '--download-connections'];
+  return (
+    `--parallel-streams ${parallelStreams} cannot be reached: ${flag} is ${cap} and one connection is always left free for a seek, ` +
+    `so a reader gets at most ${reach}; raise ${flag} to ${parallelStreams + 1} or more, or lower --parallel-streams`
+  );
+}

@@ -60,6 +60,8 @@ function nonEmpty(raw: unknown): string {
 }
 
 function number(raw: unknown): number {
+  // A JSON true, list or object in the config file is not "a string" to fix: say what is wanted.
+  if (typeof raw !== 'number' && typeof raw !== 'string') throw new Error('must be a number');
   const value = typeof raw === 'number' ? raw : Number(text(raw));
   if (!Number.isFinite(value) || text(raw) === '') throw new Error('must be a number');
   return value;
@@ -104,10 +106,26 @@ function boolean(raw: unknown): boolean {
   throw new Error('must be true or false (or 1/0, yes/no)');
 }
 
-/** Seconds, 0 or more (0 often means "never"). */
+/**
+ * The longest wait a Node timer makes (2^31 - 1 ms, about 24.8 days). A setting that becomes a
+ * timer must stay below it: beyond, Node fires the timer after 1 ms with only a warning, so
+ * `--watch-interval 30d` listed the folders again without pause.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** Seconds, 0 or more (0 often means "never"), at most a timer's reach. */
 function seconds(raw: unknown): number {
   const value = number(raw);
   if (value < 0) throw new Error('must be a number of seconds (0 or more)');
+  if (value > MAX_TIMER_SECONDS) throw new Error(`must be at most ${MAX_TIMER_SECONDS} seconds (about 24 days, the longest wait a timer makes)`);
+  return value;
+}
+
+/** Seconds above 0, at most a timer's reach. */
+function positiveSeconds(raw: unknown): number {
+  const value = positive(raw);
+  if (value > MAX_TIMER_SECONDS) throw new Error(`must be at most ${MAX_TIMER_SECONDS} seconds (about 24 days, the longest wait a timer makes)`);
   return value;
 }
 
@@ -123,6 +141,13 @@ function byteSize(min: number, max = Number.MAX_SAFE_INTEGER, rangeText?: string
 /** A duration such as 7d, 12h, 30m, 45s (a bare number is milliseconds). */
 function duration(raw: unknown): number {
   return typeof raw === 'number' && raw > 0 ? raw : parseDuration(text(raw));
+}
+
+/** A duration that becomes a timer: at most 24 days (see MAX_TIMER_MS). */
+function timerDuration(raw: unknown): number {
+  const ms = duration(raw);
+  if (ms > MAX_TIMER_MS) throw new Error('must be at most 24d (the longest wait a timer makes), e.g. 12h or 7d');
+  return ms;
 }
 
 function logFormat(raw: unknown): LogFormat {
@@ -292,7 +317,7 @@ export const SETTINGS = {
     env: ['FICHIER_DAV_PROGRESS_INTERVAL'],
     description: 'seconds between plain progress lines when stderr is not a terminal',
     default: 5,
-    parse: positive,
+    parse: positiveSeconds,
   } satisfies Setting<number>,
   host: {
     key: 'host',
@@ -562,7 +587,7 @@ export const SETTINGS = {
     key: 'parallelStreams',
     flag: '--parallel-streams <n>',
     env: ['FICHIER_DAV_PARALLEL_STREAMS'],
-    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off (default ${CACHE_DEFAULTS.parallelStreams})`,
+    description: `serve: upstream connections one sequential reader may use when a single connection is slower than the reader (chunks fetched ahead), 1 = off; at most --download-connections-per-file less one, a connection being kept for seeks (default ${CACHE_DEFAULTS.parallelStreams})`,
     parse: integerIn(1, ACCOUNT_DOWNLOAD_CONNECTIONS),
   } satisfies Setting<number>,
   readCache: {
@@ -652,7 +677,7 @@ export const SETTINGS = {
     flag: '--notify-delay <duration>',
     env: ['FICHIER_DAV_NOTIFY_DELAY'],
     description: "serve: quiet time after a folder's last change before its batch of notifications goes out (default 2s)",
-    parse: duration,
+    parse: timerDuration,
   } satisfies Setting<number>,
   watch: {
     key: 'watch',
@@ -667,7 +692,7 @@ export const SETTINGS = {
     flag: '--watch-interval <duration>',
     env: ['FICHIER_DAV_WATCH_INTERVAL'],
     description: 'serve: time between two listings of the --watch folders, at background priority (default 10m)',
-    parse: duration,
+    parse: timerDuration,
   } satisfies Setting<number>,
   strmDir: {
     key: 'strmDir',

@@ -25,8 +25,12 @@ export interface GaugeSources {
 
 type CacheStats = ReturnType<NonNullable<GaugeSources['cache']>>[string];
 
-/** A counter whose value is a cache's own cumulative count, read at scrape time. */
-function cacheCounter(registry: Registry, sources: GaugeSources, name: string, help: string, pick: (stats: CacheStats) => number): void {
+/**
+ * A counter copied from each cache's own count at every scrape. A cache that does not keep the
+ * count (`pick` gives undefined: the folder cache has no parallel streams) has no series, rather
+ * than a 0 that reads as "measured, none".
+ */
+function cacheCounter(registry: Registry, sources: GaugeSources, name: string, help: string, pick: (stats: CacheStats) => number | undefined): void {
   new Counter({
     name,
     help,
@@ -34,7 +38,10 @@ function cacheCounter(registry: Registry, sources: GaugeSources, name: string, h
     registers: [registry],
     collect() {
       this.reset();
-      for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) this.inc({ cache }, pick(stats));
+      for (const [cache, stats] of Object.entries(sources.cache?.() ?? {})) {
+        const value = pick(stats);
+        if (value !== undefined) this.inc({ cache }, value);
+      }
     },
   });
 }
@@ -210,34 +217,34 @@ export class BridgeMetrics {
     // Caches keep their own cumulative counts; each scrape copies them into counters.
     cacheCounter(this.registry, sources, 'fichier_dav_cache_hits_total', 'Cache hits since start, by cache.', (stats) => stats.hits);
     cacheCounter(this.registry, sources, 'fichier_dav_cache_misses_total', 'Cache misses since start, by cache.', (stats) => stats.misses);
-    cacheCounter(this.registry, sources, 'fichier_dav_cache_evictions_total', 'Cache evictions since start, by cache.', (stats) => stats.evictions ?? 0);
+    cacheCounter(this.registry, sources, 'fichier_dav_cache_evictions_total', 'Cache evictions since start, by cache.', (stats) => stats.evictions);
     cacheCounter(
       this.registry,
       sources,
       'fichier_dav_cache_saved_bytes_total',
       'Bytes served from a cache instead of upstream, by cache.',
-      (stats) => stats.bytesSaved ?? 0,
+      (stats) => stats.bytesSaved,
     );
     cacheCounter(
       this.registry,
       sources,
       'fichier_dav_cache_corrupt_blocks_total',
       'Cached blocks found corrupt (checksum mismatch) since start, dropped and fetched again, by cache.',
-      (stats) => stats.corrupt ?? 0,
+      (stats) => stats.corrupt,
     );
     cacheCounter(
       this.registry,
       sources,
       'fichier_dav_parallel_stream_trials_total',
       'Doublings of a sequential reader\'s upstream connections tried (parallel streams), by cache.',
-      (stats) => stats.parallelTrials ?? 0,
+      (stats) => stats.parallelTrials,
     );
     cacheCounter(
       this.registry,
       sources,
       'fichier_dav_parallel_stream_kept_total',
       'Of those, doublings kept because the reader got faster (the rest found the limit elsewhere: the bridge, the line), by cache.',
-      (stats) => stats.parallelKept ?? 0,
+      (stats) => stats.parallelKept,
     );
   }
 

@@ -7,7 +7,7 @@ import { HtpasswdError, UsersFileError } from '../webdav/auth/index.js';
 import { ApiKeyError, loadApiKey } from './api-key.js';
 import { startBridge, type AuthOptions } from './bridge.js';
 import type { BridgeNotifyOptions } from './notifications.js';
-import { cacheOptionsFrom } from './cache-options.js';
+import { cacheOptionsFrom, parallelStreamsOutOfReach } from './cache-options.js';
 import { addSettingOptions, apiKeyFileToRead, loadSettings, SERVE_SETTING_KEYS } from './config.js';
 import { CliError } from './exit-codes.js';
 import { disableCoreDumps } from './core-dumps.js';
@@ -120,6 +120,10 @@ export function registerServe(program: Command): void {
       throw error;
     }
     const values = settings.values;
+    if (values.parallelStreams !== undefined) {
+      const unreachable = parallelStreamsOutOfReach(values.parallelStreams, values.downloadConnectionsPerFile, values.downloadConnections);
+      if (unreachable) program.error(`error: ${unreachable}`, { exitCode: 2 });
+    }
     if (values.metricsPort !== undefined) {
       try {
         assertSafeMetricsExposure(values.metricsHost, values.metricsPublic);

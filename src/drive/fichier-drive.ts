@@ -30,7 +30,7 @@ import { leafOf, nameKey, parentOf, splitPath, storedName } from './paths.js';
 import { withNormalisedPaths } from './normalised-state.js';
 import { ROOT_ID, Resolver, type Resolved } from './resolver.js';
 import { resumableReadWhenOpen } from './resumable-read.js';
-import { SpoolArea } from './spool.js';
+import { SpoolArea, type LeftoverReport } from './spool.js';
 import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
 import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
 import { WriteRecovery } from './write-recovery.js';
@@ -55,6 +55,12 @@ import {
 import { LinkRefusedError, type Upstream } from './upstream.js';
 import { DEFAULT_DOWNLOAD_CONNECTIONS, LocalConnectionBudget, type ConnectionBudget } from './connection-budget.js';
 import { DEFAULT_CONNECTIONS_PER_FILE, UpstreamConnections } from './upstream-connections.js';
+
+/**
+ * How long a download link is reused: below the 5 minutes a token lives upstream. Nominal: a bridge
+ * run against a time-scaled simulator scales it as the tokens' life is scaled.
+ */
+export const LINK_REUSE_MS = 4 * 60_000;
 
 export interface FichierDriveOptions extends ReadCacheOptions {
   upstream: Upstream;
@@ -183,7 +189,7 @@ export class FichierDrive implements Drive {
       overlayMs: 10 * 60_000,
       maxCachedFolders: 20_000,
       quotaTtlMs: 5 * 60_000,
-      linkReuseMs: 4 * 60_000,
+      linkReuseMs: LINK_REUSE_MS,
       singleUseLinks: false,
       maxResumes: 5,
       keepSystemFilesLocal: true,
@@ -589,9 +595,10 @@ export class FichierDrive implements Drive {
 
   /**
    * Start-up: removes the `.part` files a dead process left in the spool (a crash mid-PUT): a
-   * directory listing and a few unlinks, so a bridge does it before it takes requests.
+   * directory listing and a few unlinks, so a bridge does it before it takes requests. Resolves
+   * once every leftover was tried (see SpoolArea.removeLeftovers for what is left and why).
    */
-  async removeSpoolLeftovers(): Promise<number> {
+  async removeSpoolLeftovers(): Promise<LeftoverReport> {
     return this.spool.removeLeftovers();
   }
 
@@ -971,10 +978,15 @@ export class FichierDrive implements Drive {
     priority: FetchPriority = 'interactive',
   ): Promise<Readable> {
     const fetchLink = () => this.upstream.downloadLink(file.url, signal, priority);
-    const link = await this.links.get(file.url, fetchLink);
+    // Asked before the wait for a connection (so a new link is on its way meanwhile) and again
+    // after it: a long wait for a slot may outlive the link's reuse window, and a link used past
+    // it is refused (a wasted GET). The second ask costs nothing while the link is still fresh.
+    // (Single-use links are only asked once the connection is there: each ask is a get_token.)
+    if (!this.options.singleUseLinks) await this.links.get(file.url, fetchLink);
     const release = await this.connections.acquire(file.url, priority, signal);
     let body: Readable;
     try {
+      const link = await this.links.get(file.url, fetchLink);
       try {
         body = await this.upstream.openRange(link, range, signal);
       } catch (error) {
@@ -982,7 +994,15 @@ export class FichierDrive implements Drive {
         if (!(error instanceof LinkRefusedError) && !isResume) throw error;
         this.links.invalidate(file.url, link);
         const fresh = await this.links.get(file.url, fetchLink);
-        body = await this.upstream.openRange(fresh, range, signal);
+        try {
+          body = await this.upstream.openRange(fresh, range, signal);
+        } catch (retryError) {
+          if (!(retryError instanceof LinkRefusedError)) throw retryError;
+          // Twice refused: the client is told to come back (it got a bare 500 before), and the
+          // next read asks for a new link.
+          this.links.invalidate(file.url, fresh);
+          throw new DriveError('unavailable', `1fichier's download host refused two fresh links in a row (${retryError.message}); try again`, 2);
+        }
       }
     } catch (error) {
       release();

@@ -64,7 +64,14 @@ class ResumableRangeStream extends Readable {
     this.opened.catch(() => {});
     if (options.signal) {
       if (options.signal.aborted) this.controller.abort();
-      else options.signal.addEventListener('abort', () => this.destroy(), { once: true });
+      else {
+        // Removed when this stream closes: the signal is the client request's, which outlives
+        // every part of a multi-range answer (64 parts left 64 listeners and a leak warning).
+        const signal = options.signal;
+        const onAbort = () => this.destroy();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
     }
   }
 

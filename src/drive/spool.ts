@@ -6,8 +6,8 @@
  * has no room for (ENOSPC, EDQUOT).
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { constants, createWriteStream, type Dirent } from 'node:fs';
+import { access, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,44 @@ export interface SpooledBody {
   /** Deletes the file and returns its bytes to the budget. Safe to call twice. */
   release(): Promise<void>;
 }
+
+/** What the start-up clean-up did: files removed, and those it could not remove (name and errno code). */
+export interface LeftoverReport {
+  removed: number;
+  failed: { name: string; code: string }[];
+}
+
+/** The spool directory cannot be used: not a folder, or not writable by this user (`code` is the errno code). */
+export class SpoolUnusableError extends Error {
+  override readonly name = 'SpoolUnusableError';
+  constructor(
+    readonly dir: string,
+    readonly code: string,
+  ) {
+    super(`the upload spool ${dir} cannot be used (${code})`);
+  }
+}
+
+/** Removals at once: a spool of many thousand leftovers must not queue them all on libuv's pool at once. */
+const REMOVALS_AT_ONCE = 16;
+
+/**
+ * Start-up: creates the spool directory and checks that this user can write into it, so a file
+ * standing where the folder should be, or a read-only or immutable folder, is reported when the
+ * bridge starts rather than as a failed PUT later. Throws SpoolUnusableError.
+ */
+export async function prepareSpoolDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new SpoolUnusableError(dir, (error as NodeJS.ErrnoException).code ?? 'error');
+  }
+}
+
+/** Errors that say the spool directory itself is unusable (not a full disk: that is a 507 of its own). */
+const UNUSABLE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ENOENT']);
 
 export class SpoolArea {
   private reserved = 0;
@@ -41,22 +79,52 @@ export class SpoolArea {
    * never answered 2xx, so nothing in them is anyone's data. A spool file is named after its
    * process (`<pid>-<host tag>-<uuid>.part`): another live process on the same state directory (a
    * second `serve`) is uploading from its files, so they stay. Call once at start, before spooling.
+   *
+   * Only files and symbolic links are removed (a link itself, never what it points to); anything
+   * else named `.part` was not made by a spool and stays. Every leftover is tried, a few at a time,
+   * before this resolves: one that cannot be removed (an immutable file) is reported in `failed`,
+   * it does not stop the others or leave them to run beside the first requests. Throws
+   * SpoolUnusableError when the directory cannot be listed (ENOENT: nothing to do).
    */
-  async removeLeftovers(): Promise<number> {
-    let names: string[];
+  async removeLeftovers(): Promise<LeftoverReport> {
+    let entries: Dirent[];
     try {
-      names = await readdir(this.dir);
+      entries = await readdir(this.dir, { withFileTypes: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'ENOENT') return { removed: 0, failed: [] };
+      throw new SpoolUnusableError(this.dir, code);
     }
-    const leftovers = names.filter((name) => name.endsWith('.part') && !this.active.has(join(this.dir, name)) && ownerOfSpoolFileGone(name));
-    await Promise.all(leftovers.map((name) => rm(join(this.dir, name), { force: true })));
-    return leftovers.length;
+    const leftovers = entries
+      .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith('.part'))
+      .map((entry) => entry.name)
+      .filter((name) => !this.active.has(join(this.dir, name)) && ownerOfSpoolFileGone(name));
+    const report: LeftoverReport = { removed: 0, failed: [] };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < leftovers.length) {
+        const name = leftovers[next++];
+        try {
+          // unlink, not rm: rm retries a refused unlink as a folder and reports ENOTDIR instead of EPERM.
+          await unlink(join(this.dir, name));
+          report.removed += 1;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? 'error';
+          if (code === 'ENOENT') report.removed += 1; // gone meanwhile: the outcome asked for
+          else report.failed.push({ name, code });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REMOVALS_AT_ONCE, leftovers.length) }, worker));
+    return report;
   }
 
   async spool(body: Readable, signal?: AbortSignal): Promise<SpooledBody> {
-    await mkdir(this.dir, { recursive: true });
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (error) {
+      throw asUnusable(error);
+    }
     const path = join(this.dir, `${process.pid}-${hostTag()}-${randomUUID()}.part`);
     let size = 0;
     let released = false;
@@ -90,10 +158,23 @@ export class SpoolArea {
       );
     } catch (error) {
       await release();
-      throw asDiskFull(error, 'the upload spool');
+      throw asUnusable(asDiskFull(error, 'the upload spool'));
     }
     return { path, size, release };
   }
+}
+
+/**
+ * A spool directory this process cannot write (removed, replaced by a file, made read-only after
+ * start) as the DriveError the client sees: 507, nothing stored, and how to avoid the spool.
+ */
+function asUnusable(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof DriveError || !code || !UNUSABLE_CODES.has(code)) return error;
+  return new DriveError(
+    'insufficient-storage',
+    `the server cannot write its spool for uploads of unknown length (${code}); nothing was stored: send Content-Length or X-Expected-Entity-Length to stream instead`,
+  );
 }
 
 /** Whether the process that named spool file `name` is gone (files named before owners were recorded count as gone). */

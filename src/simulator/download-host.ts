@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import parseRange from 'range-parser';
 import { answerHtml, type Exchange } from './exchange.js';
+import { waitMs } from './wait.js';
 import { bloc2Page } from './html.js';
 
 export const DEAD_LINK = 'Lien de téléchargement expiré ou invalide, veuillez générer un nouveau lien';
@@ -77,7 +78,7 @@ export async function handleDownload(x: Exchange): Promise<void> {
   };
   if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
   // The CDN's time to first byte (option downloadTtfbMs): real time, not scaled.
-  if (ctx.opts.downloadTtfbMs > 0) await new Promise((resolve) => setTimeout(resolve, ctx.opts.downloadTtfbMs));
+  if (ctx.opts.downloadTtfbMs > 0) await waitMs(ctx.opts.downloadTtfbMs);
   if (res.destroyed) return;
   x.outcome = 'data';
   res.writeHead(status, headers);
@@ -152,7 +153,7 @@ function sharedLine(bytesPerSecond: number, line: { freeAt: number }): Transform
         const slice = chunk.subarray(at, at + PACE_SLICE);
         line.freeAt = Math.max(Date.now(), line.freeAt) + (slice.length / bytesPerSecond) * 1000;
         const wait = line.freeAt - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) await waitMs(wait);
         this.push(slice);
       }
       done();
@@ -176,7 +177,7 @@ function paced(bytesPerSecond: number): Transform {
         const slice = chunk.subarray(at, at + PACE_SLICE);
         const due = started + ((sent + slice.length) / bytesPerSecond) * 1000;
         const wait = due - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) await waitMs(wait);
         sent += slice.length;
         this.push(slice);
       }

@@ -3,8 +3,8 @@
  * connection faults, error containment (a handler bug answers 500, never crashes the process),
  * and the stats + log entry written when the response closes.
  */
+import { waitMs } from './wait.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimContext } from './context.js';
 import { codeOf, sendJson } from './envelope.js';
 import { page, sendHtml } from './html.js';
@@ -82,7 +82,7 @@ export async function runExchange(
 
   try {
     const delay = ctx.faults.takeDelay(host, endpoint);
-    if (delay > 0) await sleep(delay);
+    if (delay > 0) await waitMs(delay);
     const failure = ctx.faults.takeFailure(host, endpoint);
     if (failure) {
       if (failure.drop) {

@@ -237,6 +237,10 @@ export function validateOptions(patch: Record<string, unknown>, runtime: boolean
       throw new OptionsError(`option "${key}" must be a string`);
     }
     if (k === 'timeScale' && (value as number) <= 0) throw new OptionsError('option "timeScale" must be > 0');
+    // A cap below 1 byte/s would pace one 64 KiB slice over days: a typo, not a network.
+    if ((k === 'downloadBytesPerSecond' || k === 'downloadLineBytesPerSecond') && (value as number) > 0 && (value as number) < 1) {
+      throw new OptionsError(`option "${key}" must be 0 (no cap) or at least 1 (bytes per second)`);
+    }
     if (k === 'uploadNodes' && (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 16)) {
       throw new OptionsError('option "uploadNodes" must be an integer from 1 to 16');
     }

@@ -63,6 +63,22 @@ describe('resolveSettings: flag > environment > config file > default', () => {
     expect(attempt({ flags: {}, env: {}, file: file({ rate: -1 }) }).message).toBe('"rate" in /etc/fichier-dav.json: must be a positive number');
   });
 
+  it('a config value of the wrong JSON type is named for what the setting wants (it said "must be a string" for a number)', () => {
+    for (const value of [true, [5], {}]) {
+      expect(() => resolveSettings(['jitterMs'], { flags: {}, env: {}, file: file({ jitterMs: value }) })).toThrow('"jitterMs" in /etc/fichier-dav.json: must be a number');
+      expect(() => resolveSettings(['parallelStreams'], { flags: {}, env: {}, file: file({ parallelStreams: value }) })).toThrow('must be a number');
+    }
+  });
+
+  it('refuses a timer setting beyond the longest wait a timer makes (Node fired it after 1 ms: --watch-interval 30d re-listed without pause)', () => {
+    expect(() => resolveSettings(['watchInterval'], { flags: { watchInterval: '30d' }, env: {} })).toThrow('--watch-interval: must be at most 24d');
+    expect(() => resolveSettings(['notifyDelay'], { flags: {}, env: {}, file: file({ notifyDelay: 3e9 }) })).toThrow('must be at most 24d');
+    expect(() => resolveSettings(['idleTimeout'], { flags: {}, env: { FICHIER_DAV_IDLE_TIMEOUT: '2200000' } })).toThrow('FICHIER_DAV_IDLE_TIMEOUT: must be at most 2147483 seconds');
+    expect(() => resolveSettings(['progressInterval'], { flags: { progressInterval: '1e7' }, env: {} })).toThrow('must be at most 2147483 seconds');
+    // The reach itself is fine, and so is a long cache age (a comparison, not a timer).
+    expect(resolveSettings(['watchInterval', 'cacheMaxAge'], { flags: { watchInterval: '24d', cacheMaxAge: '90d' }, env: {} }).values).toEqual({ watchInterval: 24 * 86_400_000, cacheMaxAge: 90 * 86_400_000 });
+  });
+
   it('parses every kind of value from strings and from JSON numbers', () => {
     const { values } = resolveSettings(['port', 'downloads', 'timeScale', 'retries', 'apiUrl'], {
       flags: { downloads: 'redirect' },

@@ -38,6 +38,10 @@ describe('metrics', () => {
     expect(text).toContain('fichier_dav_cache_saved_bytes_total{cache="blocks"} 4096');
     expect(text).toContain('fichier_dav_parallel_stream_trials_total{cache="blocks"} 3');
     expect(text).toContain('fichier_dav_parallel_stream_kept_total{cache="blocks"} 1');
+    // The folder cache keeps no such counts: no series for it, rather than a 0 that reads as "none".
+    expect(text).toContain('fichier_dav_cache_hits_total{cache="folders"} 10');
+    expect(text).not.toContain('fichier_dav_parallel_stream_trials_total{cache="folders"}');
+    expect(text).not.toContain('fichier_dav_cache_corrupt_blocks_total{cache="folders"}');
     expect(text).toMatch(/\nprocess_resident_memory_bytes \d+/);
   });
 

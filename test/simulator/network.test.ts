@@ -27,6 +27,27 @@ describe('network options', () => {
     expect(() => sim.setOptions({ downloadLineBytesPerSecond: -1 })).toThrow(/downloadLineBytesPerSecond.*non-negative/);
   });
 
+  it('refuse a cap below 1 byte per second, which could only be a typo', () => {
+    for (const key of ['downloadBytesPerSecond', 'downloadLineBytesPerSecond'] as const) {
+      expect(() => sim.setOptions({ [key]: 0.001 })).toThrow(new RegExp(`${key}.*0 \\(no cap\\) or at least 1`));
+      expect(sim.options()[key]).toBe(0);
+    }
+  });
+
+  it('a wait beyond the longest Node timer still waits (it fired after 1 ms and the option meant nothing)', async () => {
+    // 2^31 ms and more: setTimeout fires at once for those. The answer must not come.
+    sim.setOptions({ apiLatencyMs: 2 ** 31 + 10_000 });
+    try {
+      const answered = await Promise.race([
+        api(sim, 'user/info.cgi', {}).then(() => true, () => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_500)),
+      ]);
+      expect(answered).toBe(false);
+    } finally {
+      sim.setOptions({ apiLatencyMs: 0 });
+    }
+  });
+
   it('with latency, TTFB and a bandwidth cap, API answers and ranged bytes stay exact', async () => {
     const url = await sim.addFile({ name: 'capped.bin', synthetic: { size: 600_000, seed: 3 } });
     sim.setOptions({ apiLatencyMs: 20, downloadTtfbMs: 20, downloadBytesPerSecond: 4_000_000 });

@@ -166,6 +166,27 @@ describe('multiple ranges', () => {
     expect((counts.read ?? 0) - before).toBe(3);
   });
 
+  it('64 parts (the most served as parts) leak no listener on the response: no MaxListenersExceededWarning, every part exact', async () => {
+    // Each part used to be its own pipeline into the response, and each left listeners on it:
+    // a hostile client's 64-range request printed a leak warning every time.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const starts = Array.from({ length: 64 }, (_, i) => i * 150);
+      const r = await get({ Range: `bytes=${starts.map((start) => `${start}-${start + 9}`).join(',')}` });
+      expect(r.status).toBe(206);
+      expect(Number(r.headers['content-length'])).toBe(r.body.length);
+      const parts = parseByteranges(r.headers['content-type'] as string, r.body);
+      expect(parts.map((p) => p.range)).toEqual(starts.map((start) => `bytes ${start}-${start + 9}/${SIZE}`));
+      for (const [i, start] of starts.entries()) expect(parts[i].data.equals(content.subarray(start, start + 10))).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('coalesces overlapping and adjacent ranges', async () => {
     const r = await get({ Range: 'bytes=100-199,150-299,300-309,2000-2009' });
     expect(r.status).toBe(206);

@@ -3,6 +3,7 @@
  * Content-Type check (#24), empty body = {}, Bearer auth (#247 / #93, #200 for a free key),
  * flood limits, then the endpoint handler; every refusal is a KO envelope.
  */
+import { waitMs } from '../wait.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { SimContext } from '../context.js';
 import { answerJson, type Exchange } from '../exchange.js';
@@ -98,7 +99,7 @@ export async function handleApi(x: Exchange): Promise<void> {
   const ip = x.req.socket.remoteAddress ?? '?';
   x.res.once('finish', () => x.ctx.limits.noteAnswer(ip, x.res.statusCode));
   // A real round trip to the API host (option apiLatencyMs): real time, not scaled.
-  if (x.ctx.opts.apiLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, x.ctx.opts.apiLatencyMs));
+  if (x.ctx.opts.apiLatencyMs > 0) await waitMs(x.ctx.opts.apiLatencyMs);
   await answerApi(x, ip);
 }
 

@@ -10,7 +10,7 @@
 import { fromHome } from '../auth/permissions.js';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ByteRange, DriveEntry } from '../../drive/types.js';
 import { evaluateConditionals, ifRangeAllows } from '../conditional.js';
 import { HttpError, ResponseStreamError } from '../errors.js';
@@ -106,15 +106,35 @@ async function multipart(
     'Content-Type': `multipart/byteranges; boundary=${boundary}`,
     'Content-Length': length,
   });
-  if (ctx.method === 'HEAD') return void ctx.res.end();
-  // Each part is piped into the same response; up to 64 parts would trip the listener-leak warning.
-  ctx.res.setMaxListeners(ctx.res.getMaxListeners() + ranges.length * 2);
-  for (let i = 0; i < ranges.length; i++) {
-    const stream = i === 0 ? first : await openRead(ctx, ranges[i]);
-    if (!ctx.res.write(heads[i])) await waitDrain(ctx);
-    await pipeToClient(ctx, stream as Readable, false);
+  if (!first) return void ctx.res.end();
+  // One pipeline for the whole body: a pipeline per part into the same response left its
+  // listeners on the response each time (64 parts: a leak warning per request). A part's drive
+  // stream failing while the client is still there is a drive failure (blamed as in pipeToClient).
+  let failure: unknown;
+  let current: Readable | undefined;
+  async function* body(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < ranges.length; i++) {
+      yield Buffer.from(heads[i]);
+      try {
+        current = i === 0 ? first : await openRead(ctx, ranges[i]);
+        for await (const chunk of current!) yield chunk as Buffer;
+      } catch (error) {
+        if (!ctx.signal.aborted) failure ??= error;
+        throw error;
+      } finally {
+        current?.destroy();
+      }
+    }
+    yield Buffer.from(tail);
   }
-  ctx.res.end(tail);
+  try {
+    await pipeline(Readable.from(body()), ctx.res);
+  } catch (error) {
+    throw failure !== undefined ? new ResponseStreamError(failure) : error;
+  } finally {
+    // A body never started (the client left at once) never reached the first part's finally.
+    first.destroy();
+  }
 }
 
 /**
@@ -134,19 +154,6 @@ async function pipeToClient(ctx: RequestContext, stream: Readable, end: boolean)
   } finally {
     stream.off('error', onError);
   }
-}
-
-async function waitDrain(ctx: RequestContext): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      ctx.res.off('drain', done);
-      ctx.res.off('close', done);
-      resolve();
-    };
-    ctx.res.on('drain', done);
-    ctx.res.on('close', done);
-  });
-  if (ctx.res.destroyed) throw new Error('client went away');
 }
 
 async function folderIndex(ctx: RequestContext): Promise<void> {
