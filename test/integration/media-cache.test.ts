@@ -194,6 +194,29 @@ describe('media reads through the block cache', () => {
     expect(sim.stats().downloadRequests).toBe(0);
   });
 
+  it('a 64-range GET through the cache answers every part exact and leaves no abort listener behind per part', async () => {
+    const { sim, url } = await start();
+    const size = 4 * MIB;
+    const fileUrl = await sim.addFile({ name: 'parts.mkv', synthetic: { size, seed: 12 } });
+    await propfind(`${url}/`);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const starts = Array.from({ length: 64 }, (_, i) => i * 60_000);
+      const response = await fetch(`${url}/parts.mkv`, { headers: { Range: `bytes=${starts.map((start) => `${start}-${start + 99}`).join(',')}` } });
+      expect(response.status).toBe(206);
+      const parts = parseByteranges(response.headers.get('content-type') ?? '', await readBody(response));
+      expect(parts.map((part) => part.start)).toEqual(starts);
+      for (const part of parts) expect(part.data.equals(await streamToBuffer(sim.contentOf(fileUrl, part.start, part.end)))).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      // Each part's stream added a listener to the request's signal and never removed it.
+      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('serves open-ended ranges and whole files exactly, then from the cache', async () => {
     const { sim, url } = await start();
     const size = 5 * MIB + 999;

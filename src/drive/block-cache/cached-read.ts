@@ -120,15 +120,14 @@ export class CachedRangeStream extends Readable {
     if (signal) {
       if (signal.aborted) this.controller.abort();
       else {
-        signal.addEventListener(
-          'abort',
-          () => {
-            // destroy() waits for _construct: abort first so a pending first transfer lets go at once.
-            this.controller.abort();
-            this.destroy();
-          },
-          { once: true },
-        );
+        const onAbort = (): void => {
+          // destroy() waits for _construct: abort first so a pending first transfer lets go at once.
+          this.controller.abort();
+          this.destroy();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        // The request's signal outlives this part of it (a multi-range GET reads many): let go on close.
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
       }
     }
   }
