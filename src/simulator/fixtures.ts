@@ -10,6 +10,13 @@ import { contentTypeOf, type SimContext } from './context.js';
 import { loadNamesFixture } from './fixture-names.js';
 import type { FixtureName } from './options.js';
 
+/** Whirlpool of `SyntheticContent.of(4 * 2 ** 30 + 123_457, 7)`: node scripts/synthetic-whirlpool.mjs 4295090753 7 */
+export const FILM_WHIRLPOOL =
+  'd2bf85a016e55a6cdb8b33624c6fdaf6c7e3463577c9d1be0f828a0a176e041195f53a72579cea8bdebbf4964e07fa93748b54a67f4b2ec1d0cafca1021b6273';
+/** Whirlpool of `SyntheticContent.of(48 * 2 ** 20, 11)`: node scripts/synthetic-whirlpool.mjs 50331648 11 */
+export const TRAILER_WHIRLPOOL =
+  '7be47a47bb09a68508037a5ae9c325d6792e96b6e54f9a383a11d32fd8973eff7315a1e0ef5076057c7540c9e854e0d79e782ca720d9a74f69ac606ad053a54f';
+
 export interface FixtureFile {
   name: string;
   content: ContentSource;
@@ -90,8 +97,10 @@ export async function loadFixture(ctx: SimContext, name: FixtureName): Promise<v
   await file(images, 'photo-bleue.png', MemoryContent.of(tinyPng(64, 48, 40)), 60 * 24 * 19);
   await file(images, 'photo-rouge.png', MemoryContent.of(tinyPng(32, 32, 200)), 60 * 24 * 18);
   await file(images, 'Château de Chambord.png', MemoryContent.of(tinyPng(48, 32, 120)), 60 * 24 * 17);
-  await file(videos, 'Film de démonstration (2024).mkv', SyntheticContent.of(4 * 2 ** 30 + 123_457, 7), 60 * 24 * 9);
-  await file(videos, 'bande-annonce.mp4', SyntheticContent.of(48 * 2 ** 20, 11), 60 * 24 * 8);
+  // Their real Whirlpool, computed once with scripts/synthetic-whirlpool.mjs (hashing 4 GiB at each
+  // start would take a minute), so a verified `download` of them works as on 1fichier.
+  await file(videos, 'Film de démonstration (2024).mkv', SyntheticContent.of(4 * 2 ** 30 + 123_457, 7, FILM_WHIRLPOOL), 60 * 24 * 9);
+  await file(videos, 'bande-annonce.mp4', SyntheticContent.of(48 * 2 ** 20, 11, TRAILER_WHIRLPOOL), 60 * 24 * 8);
   await file(music, 'morceau ＜1＞.mp3', SyntheticContent.of(5 * 2 ** 20 + 17, 3), 60 * 24 * 4);
   void empty;
 }

@@ -2,7 +2,8 @@
  * The demo as its banner tells a newcomer to use it: export what it prints, run `fichier-dav ls /`
  * in another terminal, then mount (a PROPFIND of the root). The CLI and the bridge must share the
  * account's state (API budget, saved listings), or the root is listed twice inside 1fichier's 30 s
- * window: the simulated account floods and the mount waits 20 s for a 503.
+ * window: the simulated account floods and the mount waits 20 s for a 503. A `download` of the
+ * trailer checks its Whirlpool against the one the demo lists.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,6 +41,10 @@ describe('the demo banner, followed literally', () => {
     const ls = spawnSync(process.execPath, [CLI_MAIN, 'ls', '/'], { env: cliEnv, encoding: 'utf8' });
     expect(ls.status, ls.stderr).toBe(0);
     expect(ls.stdout).toContain('LISEZMOI.txt');
+    // A download checks 1fichier's Whirlpool: the demo's large synthetic files carry their real one.
+    const down = spawnSync(process.execPath, [CLI_MAIN, 'download', '/Vidéos/bande-annonce.mp4', `${home}/`], { env: cliEnv, encoding: 'utf8' });
+    expect(down.status, down.stderr).toBe(0);
+    expect(down.stdout).toContain('Whirlpool verified');
 
     const davUrl = /served at (http:\/\/\S+)/.exec(out)![1];
     const mounted = await fetch(davUrl, { method: 'PROPFIND', headers: { Depth: '1' } });

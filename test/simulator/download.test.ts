@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { collect } from '../../src/simulator/content.js';
+import { collect, SyntheticContent } from '../../src/simulator/content.js';
+import { TRAILER_WHIRLPOOL } from '../../src/simulator/fixtures.js';
 import { api, NO_LIMITS, raw } from './helpers.js';
 
 let sim: Simulator;
@@ -87,6 +88,12 @@ describe('download host', () => {
     const bad = await raw(link, { headers: { range: 'bytes=50-60' } });
     expect(bad.status).toBe(416);
     expect(bad.headers['content-range']).toBe('bytes */10');
+  });
+
+  it("the demo's large synthetic files carry the real Whirlpool of their bytes (the generator still makes what was hashed)", async () => {
+    // The 4 GiB film's digest comes from the same generator; hashing it here would take a minute.
+    expect(await SyntheticContent.realWhirlpool(48 * 2 ** 20, 11)).toBe(TRAILER_WHIRLPOOL);
+    await expect(SyntheticContent.of(10, 1, 'not-hex')).rejects.toThrow(/128 lowercase hex/);
   });
 
   it('serves a synthetic 4 GiB file at any offset without storing it', async () => {
