@@ -85,3 +85,20 @@ export function cachedStacks(prefix: string): { start(simOptions: StartOptions, 
     },
   };
 }
+
+/**
+ * Runs `work` and returns the names and messages of the process warnings emitted meanwhile (and
+ * in the turn after it), e.g. a MaxListenersExceededWarning from listeners a request left behind.
+ */
+export async function warningsDuring(work: () => Promise<void>): Promise<string[]> {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    await work();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
-import { KEY, SCALE, readBody, startStack, streamToBuffer, type Stack } from './helpers.js';
+import { KEY, SCALE, readBody, startStack, streamToBuffer, warningsDuring, type Stack } from './helpers.js';
 
 const MIB = 1024 * 1024;
 let stack: Stack;
@@ -199,22 +199,16 @@ describe('media reads through the block cache', () => {
     const size = 4 * MIB;
     const fileUrl = await sim.addFile({ name: 'parts.mkv', synthetic: { size, seed: 12 } });
     await propfind(`${url}/`);
-    const warnings: string[] = [];
-    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-    process.on('warning', onWarning);
-    try {
+    const warnings = await warningsDuring(async () => {
       const starts = Array.from({ length: 64 }, (_, i) => i * 60_000);
       const response = await fetch(`${url}/parts.mkv`, { headers: { Range: `bytes=${starts.map((start) => `${start}-${start + 99}`).join(',')}` } });
       expect(response.status).toBe(206);
       const parts = parseByteranges(response.headers.get('content-type') ?? '', await readBody(response));
       expect(parts.map((part) => part.start)).toEqual(starts);
       for (const part of parts) expect(part.data.equals(await streamToBuffer(sim.contentOf(fileUrl, part.start, part.end)))).toBe(true);
-      await new Promise((resolve) => setImmediate(resolve));
-      // Each part's stream added a listener to the request's signal and never removed it.
-      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
+    // Each part's stream added a listener to the request's signal and never removed it.
+    expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   });
 
   it('serves open-ended ranges and whole files exactly, then from the cache', async () => {

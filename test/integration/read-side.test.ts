@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readBody, startStack, streamToBuffer, type Stack } from './helpers.js';
+import { readBody, startStack, streamToBuffer, warningsDuring, type Stack } from './helpers.js';
 
 let stack: Stack;
 
@@ -53,10 +53,7 @@ describe('bridge read side', () => {
     const size = 4 * 1024 * 1024;
     const fileUrl = await sim.addFile({ name: 'parts.bin', synthetic: { size, seed: 12 } });
     await propfind(`${url}/`);
-    const warnings: string[] = [];
-    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-    process.on('warning', onWarning);
-    try {
+    const warnings = await warningsDuring(async () => {
       const starts = Array.from({ length: 64 }, (_, i) => i * 60_000);
       const response = await fetch(`${url}/parts.bin`, { headers: { Range: `bytes=${starts.map((start) => `${start}-${start + 99}`).join(',')}` } });
       expect(response.status).toBe(206);
@@ -66,11 +63,8 @@ describe('bridge read side', () => {
         const bytes = await streamToBuffer(sim.contentOf(fileUrl, start, start + 99));
         expect(text.includes(`Content-Range: bytes ${start}-${start + 99}/${size}\r\n\r\n${bytes.toString('latin1')}\r\n`)).toBe(true);
       }
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
+    expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   });
 
   it('at a time scale, a link is not reused past its scaled life: a read after it asks a new one, no GET is refused', async () => {

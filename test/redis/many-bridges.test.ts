@@ -4,18 +4,14 @@
  * listing per folder per 30 s, no flood), enforce each other's WebDAV locks, see each other's
  * writes at once, order writes of one path across bridges, and ride out a Redis outage.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { AcceptedKeys } from '../../src/state/accepted-keys.js';
-import { openAccountDb } from '../../src/state/account-db.js';
-import { keyFingerprint } from '../../src/state/location.js';
 import { accountView, eventually } from '../integration/account-view.js';
 import { readBody, streamToBuffer } from '../integration/helpers.js';
 import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
+import { acceptedStateDir } from './state-dirs.js';
 
 const KEY = 'many-bridges-key-0123456789';
 const FOLDERS = 50;
@@ -31,12 +27,7 @@ const folderIds: number[] = [];
 
 /** A state folder per bridge (three machines), where this key was accepted before (a restart). */
 async function stateDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'fichier-dav-redis-'));
-  dirs.push(dir);
-  const db = openAccountDb(dir);
-  new AcceptedKeys(db).accept(keyFingerprint(KEY));
-  db.close();
-  return dir;
+  return acceptedStateDir(KEY, dirs);
 }
 
 async function start(): Promise<RunningBridge> {

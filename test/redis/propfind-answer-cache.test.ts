@@ -3,19 +3,15 @@
  * (src/webdav/props/answer-cache.ts) must show bridge A's writes once they arrive over the cache
  * bus, and A's locks (kept in Redis) at once, and drop them again after A's UNLOCK.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { AcceptedKeys } from '../../src/state/accepted-keys.js';
-import { openAccountDb } from '../../src/state/account-db.js';
-import { keyFingerprint } from '../../src/state/location.js';
 import { answerCacheFor } from '../../src/webdav/props/answer-cache.js';
 import { responseCacheFor } from '../../src/webdav/props/response-cache.js';
 import { eventually } from '../integration/account-view.js';
 import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
+import { acceptedStateDir } from './state-dirs.js';
 
 const KEY = 'answer-cache-redis-key-0123456789';
 const SCALE = 0.01;
@@ -27,11 +23,7 @@ const bridges: RunningBridge[] = [];
 const dirs: string[] = [];
 
 async function start(): Promise<RunningBridge> {
-  const dir = await mkdtemp(join(tmpdir(), 'fichier-dav-answer-redis-'));
-  dirs.push(dir);
-  const db = openAccountDb(dir);
-  new AcceptedKeys(db).accept(keyFingerprint(KEY));
-  db.close();
+  const dir = await acceptedStateDir(KEY, dirs, 'fichier-dav-answer-redis-');
   return startBridge({ apiKey: KEY, apiUrl: sim.apiUrl, port: 0, stateDir: dir, client: { timeScale: SCALE }, redis: { url: redis.url, bridges: 2 } });
 }
 

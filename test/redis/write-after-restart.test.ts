@@ -11,18 +11,15 @@
  * CI run saw the second of two concurrent PUTs answer 503 right after the Redis restart of
  * many-bridges.test.ts.)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
 import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { AcceptedKeys } from '../../src/state/accepted-keys.js';
-import { openAccountDb } from '../../src/state/account-db.js';
 import { keyFingerprint } from '../../src/state/location.js';
 import { accountView, eventually } from '../integration/account-view.js';
+import { acceptedStateDir } from './state-dirs.js';
 
 const KEY = 'write-after-restart-key-0123456789';
 /** Far below the window's remaining 20-odd seconds: on the old code the PUT always got 503. */
@@ -36,12 +33,7 @@ const dirs: string[] = [];
 
 /** A state folder per bridge (two machines), where this key was accepted before (a restart). */
 async function stateDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'fichier-dav-redis-'));
-  dirs.push(dir);
-  const db = openAccountDb(dir);
-  new AcceptedKeys(db).accept(keyFingerprint(KEY));
-  db.close();
-  return dir;
+  return acceptedStateDir(KEY, dirs);
 }
 
 function reachable(): boolean[] {
