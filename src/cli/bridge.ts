@@ -16,6 +16,8 @@ import { SqliteWriteJournal } from '../drive/write-journal.js';
 import type { FolderPatch } from '../drive/folder-cache.js';
 import type { Upstream } from '../drive/upstream.js';
 import { IdentifyCooldownError, keyFingerprint } from '../state/location.js';
+import { holdOwnerLock, TwinOwnerError } from '../state/owner-lock.js';
+import { hostTag } from '../state/process-owner.js';
 import type { RedisStatus } from '../state/redis/coordination.js';
 import { ApiUrlError, AuthError, FloodError, NotPremiumError, SCHEDULER_DEFAULTS, UnreachableError, type FichierClient, type FichierClientOptions, type FichierLogEvent } from '../fichier/index.js';
 import { openAccountState, windowWithMargin } from './account-state.js';
@@ -234,12 +236,24 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const { client, state } = account;
   const stateDir = account.location.dir;
   const spoolDir = options.spoolDir ?? join(stateDir, 'spool');
+  // Held for the bridge's life: other processes on this state folder (another container on the
+  // same volume) see it alive whatever its pid looks like from there (docs/state.md).
+  let ownerLock: { locked: boolean; release: () => void };
+  try {
+    ownerLock = holdOwnerLock(stateDir, { pid: process.pid, tag: hostTag() });
+  } catch (error) {
+    await account.close();
+    await redis?.close();
+    throw ownerLockError(error);
+  }
+  if (!ownerLock.locked) logger.warn('the state folder cannot hold locks; a live bridge in another container on it would be taken for a dead one', { dir: stateDir });
   // A spool that cannot be written (a file where its folder should be, a read-only or immutable
   // folder) would fail every upload of unknown length later (507): say so at start, with the fix.
   if (!options.readOnly) {
     try {
       await prepareSpoolDir(spoolDir);
     } catch (error) {
+      ownerLock.release();
       await account.close();
       await redis?.close();
       throw spoolStartupError(error);
@@ -250,6 +264,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   try {
     await checkKeyAtStart(account, logger, stopChecks.signal);
   } catch (error) {
+    ownerLock.release();
     await account.close();
     await redis?.close();
     throw startupError(error, apiUrl);
@@ -435,6 +450,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
             }
           });
         }
+        ownerLock.release();
         await account.close();
         await redis?.close();
         if (failures.length > 0) throw failures[0];
@@ -445,6 +461,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 }
 
 /** The operator's message for a spool directory that cannot be used (exit 1). */
+function ownerLockError(error: unknown): unknown {
+  if (!(error instanceof TwinOwnerError)) return error;
+  return new CliError(
+    `${error.message}: two containers with the same hostname on one volume take each other's unfinished uploads for a dead predecessor's; give each container its own volume (and hostname), or share one account's bridges through --redis-url`,
+    ExitCode.failed,
+  );
+}
+
 function spoolStartupError(error: unknown): unknown {
   if (!(error instanceof SpoolUnusableError)) return error;
   const fix =

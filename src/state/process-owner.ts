@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { lockedOwnerState } from './owner-lock.js';
 
 /** Whether a process with this pid runs on this machine (EPERM: it exists, owned by someone else). */
 export function processAlive(pid: number): boolean {
@@ -23,12 +24,17 @@ export function hostTag(host: string = hostname()): string {
 }
 
 /**
- * Whether what process `pid` of host `tag` owns may be taken over by this process: its owner is
- * this very process's pid (a previous incarnation: a container restarted with the same pid) or a
- * pid that no longer runs here. An owner on another host (a state directory on a shared disk) is
- * never presumed dead.
+ * Whether what process `pid` of host `tag` owns may be taken over by this process. An owner on
+ * another host (a state directory on a shared disk) is never presumed dead. On this host the owner
+ * locks decide first (owner-lock.ts): a held lock is a live owner whatever its pid looks like from
+ * here (another container's PID namespace), a free one a dead owner, this process's own identity
+ * a previous incarnation. An owner without a lock file falls back to pids: this very process's pid
+ * (a container restarted with the same pid) or a pid that no longer runs here.
  */
 export function ownerGone(pid: number, tag: string, alive: (pid: number) => boolean = processAlive): boolean {
   if (tag !== hostTag()) return false;
+  const locked = lockedOwnerState(pid, tag);
+  if (locked === 'alive') return false;
+  if (locked === 'gone' || locked === 'self') return true;
   return pid === process.pid || !alive(pid);
 }

@@ -1,0 +1,129 @@
+/**
+ * A lock each bridge holds on `<state dir>/owners/<pid>-<host tag>.lock` for its whole life, so
+ * that another process can tell whether the owner of a spool file or a journal record is alive
+ * without trusting process ids. Process ids are not enough where the state folder is shared
+ * across PID namespaces: two containers with one hostname on one volume each see the other's pid
+ * as "not running" (or as their own, both being pid 1) and took each other's live uploads for a
+ * dead predecessor's.
+ *
+ * The lock is SQLite's: an exclusive transaction on a tiny database, held open. SQLite locks with
+ * POSIX advisory locks, which the kernel drops when the process dies (kill -9 included) and which
+ * processes of every container sharing the volume see. Where the file system does not lock
+ * (some network file systems), holding fails and the pid checks of process-owner.ts stay the rule.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export const OWNERS_DIR = 'owners';
+const LOCK_NAME = /^(\d+)-([0-9a-f]{8})\.lock$/;
+
+/** Another live process holds this process's own identity (same host tag and pid) on this state folder. */
+export class TwinOwnerError extends Error {
+  constructor(readonly stateDir: string) {
+    super(`another fichier-dav process with this host name and process id uses the state folder ${stateDir}`);
+  }
+}
+
+type Attempt = { held: Database.Database } | 'busy' | 'unsupported';
+
+/** Takes the lock at `path` without waiting: the open handle, 'busy' (a live holder), or 'unsupported'. */
+function tryLock(path: string, mustExist = false): Attempt {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: 0, fileMustExist: mustExist });
+    db.pragma('journal_mode = MEMORY'); // nothing is ever written: no -journal file beside the lock
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    return { held: db };
+  } catch (error) {
+    db?.close();
+    const code = (error as { code?: string }).code;
+    return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'busy' : 'unsupported';
+  }
+}
+
+/** Removes a lock file nobody holds (and SQLite's journal beside it). */
+function removeLockFile(path: string): void {
+  rmSync(path, { force: true });
+  rmSync(`${path}-journal`, { force: true });
+}
+
+interface Holding {
+  db: Database.Database;
+  pid: number;
+  tag: string;
+  users: number;
+}
+
+/** Owner folders this process holds its lock in (one per state folder), with how many users each. */
+const holdings = new Map<string, Holding>();
+
+/**
+ * Holds this process's owner lock in `stateDir` until `release` is called (calls nest: bridges of
+ * one process on one state folder share it). Removes the lock files of dead owners on the way.
+ * Returns false when the file system cannot lock (pid checks then decide, as before).
+ * Throws TwinOwnerError when a live process holds the same identity (two containers with the
+ * same hostname and pid on one volume).
+ */
+export function holdOwnerLock(stateDir: string, identity: { pid: number; tag: string }): { locked: boolean; release: () => void } {
+  const dir = join(stateDir, OWNERS_DIR);
+  const existing = holdings.get(dir);
+  if (existing) {
+    existing.users += 1;
+    return { locked: true, release: once(() => releaseHolding(dir)) };
+  }
+  mkdirSync(dir, { recursive: true });
+  const own = `${identity.pid}-${identity.tag}.lock`;
+  for (const name of readdirSync(dir)) {
+    if (name === own || !LOCK_NAME.test(name)) continue;
+    const attempt = tryLock(join(dir, name), true);
+    if (typeof attempt === 'object') {
+      attempt.held.close();
+      removeLockFile(join(dir, name));
+    }
+  }
+  const attempt = tryLock(join(dir, own));
+  if (attempt === 'busy') throw new TwinOwnerError(stateDir);
+  if (attempt === 'unsupported') return { locked: false, release: () => {} };
+  holdings.set(dir, { db: attempt.held, pid: identity.pid, tag: identity.tag, users: 1 });
+  return { locked: true, release: once(() => releaseHolding(dir)) };
+}
+
+function releaseHolding(dir: string): void {
+  const holding = holdings.get(dir);
+  if (!holding || --holding.users > 0) return;
+  holdings.delete(dir);
+  holding.db.close();
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
+/**
+ * What the owner locks say about process `pid` of this host: 'self' (the identity this process
+ * holds: what it finds under it is a previous incarnation's), 'alive' (its lock is held), 'gone'
+ * (its lock file is there and free: it died; the file is removed), or undefined (no lock of it in
+ * any state folder this process holds: an owner that held none, e.g. an older version).
+ */
+export function lockedOwnerState(pid: number, tag: string): 'self' | 'alive' | 'gone' | undefined {
+  for (const [dir, holding] of holdings) {
+    if (pid === holding.pid && tag === holding.tag) return 'self';
+    const path = join(dir, `${pid}-${tag}.lock`);
+    if (!existsSync(path)) continue;
+    const attempt = tryLock(path, true);
+    if (attempt === 'busy') return 'alive';
+    if (typeof attempt === 'object') {
+      attempt.held.close();
+      removeLockFile(path);
+      return 'gone';
+    }
+  }
+  return undefined;
+}
