@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { accountView, eventually } from '../integration/account-view.js';
 import { readBody, streamToBuffer } from '../integration/helpers.js';
 import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
-import { acceptedStateDir } from './state-dirs.js';
+import { acceptedStateDir, tearDown } from './state-dirs.js';
 
 const KEY = 'many-bridges-key-0123456789';
 const FOLDERS = 50;
@@ -86,12 +86,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) bridges.push(await start());
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(bridges.map((b) => b.close()));
-  await sim?.close();
-  await redis?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => tearDown({ bridges, sim, redis, dirs }), 60_000);
 
 describe('three bridges, one account, one Redis', () => {
   it('a browsing storm spread over the three makes 0 floods and at most one listing per folder per 30 s', async () => {

@@ -11,7 +11,7 @@ import { answerCacheFor } from '../../src/webdav/props/answer-cache.js';
 import { responseCacheFor } from '../../src/webdav/props/response-cache.js';
 import { eventually } from '../integration/account-view.js';
 import { startRedisServer, type RedisServer } from '../../src/bench/redis-server.js';
-import { acceptedStateDir } from './state-dirs.js';
+import { acceptedStateDir, tearDown } from './state-dirs.js';
 
 const KEY = 'answer-cache-redis-key-0123456789';
 const SCALE = 0.01;
@@ -35,12 +35,7 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) bridges.push(await start());
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(bridges.map((b) => b.close()));
-  await sim?.close();
-  await redis?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => tearDown({ bridges, sim, redis, dirs }), 60_000);
 
 const base = (bridge: RunningBridge) => bridge.url.replace(/\/$/, '');
 

@@ -1,8 +1,9 @@
 /**
  * State folders for the Redis tests' bridges: each bridge stands for a machine of its own, where
- * the key was accepted before (a restart), so no bridge spends an API call checking it.
+ * the key was accepted before (a restart), so no bridge spends an API call checking it. And the
+ * tear-down of such a set-up.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcceptedKeys } from '../../src/state/accepted-keys.js';
@@ -22,4 +23,17 @@ export async function acceptedStateDir(key: string, dirs: string[], prefix = 'fi
   const dir = await mkdtemp(join(tmpdir(), prefix));
   dirs.push(dir);
   return acceptKeyIn(dir, key);
+}
+
+/** Closes the bridges, then the simulator and Redis, then removes the state folders. */
+export async function tearDown(parts: {
+  bridges: Array<{ close(): Promise<void> }>;
+  sim?: { close(): Promise<void> };
+  redis?: { close(): Promise<void> };
+  dirs: string[];
+}): Promise<void> {
+  await Promise.all(parts.bridges.map((bridge) => bridge.close()));
+  await parts.sim?.close();
+  await parts.redis?.close();
+  for (const dir of parts.dirs) await rm(dir, { recursive: true, force: true });
 }

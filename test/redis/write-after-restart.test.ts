@@ -11,7 +11,6 @@
  * CI run saw the second of two concurrent PUTs answer 503 right after the Redis restart of
  * many-bridges.test.ts.)
  */
-import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
@@ -19,7 +18,7 @@ import { startRedisServer, type RedisServer } from '../../src/bench/redis-server
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { keyFingerprint } from '../../src/state/location.js';
 import { accountView, eventually } from '../integration/account-view.js';
-import { acceptedStateDir } from './state-dirs.js';
+import { acceptedStateDir, tearDown } from './state-dirs.js';
 
 const KEY = 'write-after-restart-key-0123456789';
 /** Far below the window's remaining 20-odd seconds: on the old code the PUT always got 503. */
@@ -59,12 +58,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(bridges.map((b) => b.close()));
-  await sim?.close();
-  await redis?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => tearDown({ bridges, sim, redis, dirs }), 60_000);
 
 it('a PUT into a folder listed just before Redis restarted waits out its window and stores the file (201, not 503)', async () => {
   const [a, b] = bridges as [RunningBridge, RunningBridge];
