@@ -43,10 +43,22 @@ function tryLock(path: string, mustExist = false): Attempt {
   }
 }
 
-/** Removes a lock file nobody holds (and SQLite's journal beside it). */
-function removeLockFile(path: string): void {
-  rmSync(path, { force: true });
-  rmSync(`${path}-journal`, { force: true });
+/**
+ * Removes a lock file nobody else holds (and SQLite's journal beside it) while `held` still locks
+ * it, then lets go. Unlinking after letting go could remove the file a starting process has just
+ * locked (it would hold a lock nobody can see); unlinked first, a process that opened the file
+ * before finds it gone once it has the lock (holdOwnerLock then starts over).
+ * A file that cannot be removed is left: it only costs a look at the next start.
+ */
+function removeLockFile(path: string, held: Database.Database): void {
+  try {
+    rmSync(path, { force: true });
+    rmSync(`${path}-journal`, { force: true });
+  } catch {
+    // Left for a later sweep.
+  } finally {
+    held.close();
+  }
 }
 
 interface Holding {
@@ -73,21 +85,50 @@ export function holdOwnerLock(stateDir: string, identity: { pid: number; tag: st
     existing.users += 1;
     return { locked: true, release: once(() => releaseHolding(dir)) };
   }
-  mkdirSync(dir, { recursive: true });
   const own = `${identity.pid}-${identity.tag}.lock`;
-  for (const name of readdirSync(dir)) {
+  let names: string[];
+  try {
+    mkdirSync(dir, { recursive: true });
+    names = readdirSync(dir);
+  } catch {
+    // An owners folder this process cannot make or list (a file in its place, another user's
+    // folder): no lock, the pid checks decide as before; never a reason to refuse to start.
+    return { locked: false, release: () => {} };
+  }
+  for (const name of names) {
     if (name === own || !LOCK_NAME.test(name)) continue;
     const attempt = tryLock(join(dir, name), true);
-    if (typeof attempt === 'object') {
-      attempt.held.close();
-      removeLockFile(join(dir, name));
-    }
+    if (typeof attempt === 'object') removeLockFile(join(dir, name), attempt.held);
   }
-  const attempt = tryLock(join(dir, own));
-  if (attempt === 'busy') throw new TwinOwnerError(stateDir);
-  if (attempt === 'unsupported') return { locked: false, release: () => {} };
-  holdings.set(dir, { db: attempt.held, pid: identity.pid, tag: identity.tag, users: 1 });
-  return { locked: true, release: once(() => releaseHolding(dir)) };
+  const path = join(dir, own);
+  for (let tries = 1; ; tries += 1) {
+    const attempt = tryLock(path);
+    if (attempt === 'unsupported') return { locked: false, release: () => {} };
+    if (typeof attempt === 'object') {
+      // Another process's sweep or check may have removed the file between its creation here and
+      // the lock: then the lock is on a file nobody can see, and this process would look like one
+      // without a lock. Start over on a fresh file.
+      if (existsSync(path)) {
+        holdings.set(dir, { db: attempt.held, pid: identity.pid, tag: identity.tag, users: 1 });
+        return { locked: true, release: once(() => releaseHolding(dir)) };
+      }
+      attempt.held.close();
+    } else if (tries >= TWIN_TRIES) {
+      // Held across every try: a live twin, not another process's momentary look at the file.
+      throw new TwinOwnerError(stateDir);
+    }
+    if (tries >= TWIN_TRIES * 2) return { locked: false, release: () => {} };
+    pause(TWIN_PAUSE_MS);
+  }
+}
+
+/** A twin holds the lock for its life; another process's sweep or check holds it for an instant. */
+const TWIN_TRIES = 5;
+const TWIN_PAUSE_MS = 20;
+
+/** Waits `ms` milliseconds without returning to the event loop (start-up only). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function releaseHolding(dir: string): void {
@@ -113,17 +154,23 @@ function once(fn: () => void): () => void {
  * any state folder this process holds: an owner that held none, e.g. an older version).
  */
 export function lockedOwnerState(pid: number, tag: string): 'self' | 'alive' | 'gone' | undefined {
-  for (const [dir, holding] of holdings) {
+  for (const holding of holdings.values()) {
     if (pid === holding.pid && tag === holding.tag) return 'self';
+  }
+  // A held lock in any of the folders wins over a free one in another: the free one can be a dead
+  // earlier process's of the same pid (another container) while the live one holds its lock in
+  // the folder the spool file or record belongs to. Answering "gone" from the first folder looked
+  // at deleted that live owner's upload.
+  let state: 'gone' | undefined;
+  for (const dir of holdings.keys()) {
     const path = join(dir, `${pid}-${tag}.lock`);
     if (!existsSync(path)) continue;
     const attempt = tryLock(path, true);
     if (attempt === 'busy') return 'alive';
     if (typeof attempt === 'object') {
-      attempt.held.close();
-      removeLockFile(path);
-      return 'gone';
+      removeLockFile(path, attempt.held);
+      state = 'gone';
     }
   }
-  return undefined;
+  return state;
 }

@@ -86,6 +86,33 @@ describe('owner locks', () => {
     }
   });
 
+  it('a live owner holding its lock in one state folder is alive even when another state folder this process holds has a dead one of the same pid', async () => {
+    // One process serving two accounts; in one folder a dead container's bridge left its lock
+    // file, in the other a live container's bridge with the same pid holds its lock.
+    const stale = await tempDir();
+    const live = await tempDir();
+    const first = holdOwnerLock(stale, { pid: process.pid, tag: hostTag() });
+    const second = holdOwnerLock(live, { pid: process.pid, tag: hostTag() });
+    try {
+      await killed(await otherOwner(stale, OTHER_PID));
+      await otherOwner(live, OTHER_PID);
+      expect(await readdir(join(stale, OWNERS_DIR))).toContain(`${OTHER_PID}-${hostTag()}.lock`);
+      expect(ownerGone(OTHER_PID, hostTag())).toBe(false);
+    } finally {
+      second.release();
+      first.release();
+    }
+  });
+
+  it('an owners folder that cannot be made does not refuse the start: no lock, the pid checks decide', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, OWNERS_DIR), 'a file where the owners folder goes');
+    const own = holdOwnerLock(dir, { pid: process.pid, tag: hostTag() });
+    expect(own.locked).toBe(false);
+    own.release();
+    expect(ownerGone(OTHER_PID, hostTag())).toBe(true);
+  });
+
   it('refuses to hold an identity a live process holds (two containers, one hostname, both pid N); takes it once that one is dead', async () => {
     const dir = await tempDir();
     const child = await otherOwner(dir, process.pid);
