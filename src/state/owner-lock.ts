@@ -11,7 +11,7 @@
  * processes of every container sharing the volume see. Where the file system does not lock
  * (some network file systems), holding fails and the pid checks of process-owner.ts stay the rule.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -79,22 +79,25 @@ const holdings = new Map<string, Holding>();
  * same hostname and pid on one volume).
  */
 export function holdOwnerLock(stateDir: string, identity: { pid: number; tag: string }): { locked: boolean; release: () => void } {
-  const dir = join(stateDir, OWNERS_DIR);
-  const existing = holdings.get(dir);
-  if (existing) {
-    existing.users += 1;
-    return { locked: true, release: once(() => releaseHolding(dir)) };
-  }
-  const own = `${identity.pid}-${identity.tag}.lock`;
+  let dir: string;
   let names: string[];
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(join(stateDir, OWNERS_DIR), { recursive: true });
+    // One key per folder however it is spelled (relative, through a link): a second holding of
+    // the same file in this process would find its own lock busy and refuse as a twin.
+    dir = realpathSync(join(stateDir, OWNERS_DIR));
+    const existing = holdings.get(dir);
+    if (existing) {
+      existing.users += 1;
+      return { locked: true, release: once(() => releaseHolding(dir)) };
+    }
     names = readdirSync(dir);
   } catch {
     // An owners folder this process cannot make or list (a file in its place, another user's
     // folder): no lock, the pid checks decide as before; never a reason to refuse to start.
     return { locked: false, release: () => {} };
   }
+  const own = `${identity.pid}-${identity.tag}.lock`;
   for (const name of names) {
     if (name === own || !LOCK_NAME.test(name)) continue;
     const attempt = tryLock(join(dir, name), true);

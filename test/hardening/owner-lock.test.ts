@@ -6,9 +6,9 @@
  * it holds the lock of a pid that does not run in this namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { holdOwnerLock, OWNERS_DIR, TwinOwnerError } from '../../src/state/owner-lock.js';
@@ -111,6 +111,22 @@ describe('owner locks', () => {
     expect(own.locked).toBe(false);
     own.release();
     expect(ownerGone(OTHER_PID, hostTag())).toBe(true);
+  });
+
+  it('one state folder spelled two ways (relative, through a link) is one holding of this process, not a twin', async () => {
+    const dir = await tempDir();
+    await symlink(dir, `${dir}-link`);
+    dirs.push(`${dir}-link`);
+    const first = holdOwnerLock(dir, { pid: process.pid, tag: hostTag() });
+    const second = holdOwnerLock(`${dir}-link`, { pid: process.pid, tag: hostTag() });
+    const third = holdOwnerLock(relative(process.cwd(), dir), { pid: process.pid, tag: hostTag() });
+    try {
+      expect([first.locked, second.locked, third.locked]).toEqual([true, true, true]);
+    } finally {
+      third.release();
+      second.release();
+      first.release();
+    }
   });
 
   it('refuses to hold an identity a live process holds (two containers, one hostname, both pid N); takes it once that one is dead', async () => {
