@@ -11,11 +11,15 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Pack, Unpack } from 'tar';
 import { CompressStream, DecompressStream } from 'zstd-napi';
 import { SourceError } from './errors.js';
 import type { Compression } from './naming.js';
+
+/** Longest wait (ms) for node-tar to finish the writes it began when an extraction fails. */
+const UNPACK_SETTLE_MS = 10_000;
 
 
 export interface ArchiveSource {
@@ -164,8 +168,16 @@ export async function extractArchive(
     },
   });
   const decompress = decompressor(compression);
-  if (decompress) await pipeline(source, decompress, sink, { signal });
-  else await pipeline(source, sink, { signal });
+  try {
+    if (decompress) await pipeline(source, decompress, sink, { signal });
+    else await pipeline(source, sink, { signal });
+  } catch (error) {
+    // node-tar still writes the entries it has begun: answer only once it closed, or a caller
+    // that removes `dest` next (a failed restore's clean-up) races with those writes (ENOTEMPTY).
+    unpack.end();
+    await Promise.race([done, sleep(UNPACK_SETTLE_MS)]);
+    throw error;
+  }
   if (failure) throw failure;
   return { entries, skippedLinks };
 }

@@ -93,6 +93,20 @@ describe('archive', () => {
     await mkdir(out);
     await expect(extractArchive(Readable.from([bytes]), out, 'zstd')).rejects.toThrow();
   });
+
+  it('a failed extraction answers only once its writes stopped: the destination can be removed at once', async () => {
+    const sources = await archiveSources([join(work, 'home/docs')]);
+    const bytes = await collect(createArchive(sources, 'zstd'));
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    for (let round = 0; round < 30; round += 1) {
+      const out = join(work, `out-failed-${round}`);
+      await mkdir(out);
+      await expect(extractArchive(Readable.from([bytes]), out, 'zstd')).rejects.toThrow();
+      // Before, node-tar went on creating folders and files after the rejection (a CI run's
+      // clean-up failed with ENOTEMPTY); a restore's own clean-up would race the same way.
+      await rm(out, { recursive: true });
+    }
+  });
 });
 
 describe('age encryption', () => {
