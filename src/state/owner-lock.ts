@@ -68,6 +68,12 @@ interface Holding {
   users: number;
 }
 
+/**
+ * Lock files this process found free and removed: their owners are dead. A live lock file of the
+ * same name, checked first, still wins (a new process that got the same pid and host tag).
+ */
+const foundDead = new Set<string>();
+
 /** Owner folders this process holds its lock in (one per state folder), with how many users each. */
 const holdings = new Map<string, Holding>();
 
@@ -101,7 +107,10 @@ export function holdOwnerLock(stateDir: string, identity: { pid: number; tag: st
   for (const name of names) {
     if (name === own || !LOCK_NAME.test(name)) continue;
     const attempt = tryLock(join(dir, name), true);
-    if (typeof attempt === 'object') removeLockFile(join(dir, name), attempt.held);
+    if (typeof attempt === 'object') {
+      removeLockFile(join(dir, name), attempt.held);
+      foundDead.add(name);
+    }
   }
   const path = join(dir, own);
   for (let tries = 1; ; tries += 1) {
@@ -172,8 +181,12 @@ export function lockedOwnerState(pid: number, tag: string): 'self' | 'alive' | '
     if (attempt === 'busy') return 'alive';
     if (typeof attempt === 'object') {
       removeLockFile(path, attempt.held);
+      foundDead.add(`${pid}-${tag}.lock`);
       state = 'gone';
     }
   }
-  return state;
+  // Its lock file was removed by this process (the start-up sweep, or an earlier check of another
+  // of its files): still dead, not a case for the pid checks, which in another PID namespace may
+  // find an unrelated process with that pid and keep the dead owner's files for ever.
+  return state ?? (foundDead.has(`${pid}-${tag}.lock`) ? 'gone' : undefined);
 }

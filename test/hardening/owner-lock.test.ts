@@ -161,6 +161,22 @@ describe('owner locks', () => {
     expect(await readdir(join(account, 'spool'))).not.toContain(inFlight);
   });
 
+  it("a dead owner whose pid an unrelated process has here is still dead after the start-up sweep removed its lock file", async () => {
+    const stateDir = await tempDir();
+    stack = await startHardStack({}, { stateDir });
+    await stack.close();
+    stack = undefined;
+    const account = await accountDir(stateDir);
+    // pid 1 runs here (init) but is not the dead owner: the other container's bridge was its pid 1.
+    expect(processAlive(1)).toBe(true);
+    await killed(await otherOwner(account, 1));
+    const leftovers = [`1-${hostTag()}-aaaa1111.part`, `1-${hostTag()}-bbbb2222.part`];
+    for (const name of leftovers) await writeFile(join(account, 'spool', name), 'a dead upload');
+    stack = await startHardStack({}, { stateDir });
+    const left = await readdir(join(account, 'spool'));
+    for (const name of leftovers) expect(left).not.toContain(name);
+  });
+
   it('a second bridge with the same identity on one state folder is refused at start with the fix', async () => {
     const stateDir = await tempDir();
     stack = await startHardStack({}, { stateDir });
