@@ -460,7 +460,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
 }
 
-/** The operator's message for a spool directory that cannot be used (exit 1). */
+/** The operator's message for a second process with this one's owner identity on the state folder (exit 1). */
 function ownerLockError(error: unknown): unknown {
   if (!(error instanceof TwinOwnerError)) return error;
   return new CliError(
@@ -469,6 +469,7 @@ function ownerLockError(error: unknown): unknown {
   );
 }
 
+/** The operator's message for a spool directory that cannot be used (exit 1). */
 function spoolStartupError(error: unknown): unknown {
   if (!(error instanceof SpoolUnusableError)) return error;
   const fix =
