@@ -9,6 +9,7 @@ import { LRUCache } from 'lru-cache';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BlockStore } from './block-store.js';
 import { CachedRangeStream } from './cached-read.js';
+import { exactRead, planExactRead } from './exact-read.js';
 import { FileActivity } from './consumer-wait.js';
 import { fileKeyOf, urlHashOf, type CachedFileRef } from './file-key.js';
 import { isMediaFile } from './media-types.js';
@@ -84,11 +85,39 @@ export class BlockCache {
 
   /** A stream of exactly bytes [start, end] of `file`. */
   read(file: CachedFileRef, range: { start: number; end: number }, signal?: AbortSignal): Readable {
+    return this.begin(file, range, signal).stream;
+  }
+
+  /**
+   * Starts a read: a small closed read that is not sequential is served exactly (exact-read.ts:
+   * only its own bytes are fetched, stored as fragments); any other goes block by block.
+   */
+  private begin(file: CachedFileRef, range: { start: number; end: number }, signal?: AbortSignal): { stream: Readable; prepared: Promise<void> } {
     const key = fileKeyOf(file);
     const meta = { size: file.size, urlHash: urlHashOf(file.url) };
     const { blockSize } = this.settings;
     const plan = this.readAhead.begin(key, range.start, range.end, file.size);
     this.activity.readStarted(key);
+    const exactContext = { key, meta, blockSize, store: this.store };
+    // A read that continues the previous one, or runs to the end of the file, reads on: whole
+    // blocks and read-ahead. A small read elsewhere (a seek, a probe) is fetched exactly. Any read
+    // whose bytes are all on disk, fragments included, is served from there.
+    const mayFetch = !plan.contiguous && !plan.openEnded;
+    const parts = planExactRead(exactContext, range.start, range.end, (index) => this.registry.get(key, index) !== undefined, mayFetch);
+    if (parts) {
+      if (this.settings.warmTail && range.start < blockSize) this.warmTail(file, key, meta, range.end);
+      return exactRead(
+        parts,
+        {
+          ...exactContext,
+          stats: this.counters,
+          open: (part, context) => this.hooks.open(file, part, context),
+          maxResumes: this.settings.maxResumes,
+          parking: this.hooks.parking?.(file),
+        },
+        signal,
+      );
+    }
     const stream = new CachedRangeStream(
       range.start,
       range.end,
@@ -120,7 +149,7 @@ export class BlockCache {
     if (plan.extension > 0 && this.available(key, range.start, range.end)) {
       this.readAheadBeyond(file, key, meta, range.end + 1, range.end + plan.extension);
     }
-    return stream;
+    return { stream, prepared: stream.prepared };
   }
 
   /**
@@ -128,8 +157,13 @@ export class BlockCache {
    * upstream's error (vanished file, flood cool-down...) so the client gets its status, not a cut 206.
    */
   async readWhenReady(file: CachedFileRef, range: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
-    const stream = this.read(file, range, signal) as CachedRangeStream;
-    await stream.prepared;
+    const { stream, prepared } = this.begin(file, range, signal);
+    try {
+      await prepared;
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
     return stream;
   }
 
@@ -187,7 +221,8 @@ export class BlockCache {
     const last = Math.floor((file.size - 1) / this.settings.blockSize);
     if (last === 0 || readEnd >= last * this.settings.blockSize) return;
     if (!isMediaFile(file.name, file.contentType)) return;
-    if (this.store.index.has(key, last) || this.registry.get(key, last)) return;
+    // A fragment there means the tail was read already (exactly): the probe needs no whole block.
+    if (this.store.index.has(key, last) || this.registry.get(key, last) || this.store.index.file(key)?.fragments.has(last)) return;
     void this.background(() => this.fetchInBackground(file, key, meta, last)).catch(this.onError);
   }
 
@@ -217,7 +252,7 @@ export class BlockCache {
 
   /** One background GET for one block, if it is still missing when its turn comes. */
   private async fetchInBackground(file: CachedFileRef, key: string, meta: { size: number; urlHash: string }, index: number): Promise<void> {
-    if (this.closed || this.store.index.has(key, index) || this.registry.get(key, index)) return;
+    if (this.closed || this.store.index.has(key, index) || this.registry.get(key, index) || this.store.index.file(key)?.fragments.has(index)) return;
     const fetch = this.startFetch(file, key, meta, index, (index + 1) * this.settings.blockSize - 1, Number.MAX_SAFE_INTEGER, 'background');
     await fetch.done;
     if (fetch.error && !this.closed) this.onError(fetch.error);

@@ -1,7 +1,8 @@
 /**
- * The cache on disk: one file per block under `files/<file key>/<block index>.<xxHash64>`, a
- * `meta.json` per upstream file (its size, URL group and block size), and `index.json` with each
- * block's last use.
+ * The cache on disk: one file per block under `files/<file key>/<block index>.<xxHash64>`, one per
+ * fragment (part of a block a small read fetched exactly) under
+ * `<block index>.<offset in block>+<length>.<xxHash64>`, a `meta.json` per upstream file (its size,
+ * URL group and block size), and `index.json` with each block's and fragment's last use.
  *
  * A block is written once it is whole, with one vectored write, under a name that carries the
  * checksum of its bytes; the index learns of it only after that write. Blocks are not flushed (that
@@ -18,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createXXHash64, type IHasher } from 'hash-wasm';
-import { BlockIndex, type BlockRecord } from './block-index.js';
+import { BlockIndex, recordId, type BlockRecord } from './block-index.js';
 import type { BlockCacheSettings } from './options.js';
 
 interface FileMeta {
@@ -30,12 +31,16 @@ interface FileMeta {
 interface IndexFile {
   version: 1;
   blockSize: number;
-  /** [file key, block index, last use (ms)] in LRU order. */
-  blocks: Array<[string, number, number]>;
+  /**
+   * [file key, block index, last use (ms)] in LRU order, and for fragments also [..., offset in
+   * the block, length] (a reader of the three-element form only loses a fragment's recency).
+   */
+  blocks: Array<[string, number, number] | [string, number, number, number, number]>;
 }
 
 const INDEX_VERSION = 1;
 const BLOCK_NAME = /^(\d+)\.([0-9a-f]{16})$/;
+const FRAGMENT_NAME = /^(\d+)\.(\d+)\+(\d+)\.([0-9a-f]{16})$/;
 /** How long storing stays off after the disk was found full. */
 export const FULL_DISK_RETRY_MS = 60_000;
 const SAVE_DELAY_MS = 1000;
@@ -81,6 +86,12 @@ export class BlockStore {
     return join(this.fileDir(key), `${index}.${sum}`);
   }
 
+  /** Where a block or a fragment lives. */
+  recordPath(record: BlockRecord): string {
+    if (record.offset === undefined) return this.blockPath(record.key, record.index, record.sum);
+    return join(this.fileDir(record.key), `${record.index}.${record.offset}+${record.bytes}.${record.sum}`);
+  }
+
   /** True while a full disk keeps the cache from storing (reads pass through). */
   get passThrough(): boolean {
     return this.now() < this.fullUntil;
@@ -92,22 +103,29 @@ export class BlockStore {
    */
   async openBlock(key: string, index: number): Promise<FileHandle | undefined> {
     const block = this.index.get(key, index);
-    if (!block) return undefined;
+    return block ? this.openRecord(block) : undefined;
+  }
+
+  /**
+   * Opens a stored block or fragment for reading (offsets relative to its own start), or
+   * undefined when it is gone or its bytes no longer match their checksum (dropped and counted).
+   */
+  async openRecord(record: BlockRecord): Promise<FileHandle | undefined> {
     let handle: FileHandle | undefined;
     try {
-      handle = await open(this.blockPath(key, index, block.sum), 'r');
-      if (!block.verified && !(await this.verify(handle, block))) {
+      handle = await open(this.recordPath(record), 'r');
+      if (!record.verified && !(await this.verify(handle, record))) {
         await handle.close().catch(() => {});
-        if (this.index.get(key, index) === block) this.dropCorrupt(block);
+        this.dropCorrupt(record);
         return undefined;
       }
-      this.index.touch(key, index, this.now());
+      this.index.touchRecord(record, this.now());
       this.scheduleSave();
       return handle;
     } catch (error) {
       await handle?.close().catch(() => {});
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(error);
-      if (this.index.get(key, index) === block) this.index.remove(key, index);
+      this.index.removeRecord(record);
       return undefined;
     }
   }
@@ -130,9 +148,9 @@ export class BlockStore {
   }
 
   private dropCorrupt(block: BlockRecord): void {
-    this.index.remove(block.key, block.index);
+    if (!this.index.removeRecord(block)) return;
     this.onCorrupt(block);
-    this.track(unlink(this.blockPath(block.key, block.index, block.sum)).catch(ignoreMissing(this.onError)));
+    this.track(unlink(this.recordPath(block)).catch(ignoreMissing(this.onError)));
     this.scheduleSave();
   }
 
@@ -142,7 +160,17 @@ export class BlockStore {
    */
   storeBlock(key: string, index: number, meta: { size: number; urlHash: string }, chunks: Buffer[]): Promise<boolean> {
     if (this.passThrough) return Promise.resolve(false);
-    return this.track(writeBlock(this, key, index, meta, this.prepareFile(key, meta), chunks));
+    return this.track(writeBlock(this, { key, index }, meta, this.prepareFile(key, meta), chunks));
+  }
+
+  /**
+   * Stores bytes [offset, offset + their length) of block `index` as a fragment (a small read's
+   * exact range). Resolves true once on disk and indexed (or when the block is whole already).
+   */
+  storeFragment(key: string, index: number, offset: number, meta: { size: number; urlHash: string }, chunks: Buffer[]): Promise<boolean> {
+    if (this.passThrough) return Promise.resolve(false);
+    if (this.index.has(key, index)) return Promise.resolve(true);
+    return this.track(writeBlock(this, { key, index, offset }, meta, this.prepareFile(key, meta), chunks));
   }
 
   /**
@@ -180,12 +208,28 @@ export class BlockStore {
     const file = this.index.ensureFile(key, meta.size, meta.urlHash);
     const previous = this.index.get(key, index);
     if (previous && previous.sum !== sum) this.track(unlink(this.blockPath(key, index, previous.sum)).catch(ignoreMissing(this.onError)));
+    // The whole block makes its fragments useless.
+    for (const fragment of this.index.removeFragments(key, index)) this.track(unlink(this.recordPath(fragment)).catch(ignoreMissing(this.onError)));
     this.index.add({ key, index, bytes, lastUsed: this.now(), sum, verified: true });
     if (file.bytes > this.settings.maxBytes * FILE_SHARE) {
       const last = Math.floor((meta.size - 1) / this.settings.blockSize);
       const protect = (block: number) => block === 0 || block === last || block === index || this.isPinned(key, block);
       this.dropBlocks(this.index.evictWithinFile(key, this.settings.maxBytes * FILE_SHARE, protect));
     }
+    this.enforceBounds();
+    this.scheduleSave();
+  }
+
+  /** Called by a writer whose fragment is complete on disk under its final name. */
+  registerFragment(key: string, index: number, offset: number, bytes: number, meta: { size: number; urlHash: string }, sum: string): void {
+    this.noteStored();
+    if (this.index.has(key, index)) {
+      // The block became whole while the fragment was written.
+      this.track(unlink(this.recordPath({ key, index, offset, bytes, sum, lastUsed: 0, verified: true })).catch(ignoreMissing(this.onError)));
+      return;
+    }
+    this.index.ensureFile(key, meta.size, meta.urlHash);
+    this.dropBlocks(this.index.addFragment({ key, index, offset, bytes, lastUsed: this.now(), sum, verified: true }));
     this.enforceBounds();
     this.scheduleSave();
   }
@@ -217,7 +261,7 @@ export class BlockStore {
   private dropBlocks(evicted: BlockRecord[]): void {
     if (evicted.length === 0) return;
     this.onEvict(evicted);
-    for (const block of evicted) this.track(unlink(this.blockPath(block.key, block.index, block.sum)).catch(ignoreMissing(this.onError)));
+    for (const block of evicted) this.track(unlink(this.recordPath(block)).catch(ignoreMissing(this.onError)));
     this.scheduleSave();
   }
 
@@ -300,7 +344,9 @@ export class BlockStore {
     const content: IndexFile = {
       version: INDEX_VERSION,
       blockSize: this.settings.blockSize,
-      blocks: this.index.records().map((block) => [block.key, block.index, block.lastUsed]),
+      blocks: this.index
+        .records()
+        .map((block) => (block.offset === undefined ? [block.key, block.index, block.lastUsed] : [block.key, block.index, block.lastUsed, block.offset, block.bytes])),
     };
     await writeAtomically(join(this.settings.dir, 'index.json'), JSON.stringify(content));
   }
@@ -321,6 +367,15 @@ export class BlockStore {
       for (const name of await readdir(dir)) {
         if (name === 'meta.json') continue;
         const path = join(dir, name);
+        const fragment = FRAGMENT_NAME.exec(name);
+        if (fragment) {
+          const record = await this.foundFragment(key, path, fragment, meta);
+          if (record) {
+            kept += 1;
+            found.push({ ...record, lastUsed: lastUsed.get(recordId(record)) ?? record.lastUsed, urlHash: meta.urlHash, size: meta.size });
+          }
+          continue;
+        }
         const parsed = BLOCK_NAME.exec(name);
         const index = parsed ? Number(parsed[1]) : -1;
         const info = parsed ? await stat(path).catch(() => undefined) : undefined;
@@ -345,12 +400,37 @@ export class BlockStore {
       if (kept === 0) await rm(dir, { recursive: true, force: true });
     }
     found.sort((a, b) => a.lastUsed - b.lastUsed);
+    // Whole blocks first: a fragment of a block found whole is dropped.
     for (const block of found) {
+      if (block.offset !== undefined) continue;
       this.index.ensureFile(block.key, block.size, block.urlHash);
       this.readyDirs.set(block.key, Promise.resolve());
       this.index.add({ key: block.key, index: block.index, bytes: block.bytes, lastUsed: block.lastUsed, sum: block.sum, verified: false });
     }
+    for (const fragment of found) {
+      if (fragment.offset === undefined) continue;
+      const record: BlockRecord = { key: fragment.key, index: fragment.index, offset: fragment.offset, bytes: fragment.bytes, lastUsed: fragment.lastUsed, sum: fragment.sum, verified: false };
+      if (this.index.has(fragment.key, fragment.index)) {
+        await rm(this.recordPath(record), { force: true });
+        continue;
+      }
+      this.index.ensureFile(fragment.key, fragment.size, fragment.urlHash);
+      this.readyDirs.set(fragment.key, Promise.resolve());
+      for (const displaced of this.index.addFragment(record)) await rm(this.recordPath(displaced), { force: true });
+    }
     this.enforceBounds();
+  }
+
+  /** A fragment file found at start: its record, or undefined (then removed) when its name and size disagree. */
+  private async foundFragment(key: string, path: string, parsed: RegExpExecArray, meta: FileMeta): Promise<BlockRecord | undefined> {
+    const [index, offset, bytes] = [Number(parsed[1]), Number(parsed[2]), Number(parsed[3])];
+    const blockBytes = Math.min(this.settings.blockSize, meta.size - index * this.settings.blockSize);
+    const info = await stat(path).catch(() => undefined);
+    if (!info || bytes <= 0 || offset + bytes > blockBytes || info.size !== bytes) {
+      await rm(path, { force: true });
+      return undefined;
+    }
+    return { key, index, offset, bytes, lastUsed: info.mtimeMs, sum: parsed[4]!, verified: false };
   }
 
   private async readIndex(): Promise<Map<string, number>> {
@@ -360,7 +440,8 @@ export class BlockStore {
       if (parsed.version !== INDEX_VERSION || parsed.blockSize !== this.settings.blockSize || !Array.isArray(parsed.blocks)) return lastUsed;
       for (const entry of parsed.blocks) {
         if (Array.isArray(entry) && typeof entry[0] === 'string' && Number.isFinite(entry[1]) && Number.isFinite(entry[2])) {
-          lastUsed.set(`${entry[0]}:${entry[1]}`, entry[2]);
+          const offset = entry.length >= 5 && Number.isFinite(entry[3]) && Number.isFinite(entry[4]) ? entry[3] : undefined;
+          lastUsed.set(recordId({ key: entry[0], index: entry[1], offset, bytes: offset === undefined ? 0 : entry[4]! }), entry[2]);
         }
       }
     } catch (error) {
@@ -383,12 +464,12 @@ export class BlockStore {
  */
 async function writeBlock(
   store: BlockStore,
-  key: string,
-  index: number,
+  unit: { key: string; index: number; offset?: number },
   meta: { size: number; urlHash: string },
   ready: Promise<void>,
   chunks: Buffer[],
 ): Promise<boolean> {
+  const { key, index, offset } = unit;
   let bytes = 0;
   for (const chunk of chunks) bytes += chunk.length;
   let path: string | undefined;
@@ -396,15 +477,18 @@ async function writeBlock(
   try {
     await ready;
     const sum = await blockChecksum(chunks);
-    path = store.blockPath(key, index, sum);
-    // A block of this name already indexed holds these very bytes (same checksum): keep it as it is,
-    // rather than truncating a file a reader may have open.
-    if (store.index.get(key, index)?.sum === sum) return true;
+    path = store.recordPath({ key, index, offset, bytes, sum, lastUsed: 0, verified: true });
+    // A unit of this name already indexed holds these very bytes (same checksum): keep it as it
+    // is, rather than truncating a file a reader may have open.
+    if (offset === undefined ? store.index.get(key, index)?.sum === sum : store.index.fragmentCovering(key, index, offset, offset + bytes)?.sum === sum) {
+      return true;
+    }
     handle = await open(path, 'w');
     await writeAll(handle, chunks, bytes);
     await handle.close();
     handle = undefined;
-    store.registerBlock(key, index, bytes, meta, sum);
+    if (offset === undefined) store.registerBlock(key, index, bytes, meta, sum);
+    else store.registerFragment(key, index, offset, bytes, meta, sum);
     return true;
   } catch (error) {
     await handle?.close().catch(() => {});

@@ -20,6 +20,10 @@ interface Session {
 
 export interface ReadPlan {
   sequential: boolean;
+  /** The read starts where the previous read of the file ended (give or take BACKTRACK). */
+  contiguous: boolean;
+  /** The read runs to the end of the file and is longer than a block (`bytes=N-`). */
+  openEnded: boolean;
   /** Pacing window of the read's transfer (bytes ahead of the reader). */
   window: number;
   /** Bytes to fetch beyond the read's end in the same GET (0 when not sequential). */
@@ -46,7 +50,8 @@ export class ReadAheadTracker {
     const window = sequential && followsOn && session ? Math.min(Math.max(this.maxBytes, this.blockSize), session.window * 2) : this.blockSize;
     const next: Session = { next: end + 1, window, readAhead: session?.readAhead ?? new Set() };
     this.sessions.set(key, next);
-    return { sequential, window, extension: sequential && !openEnded ? Math.min(window, size - 1 - end) : 0 };
+    const contiguous = session !== undefined && Math.abs(start - session.next) <= BACKTRACK;
+    return { sequential, contiguous, openEnded, window, extension: sequential && !openEnded ? Math.min(window, size - 1 - end) : 0 };
   }
 
   /** Where the reader actually stopped (an open-ended stream is usually abandoned early). */

@@ -28,7 +28,7 @@ export interface CacheStats {
   corruptBlocks: number;
   /** 1 while a full disk keeps the cache from storing (reads pass through to upstream), else 0. */
   passThrough: number;
-  /** Blocks and bytes on disk now. */
+  /** Blocks (fragments included: parts of blocks that small reads fetched exactly) and bytes on disk now. */
   storedBlocks: number;
   storedBytes: number;
 }
