@@ -11,6 +11,7 @@ import { access, mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
 import { hostTag, ownerGone } from '../state/process-owner.js';
 import { asDiskFull } from './disk-full.js';
 import { DriveError } from './types.js';
@@ -100,22 +101,19 @@ export class SpoolArea {
       .map((entry) => entry.name)
       .filter((name) => !this.active.has(join(this.dir, name)) && ownerOfSpoolFileGone(name));
     const report: LeftoverReport = { removed: 0, failed: [] };
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < leftovers.length) {
-        const name = leftovers[next++];
-        try {
-          // unlink, not rm: rm retries a refused unlink as a folder and reports ENOTDIR instead of EPERM.
-          await unlink(join(this.dir, name));
-          report.removed += 1;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code ?? 'error';
-          if (code === 'ENOENT') report.removed += 1; // gone meanwhile: the outcome asked for
-          else report.failed.push({ name, code });
-        }
+    const limit = pLimit(REMOVALS_AT_ONCE);
+    const remove = async (name: string): Promise<void> => {
+      try {
+        // unlink, not rm: rm retries a refused unlink as a folder and reports ENOTDIR instead of EPERM.
+        await unlink(join(this.dir, name));
+        report.removed += 1;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        if (code === 'ENOENT') report.removed += 1; // gone meanwhile: the outcome asked for
+        else report.failed.push({ name, code });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(REMOVALS_AT_ONCE, leftovers.length) }, worker));
+    await Promise.all(leftovers.map((name) => limit(() => remove(name))));
     return report;
   }
 
