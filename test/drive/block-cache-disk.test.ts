@@ -3,33 +3,25 @@
  * the bridge was stopped is caught by its checksum after the restart, dropped, counted and fetched
  * again; a full disk turns the cache into a pass-through with one clear notice, and reads stay exact.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BlockCache, type RangeOpener } from '../../src/drive/block-cache/block-cache.js';
-import type { CachedFileRef } from '../../src/drive/block-cache/file-key.js';
+import { BlockCache } from '../../src/drive/block-cache/block-cache.js';
+import { FakeUpstream } from './fake-upstream.js';
 
 const BLOCK = 64 * 1024;
 
 let dir: string;
-let contents: Map<string, Buffer>;
-let requests: Array<{ start: number; end: number }>;
+let upstream: FakeUpstream;
 let notices: string[];
 let errors: unknown[];
 const caches: BlockCache[] = [];
 
-const opener: RangeOpener = async (file, range) => {
-  requests.push(range);
-  return Readable.from([contents.get(file.url)!.subarray(range.start, range.end + 1)]);
-};
-
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fichier-dav-cache-disk-'));
-  contents = new Map();
-  requests = [];
+  upstream = new FakeUpstream();
   notices = [];
   errors = [];
 });
@@ -43,18 +35,13 @@ afterEach(async () => {
 async function openCache(): Promise<BlockCache> {
   const cache = await BlockCache.open(
     { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 0, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
-    { open: opener, onError: (error) => errors.push(error), onNotice: (message) => notices.push(message) },
+    { open: upstream.open, onError: (error) => errors.push(error), onNotice: (message) => notices.push(message) },
   );
   caches.push(cache);
   return cache;
 }
 
-function addFile(name: string, size: number): { file: CachedFileRef; content: Buffer } {
-  const content = randomBytes(size);
-  const file: CachedFileRef = { url: `https://1fichier.com/?${name}`, name, size, modified: new Date(0), checksum: `sum-${name}` };
-  contents.set(file.url, content);
-  return { file, content };
-}
+const addFile = (name: string, size: number) => upstream.addFile(name, size);
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -83,17 +70,17 @@ describe('block integrity after a restart', () => {
 
     const second = await openCache();
     expect(second.stats().storedBlocks).toBe(3);
-    requests = [];
+    upstream.requests = [];
     const got = await collect(second.read(file, { start: 0, end: file.size - 1 }));
     expect(got.equals(content)).toBe(true);
     expect(second.stats().corruptBlocks).toBe(1);
     // Only the corrupt block went upstream again.
-    expect(requests).toEqual([{ start: BLOCK, end: 2 * BLOCK - 1 }]);
+    expect(upstream.requests).toEqual([{ start: BLOCK, end: 2 * BLOCK - 1 }]);
     await second.settle();
     // Refetched and stored again, verified: a third read costs nothing.
-    requests = [];
+    upstream.requests = [];
     expect((await collect(second.read(file, { start: BLOCK, end: 2 * BLOCK - 1 }))).equals(content.subarray(BLOCK, 2 * BLOCK))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
     expect(second.stats().corruptBlocks).toBe(1);
   });
 
@@ -104,9 +91,9 @@ describe('block integrity after a restart', () => {
     await first.close();
     caches.splice(0);
     const second = await openCache();
-    requests = [];
+    upstream.requests = [];
     expect((await collect(second.read(file, { start: 10, end: file.size - 1 }))).equals(content.subarray(10))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
     expect(second.stats().corruptBlocks).toBe(0);
   });
 });
@@ -124,15 +111,15 @@ describe('a full disk', () => {
     vi.spyOn(fileHandle, 'writeFile').mockImplementation(full);
 
     for (let pass = 0; pass < 3; pass += 1) {
-      const before = requests.length;
+      const before = upstream.requests.length;
       const got = await collect(cache.read(file, { start: 100, end: file.size - 1 }));
       expect(got.equals(content.subarray(100))).toBe(true);
       await cache.settle();
       // Pass-through: bytes come from upstream (blocks still in memory may serve part of a read),
       // at most one GET per block.
-      expect(requests.length - before).toBeLessThanOrEqual(4);
+      expect(upstream.requests.length - before).toBeLessThanOrEqual(4);
     }
-    expect(requests.length).toBeGreaterThanOrEqual(3);
+    expect(upstream.requests.length).toBeGreaterThanOrEqual(3);
     expect(cache.stats().storedBlocks).toBe(0);
     expect(cache.stats().passThrough).toBe(1);
     expect(notices).toHaveLength(1);

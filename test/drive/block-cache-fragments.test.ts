@@ -4,31 +4,23 @@
  * disk, across a restart too; a damaged fragment is caught by its checksum; a second miss in a
  * block fetches the block whole, which replaces the fragments.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockCache, type RangeOpener } from '../../src/drive/block-cache/block-cache.js';
+import { BlockCache } from '../../src/drive/block-cache/block-cache.js';
 import type { CachedFileRef } from '../../src/drive/block-cache/file-key.js';
+import { FakeUpstream } from './fake-upstream.js';
 
 const BLOCK = 256 * 1024;
 
 let dir: string;
-let contents: Map<string, Buffer>;
-let requests: Array<{ start: number; end: number }>;
+let upstream: FakeUpstream;
 const caches: BlockCache[] = [];
-
-const opener: RangeOpener = async (file, range) => {
-  requests.push(range);
-  return Readable.from([contents.get(file.url)!.subarray(range.start, range.end + 1)]);
-};
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fichier-dav-fragments-'));
-  contents = new Map();
-  requests = [];
+  upstream = new FakeUpstream();
 });
 
 afterEach(async () => {
@@ -39,18 +31,13 @@ afterEach(async () => {
 async function openCache(maxBytes = 1024 * BLOCK): Promise<BlockCache> {
   const cache = await BlockCache.open(
     { dir, maxBytes, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
-    { open: opener },
+    { open: upstream.open },
   );
   caches.push(cache);
   return cache;
 }
 
-function addFile(name: string, size: number): { file: CachedFileRef; content: Buffer } {
-  const content = randomBytes(size);
-  const file: CachedFileRef = { url: `https://1fichier.com/?${name}`, name, size, modified: new Date(0), checksum: `sum-${name}` };
-  contents.set(file.url, content);
-  return { file, content };
-}
+const addFile = (name: string, size: number) => upstream.addFile(name, size);
 
 async function read(cache: BlockCache, file: CachedFileRef, start: number, end: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -74,14 +61,14 @@ describe('exact reads and fragments', () => {
     const start = 17 * BLOCK + 1000;
     const end = start + 16 * 1024 - 1;
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
-    expect(requests).toEqual([{ start, end }]);
+    expect(upstream.requests).toEqual([{ start, end }]);
     expect(await unitFiles()).toEqual({ blocks: [], fragments: [expect.stringMatching(new RegExp(`(^|/)17\\.1000\\+16384\\.[0-9a-f]{16}$`))] });
     expect(cache.stats().storedBytes).toBe(16 * 1024);
-    requests = [];
+    upstream.requests = [];
     // The repeat, and any read inside the fragment, come from disk.
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
     expect((await read(cache, file, start + 10, start + 20)).equals(content.subarray(start + 10, start + 21))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('a read across two blocks stores one fragment in each, and the repeat costs nothing', async () => {
@@ -90,11 +77,11 @@ describe('exact reads and fragments', () => {
     const start = 9 * BLOCK - 3000;
     const end = 9 * BLOCK + 5000;
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
-    expect(requests).toEqual([{ start, end }]);
+    expect(upstream.requests).toEqual([{ start, end }]);
     expect((await unitFiles()).fragments).toHaveLength(2);
-    requests = [];
+    upstream.requests = [];
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('a second miss in a block fetches the block whole; its fragments are removed and every read of it is then served from disk', async () => {
@@ -103,19 +90,19 @@ describe('exact reads and fragments', () => {
     const first = 5 * BLOCK + 100_000;
     await read(cache, file, first, first + 999);
     expect((await unitFiles()).fragments).toHaveLength(1);
-    requests = [];
+    upstream.requests = [];
     const other = 5 * BLOCK + 10;
     expect((await read(cache, file, other, other + 999)).equals(content.subarray(other, other + 1000))).toBe(true);
-    expect(requests).toHaveLength(1);
-    expect(requests[0]!.start).toBe(5 * BLOCK);
-    expect(requests[0]!.end).toBeGreaterThanOrEqual(6 * BLOCK - 1);
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]!.start).toBe(5 * BLOCK);
+    expect(upstream.requests[0]!.end).toBeGreaterThanOrEqual(6 * BLOCK - 1);
     const files = await unitFiles();
     expect(files.fragments).toEqual([]);
     expect(files.blocks.some((name) => /(^|\/)5\.[0-9a-f]{16}$/.test(name))).toBe(true);
-    requests = [];
+    upstream.requests = [];
     expect((await read(cache, file, first, first + 999)).equals(content.subarray(first, first + 1000))).toBe(true);
     // Block 5 comes from disk (this read follows on the previous one: read-ahead may fetch beyond it).
-    expect(requests.filter((range) => range.start < 6 * BLOCK)).toEqual([]);
+    expect(upstream.requests.filter((range) => range.start < 6 * BLOCK)).toEqual([]);
   });
 
   it('fragments survive a restart; one damaged while stopped is caught by its checksum, counted, fetched again', async () => {
@@ -130,9 +117,9 @@ describe('exact reads and fragments', () => {
     caches.splice(0);
 
     const second = await openCache();
-    requests = [];
+    upstream.requests = [];
     for (const [start, end] of ranges) expect((await read(second, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
     await second.close();
     caches.splice(0);
 
@@ -144,14 +131,14 @@ describe('exact reads and fragments', () => {
     await handle.close();
 
     const third = await openCache();
-    requests = [];
+    upstream.requests = [];
     const [start, end] = ranges[0];
     expect((await read(third, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
     expect(third.stats().corruptBlocks).toBe(1);
-    expect(requests).toEqual([{ start, end }]);
-    requests = [];
+    expect(upstream.requests).toEqual([{ start, end }]);
+    upstream.requests = [];
     expect((await read(third, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
-    expect(requests).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('fragments count against the size bound like blocks', async () => {
@@ -171,10 +158,10 @@ describe('exact reads and fragments', () => {
     const { file, content } = addFile('seq.bin', 40 * BLOCK);
     const start = 10 * BLOCK + 4096;
     await read(cache, file, start, start + 8191);
-    requests = [];
+    upstream.requests = [];
     expect((await read(cache, file, start + 8192, start + 16_383)).equals(content.subarray(start + 8192, start + 16_384))).toBe(true);
     // Whole blocks from the block's start (block 10 had a fragment: a second miss there), with read-ahead beyond.
-    expect(requests[0]!.start).toBe(10 * BLOCK);
-    expect(requests[0]!.end).toBeGreaterThan(11 * BLOCK - 1);
+    expect(upstream.requests[0]!.start).toBe(10 * BLOCK);
+    expect(upstream.requests[0]!.end).toBeGreaterThan(11 * BLOCK - 1);
   });
 });
