@@ -31,7 +31,12 @@ import type { CacheStats } from './stats.js';
 
 /** Largest chunk one lane fetches at a time (bytes). */
 export const CHUNK = 8 * 1024 * 1024;
-/** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
+/**
+ * Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay.
+ * This and the two gains below are for a doubling; a step of another size (4 to 5 lanes, when
+ * `--parallel-streams` is not a power of two) is judged on the same share of what it could give at
+ * most (`gainFor`): a fifth connection can raise the rate by 1.25x at most, never by 1.3x.
+ */
 const KEEP_GAIN = 1.3;
 /** The same, for a doubling kept after its first judged interval rather than its whole measure. */
 const EARLY_GAIN = 1.6;
@@ -72,13 +77,27 @@ export interface LaneReader {
   window: number;
   /** Times any of the reader's transfers paused at its pacing limit so far (never goes back). */
   limitHits: number;
-  /** Last byte (inclusive) of each chunk transfer still running. */
-  runningChunkEnds(): Iterable<number>;
+  /**
+   * Last byte (inclusive) of what the reader will find without waiting for a new transfer: the
+   * blocks from its position on that are cached or on their way, and every chunk transfer still
+   * running. A rate measured over those bytes is the reader's own (disk, CPU), not the lanes'.
+   */
+  fetchedThrough(): number;
 }
 
 interface Interval {
   bytes: number;
   ms: number;
+}
+
+/**
+ * The gain a change from `from` to `to` lanes must show, for a `doubling` gain: the same share of
+ * the most it could give (`to / from` for more lanes, `from / to` for fewer), so that a doubling
+ * keeps `doubling` itself and 4 to 5 lanes (1.25x at most) needs 1 + 0.25 x (doubling - 1).
+ */
+export function gainFor(doubling: number, from: number, to: number): number {
+  const most = Math.max(from, to) / Math.min(from, to);
+  return 1 + (doubling - 1) * Math.min(1, most - 1);
 }
 
 /** A chunk of the window per lane: a fair share, 1 block to CHUNK (bytes). */
@@ -207,10 +226,12 @@ export class LaneTrials {
 
   private tryLanes(lanes: number, rateBefore: number, reader: LaneReader): LaneAction {
     // Fewer lanes: judged from the first interval that starts after everything the lanes fetched
-    // ahead. More lanes: from the first interval after a new lane started a chunk
-    // (connectionsRunning), which waits for the window to hold more than the reader's own chunk.
-    let judgeFrom = reader.position + 1;
-    for (const end of reader.runningChunkEnds()) judgeFrom = Math.max(judgeFrom, end + 1);
+    // ahead, finished chunks included (a reader behind a full window, on a loaded machine, read
+    // up to 64 MiB already on disk at its own speed: the halving looked free and stayed, at half
+    // the rate for the rest of the read). More lanes: from the first interval after a new lane
+    // started a chunk (connectionsRunning), which waits for the window to hold more than the
+    // reader's own chunk.
+    let judgeFrom = Math.max(reader.position, reader.fetchedThrough()) + 1;
     if (lanes > this.lanes) judgeFrom = Number.POSITIVE_INFINITY;
     this.trial = {
       lanesBefore: this.lanes,
@@ -248,13 +269,14 @@ export class LaneTrials {
     // A doubling that already shows most of what it can give is kept at once: a slow link's
     // reader should not spend its measure at the lower rate (a wrong early call is undone by the
     // later halving check).
-    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * EARLY_GAIN;
+    const gain = (doubling: number): number => gainFor(doubling, trial.lanesBefore, this.lanes);
+    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * gain(EARLY_GAIN);
     if (!early && (trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure)) return 'none';
     const rate = rateOf([trial]);
     this.trial = undefined;
     this.starvedRun = 0;
     const grew = this.lanes > trial.lanesBefore;
-    const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
+    const helped = grew ? rate >= trial.rateBefore * gain(KEEP_GAIN) : rate * gain(KEEP_GAIN) <= trial.rateBefore;
     if (grew && helped) {
       // Kept: the link was the limit. A rate measured while the window was still growing may be a
       // start-up's (the connection, the window): such a doubling is looked at again later, unless
@@ -264,7 +286,7 @@ export class LaneTrials {
       this.settings.stats.parallelKept += 1;
       this.growthBackoff = TRIAL_BACKOFF;
       this.recheckGap = 2 * TRIAL_BACKOFF;
-      const settled = reader.window >= this.settings.maxWindow || rate >= trial.rateBefore * CAP_GAIN;
+      const settled = reader.window >= this.settings.maxWindow || rate >= trial.rateBefore * gain(CAP_GAIN);
       this.recheckAt = settled ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
       // Still waiting for the link at the new lanes: the next doubling is tried at once, judged
       // on its own result (what a ramp to the per-connection cap's useful number needs).
@@ -284,7 +306,7 @@ export class LaneTrials {
       // for good when halving nearly halved the rate (a per-connection cap).
       this.lanes = trial.lanesBefore;
       this.recheckGap *= 2;
-      this.recheckAt = rate * CAP_GAIN <= trial.rateBefore ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
+      this.recheckAt = rate * gain(CAP_GAIN) <= trial.rateBefore ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
       return 'refill';
     }
     // As fast with half the connections: stay there, and grow again only after a while.
