@@ -151,6 +151,23 @@ describe('parallel-stream trials', () => {
     expect(run.history.at(-1)!.lanes).toBe(4);
   });
 
+  it('after an undone doubling, measure the lanes left past what the undone lanes fetched ahead', () => {
+    // 20 MB/s per connection; the reader takes only 30 MB/s between 40 and 70 MiB (a loaded
+    // machine), so the doubling to 4 on trial then is undone and the window fills ahead of it.
+    // When the reader is fast again it reads that window at its own speed: the rate "at 2 lanes"
+    // the next doubling is judged against.
+    const run = readBehind(512 * MIB, (lanes) => lanes * 20e3, (position) => (position >= 40 * MIB && position < 70 * MIB ? 30e3 : 200e3), 4);
+    let fewer = 0;
+    for (let at = 1; at < run.history.length; at += 1) {
+      if (run.history[at]!.position > 70 * MIB && run.history[at]!.lanes < 4) fewer += run.history[at]!.position - run.history[at - 1]!.position;
+    }
+    // The earlier code undid the next doubling too (judged against the window read at 200 MB/s)
+    // and read 120 MiB at 2 lanes after the slow spell, over 4 trials.
+    expect(fewer).toBeLessThan(80 * MIB);
+    expect(run.stats.parallelTrials).toBe(3);
+    expect(run.history.at(-1)!.lanes).toBe(4);
+  });
+
   it('go back to one lane when the lanes share one line (8 MB/s in all), and keep no doubling', () => {
     const run = read(52 * MIB, () => 8e6 / 1000);
     expect(run.stats.parallelTrials).toBeGreaterThanOrEqual(1);

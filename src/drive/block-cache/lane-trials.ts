@@ -136,6 +136,11 @@ export class LaneTrials {
     | undefined;
   /** The last intervals at the current lanes (a rate over two is steadier than one). */
   private recent: Interval[] = [];
+  /**
+   * After more lanes were undone, the first byte the reader's rate at the lanes left is measured
+   * from: what the undone lanes fetched ahead is read at the reader's own speed, not the lanes'.
+   */
+  private recentFrom = 0;
   /** No doubling before the reader reaches this byte; the gap doubles with each undone one. */
   private noGrowthBefore = 0;
   private growthBackoff = TRIAL_BACKOFF;
@@ -192,6 +197,7 @@ export class LaneTrials {
     if (this.probes === 1) return 'none';
     // While a change of lanes is on trial, the intervals judge it and nothing else changes.
     if (this.trial) return this.judge(interval, probeFrom, reader, starved);
+    if (probeFrom < this.recentFrom) return 'none';
     this.recent.push(interval);
     trimHistory(this.recent, this.measureBytes(this.lanes, reader.window));
     // Bytes per millisecond the reader took in its last intervals.
@@ -299,6 +305,10 @@ export class LaneTrials {
       this.lanes = trial.lanesBefore;
       this.noGrowthBefore = reader.position + this.growthBackoff;
       this.growthBackoff *= 2;
+      // What they fetched ahead would make the lanes left look faster than they are, and the next
+      // doubling be judged against that (a model reader slowed for 30 MiB then undid a good
+      // doubling 120 MiB later: 115-121 MiB more at half the lanes).
+      this.recentFrom = Math.max(reader.position, reader.fetchedThrough()) + 1;
       return 'refetch';
     }
     if (helped) {
