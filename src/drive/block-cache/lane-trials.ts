@@ -16,7 +16,10 @@
  * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
  * doubling kept while the reader still starves is followed at once by the next one (a ramp to a
  * per-connection cap's useful number costs one judged interval per doubling, not two). No doubling
- * starts that the read's end would cut short.
+ * starts that the read's end would cut short. A step that is not a doubling (4 to 5 lanes) needs
+ * the same share of the most it can give (`gainFor`). Rates are never measured over bytes that
+ * more lanes fetched ahead: a halving is judged past them, and so is the rate at the lanes left
+ * after an undone doubling (a reader that lagged behind its lanes reads them at its own speed).
  *
  * A doubling kept while the window was still growing is checked again later by halving the lanes
  * (a rate measured early, while the connection and the window were still starting, can make a
