@@ -17,9 +17,9 @@
  * doubling kept while the reader still starves is followed at once by the next one (a ramp to a
  * per-connection cap's useful number costs one judged interval per doubling, not two). No doubling
  * starts that the read's end would cut short. A step that is not a doubling (4 to 5 lanes) needs
- * the same share of the most it can give (`gainFor`). Rates are never measured over bytes that
- * more lanes fetched ahead: a halving is judged past them, and so is the rate at the lanes left
- * after an undone doubling (a reader that lagged behind its lanes reads them at its own speed).
+ * the same share of the most it can give (`gainFor`). Fewer lanes are not measured over bytes
+ * that more lanes fetched ahead (a reader that lagged behind them reads those at its own speed): a
+ * halving is judged past them, and so is the rate at the lanes left after an undone doubling.
  *
  * A doubling kept while the window was still growing is checked again later by halving the lanes
  * (a rate measured early, while the connection and the window were still starting, can make a
