@@ -132,7 +132,7 @@ async function cappedSequential(config: BenchConfig): Promise<Row> {
   const size = config.quick ? 48 * MiB : 512 * MiB;
   return withStack(1, { downloadBytesPerSecond: cap }, async (stack) => {
     await stack.sim.addFiles(0, [{ name: 'capped.bin', size, seed: 9 }]);
-    // Parallel ranged streams as shipped (default --parallel-streams 4).
+    // Parallel ranged streams as shipped (default --parallel-streams 5).
     const bridge = await stack.bridge();
     const drained = await drainFor(`${bridge.url}/capped.bin`, {}, config.quick ? 20_000 : 60_000);
     const stats = await stack.sim.stats();

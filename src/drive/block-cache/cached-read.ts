@@ -383,11 +383,22 @@ export class CachedRangeStream extends Readable {
       end: this.end,
       window: this.window,
       limitHits: this.limitHits(),
-      runningChunkEnds: () => this.chunkFetches.filter((fetch) => fetch.isRunning).map((fetch) => fetch.end),
+      fetchedThrough: () => this.fetchedThrough(),
     });
     if (action === 'none') return;
     this.keepFetching();
     if (action === 'refill') this.keepLanesBusy(true);
+  }
+
+  /** Last byte (inclusive) this reader finds cached or on its way from its position on, running chunks included. */
+  private fetchedThrough(): number {
+    const { blockSize, key, registry, store, size } = this.context;
+    const last = Math.min(this.end, size - 1);
+    let index = Math.floor(this.position / blockSize);
+    while (index * blockSize <= last && (store.index.has(key, index) || registry.get(key, index))) index += 1;
+    let through = Math.min(last, index * blockSize - 1);
+    for (const fetch of this.chunkFetches) if (fetch.isRunning) through = Math.max(through, fetch.end);
+    return through;
   }
 
   private get lanes(): number {

@@ -16,7 +16,10 @@
  * twice as long as the last (TRIAL_BACKOFF to start), the way a congestion window backs off. A
  * doubling kept while the reader still starves is followed at once by the next one (a ramp to a
  * per-connection cap's useful number costs one judged interval per doubling, not two). No doubling
- * starts that the read's end would cut short.
+ * starts that the read's end would cut short. A step that is not a doubling (4 to 5 lanes) needs
+ * the same share of the most it can give (`gainFor`). Fewer lanes are not measured over bytes
+ * that more lanes fetched ahead (a reader that lagged behind them reads those at its own speed): a
+ * halving is judged past them, and so is the rate at the lanes left after an undone doubling.
  *
  * A doubling kept while the window was still growing is checked again later by halving the lanes
  * (a rate measured early, while the connection and the window were still starting, can make a
@@ -31,7 +34,12 @@ import type { CacheStats } from './stats.js';
 
 /** Largest chunk one lane fetches at a time (bytes). */
 export const CHUNK = 8 * 1024 * 1024;
-/** Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay. */
+/**
+ * Rate (bytes per ms) after a doubling of lanes over the rate before it, for the doubling to stay.
+ * This and the two gains below are for a doubling; a step of another size (4 to 5 lanes, when
+ * `--parallel-streams` is not a power of two) is judged on the same share of what it could give at
+ * most (`gainFor`): a fifth connection can raise the rate by 1.25x at most, never by 1.3x.
+ */
 const KEEP_GAIN = 1.3;
 /** The same, for a doubling kept after its first judged interval rather than its whole measure. */
 const EARLY_GAIN = 1.6;
@@ -72,13 +80,27 @@ export interface LaneReader {
   window: number;
   /** Times any of the reader's transfers paused at its pacing limit so far (never goes back). */
   limitHits: number;
-  /** Last byte (inclusive) of each chunk transfer still running. */
-  runningChunkEnds(): Iterable<number>;
+  /**
+   * Last byte (inclusive) of what the reader will find without waiting for a new transfer: the
+   * blocks from its position on that are cached or on their way, and every chunk transfer still
+   * running. A rate measured over those bytes is the reader's own (disk, CPU), not the lanes'.
+   */
+  fetchedThrough(): number;
 }
 
 interface Interval {
   bytes: number;
   ms: number;
+}
+
+/**
+ * The gain a change from `from` to `to` lanes must show, for a `doubling` gain: the same share of
+ * the most it could give (`to / from` for more lanes, `from / to` for fewer), so that a doubling
+ * keeps `doubling` itself and 4 to 5 lanes (1.25x at most) needs 1 + 0.25 x (doubling - 1).
+ */
+export function gainFor(doubling: number, from: number, to: number): number {
+  const most = Math.max(from, to) / Math.min(from, to);
+  return 1 + (doubling - 1) * Math.min(1, most - 1);
 }
 
 /** A chunk of the window per lane: a fair share, 1 block to CHUNK (bytes). */
@@ -117,6 +139,11 @@ export class LaneTrials {
     | undefined;
   /** The last intervals at the current lanes (a rate over two is steadier than one). */
   private recent: Interval[] = [];
+  /**
+   * After more lanes were undone, the first byte the reader's rate at the lanes left is measured
+   * from: what the undone lanes fetched ahead is read at the reader's own speed, not the lanes'.
+   */
+  private recentFrom = 0;
   /** No doubling before the reader reaches this byte; the gap doubles with each undone one. */
   private noGrowthBefore = 0;
   private growthBackoff = TRIAL_BACKOFF;
@@ -173,6 +200,7 @@ export class LaneTrials {
     if (this.probes === 1) return 'none';
     // While a change of lanes is on trial, the intervals judge it and nothing else changes.
     if (this.trial) return this.judge(interval, probeFrom, reader, starved);
+    if (probeFrom < this.recentFrom) return 'none';
     this.recent.push(interval);
     trimHistory(this.recent, this.measureBytes(this.lanes, reader.window));
     // Bytes per millisecond the reader took in its last intervals.
@@ -207,10 +235,12 @@ export class LaneTrials {
 
   private tryLanes(lanes: number, rateBefore: number, reader: LaneReader): LaneAction {
     // Fewer lanes: judged from the first interval that starts after everything the lanes fetched
-    // ahead. More lanes: from the first interval after a new lane started a chunk
-    // (connectionsRunning), which waits for the window to hold more than the reader's own chunk.
-    let judgeFrom = reader.position + 1;
-    for (const end of reader.runningChunkEnds()) judgeFrom = Math.max(judgeFrom, end + 1);
+    // ahead, finished chunks included (a reader behind a full window, on a loaded machine, read
+    // up to 64 MiB already on disk at its own speed: the halving looked free and stayed, at half
+    // the rate for the rest of the read). More lanes: from the first interval after a new lane
+    // started a chunk (connectionsRunning), which waits for the window to hold more than the
+    // reader's own chunk.
+    let judgeFrom = Math.max(reader.position, reader.fetchedThrough()) + 1;
     if (lanes > this.lanes) judgeFrom = Number.POSITIVE_INFINITY;
     this.trial = {
       lanesBefore: this.lanes,
@@ -248,13 +278,14 @@ export class LaneTrials {
     // A doubling that already shows most of what it can give is kept at once: a slow link's
     // reader should not spend its measure at the lower rate (a wrong early call is undone by the
     // later halving check).
-    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * EARLY_GAIN;
+    const gain = (doubling: number): number => gainFor(doubling, trial.lanesBefore, this.lanes);
+    const early = this.lanes > trial.lanesBefore && rateOf([trial]) >= trial.rateBefore * gain(EARLY_GAIN);
     if (!early && (trial.intervals < TRIAL_INTERVALS || trial.bytes < trial.measure)) return 'none';
     const rate = rateOf([trial]);
     this.trial = undefined;
     this.starvedRun = 0;
     const grew = this.lanes > trial.lanesBefore;
-    const helped = grew ? rate >= trial.rateBefore * KEEP_GAIN : rate * KEEP_GAIN <= trial.rateBefore;
+    const helped = grew ? rate >= trial.rateBefore * gain(KEEP_GAIN) : rate * gain(KEEP_GAIN) <= trial.rateBefore;
     if (grew && helped) {
       // Kept: the link was the limit. A rate measured while the window was still growing may be a
       // start-up's (the connection, the window): such a doubling is looked at again later, unless
@@ -264,7 +295,7 @@ export class LaneTrials {
       this.settings.stats.parallelKept += 1;
       this.growthBackoff = TRIAL_BACKOFF;
       this.recheckGap = 2 * TRIAL_BACKOFF;
-      const settled = reader.window >= this.settings.maxWindow || rate >= trial.rateBefore * CAP_GAIN;
+      const settled = reader.window >= this.settings.maxWindow || rate >= trial.rateBefore * gain(CAP_GAIN);
       this.recheckAt = settled ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
       // Still waiting for the link at the new lanes: the next doubling is tried at once, judged
       // on its own result (what a ramp to the per-connection cap's useful number needs).
@@ -277,6 +308,10 @@ export class LaneTrials {
       this.lanes = trial.lanesBefore;
       this.noGrowthBefore = reader.position + this.growthBackoff;
       this.growthBackoff *= 2;
+      // What they fetched ahead would make the lanes left look faster than they are, and the next
+      // doubling be judged against that (a model reader slowed for 30 MiB then undid a good
+      // doubling 120 MiB later: 115-121 MiB more at half the lanes).
+      this.recentFrom = Math.max(reader.position, reader.fetchedThrough()) + 1;
       return 'refetch';
     }
     if (helped) {
@@ -284,7 +319,7 @@ export class LaneTrials {
       // for good when halving nearly halved the rate (a per-connection cap).
       this.lanes = trial.lanesBefore;
       this.recheckGap *= 2;
-      this.recheckAt = rate * CAP_GAIN <= trial.rateBefore ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
+      this.recheckAt = rate * gain(CAP_GAIN) <= trial.rateBefore ? Number.POSITIVE_INFINITY : reader.position + this.recheckGap;
       return 'refill';
     }
     // As fast with half the connections: stay there, and grow again only after a while.
