@@ -49,8 +49,12 @@ async function servedWhenQuiet(sim: Stack['sim']): Promise<number> {
 }
 
 interface OpenHead {
-  /** Bytes received so far. */
+  /** The first `keep` bytes received. */
   received: Buffer;
+  /** Every byte received so far (the response may have delivered more than `keep` before it paused). */
+  all(): Buffer;
+  /** The paused response (resume it to read on). */
+  response: http.IncomingMessage;
   status: number;
   contentRange: string | undefined;
   close(): void;
@@ -67,16 +71,20 @@ function openAndStall(url: string, range: string, keep: number): Promise<OpenHea
         status: response.statusCode ?? 0,
         contentRange: response.headers['content-range'],
         close: () => request.destroy(),
+        all: () => Buffer.concat(chunks),
+        response,
       };
-      response.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer) => {
         chunks.push(chunk);
         length += chunk.length;
         if (length >= keep) {
+          response.off('data', onData);
           response.pause();
           head.received = Buffer.concat(chunks).subarray(0, keep);
           resolve(head);
         }
-      });
+      };
+      response.on('data', onData);
       response.on('error', () => {});
       response.on('end', () => {
         head.received = Buffer.concat(chunks);
@@ -164,6 +172,61 @@ describe('a stalled open-ended reader with the block cache', () => {
     // A generous wait later, still stalled: nothing more went upstream.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(await servedWhenQuiet(sim)).toBe(served);
+    head.close();
+  });
+});
+
+describe('a held open-ended head while other ranges of the file are read (block cache on)', () => {
+  it('costs its first block upstream, not the socket buffers it could fill, and reads on exact once the others are done', async () => {
+    // ffprobe's pattern: `bytes=0-` takes a little and is held unread while the client reads
+    // elsewhere in the file. The kernel's socket buffers take 4-6 MiB of the held head before
+    // pushing back, all of it fetched upstream on the earlier code; the start-up ramp lets the
+    // head go one block upstream (its first 512 KiB, rounded up to a block) and no further while
+    // a read of the file that began after it is in progress.
+    const { sim, url } = await start({ cacheBlockSize: MIB });
+    const size = 64 * MIB + 4_099;
+    const fileUrl = await sim.addFile({ name: 'held.mkv', synthetic: { size, seed: 31 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    sim.reset();
+    const head = await openAndStall(`${url}/held.mkv`, 'bytes=0-', 256 * 1024);
+    expect(head.status).toBe(206);
+    expect(head.received.equals(await streamToBuffer(sim.contentOf(fileUrl, 0, 256 * 1024 - 1)))).toBe(true);
+    // The tail, asked while the head is held: its GET waits for the download host's first byte,
+    // so this read is in progress while the upstream bytes are counted.
+    sim.setOptions({ downloadTtfbMs: 4_000 });
+    const tailStart = size - 256 * 1024;
+    const tail = ranged(`${url}/held.mkv`, `bytes=${tailStart}-${size - 1}`);
+    for (let tries = 0; tries < 600 && sim.stats().downloadRequests < 2; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    sim.setOptions({ downloadTtfbMs: 0 });
+    // The head's first block, and a block or two more if this machine took long to ask for the
+    // tail; the earlier code had 6 MiB served by then (what the head's socket buffers swallowed).
+    expect(await servedWhenQuiet(sim)).toBeLessThanOrEqual(3 * MIB);
+    const tailBody = (await tail).body;
+    expect(tailBody.equals(await streamToBuffer(sim.contentOf(fileUrl, tailStart, size - 1)))).toBe(true);
+
+    // The other read is over: the head's ramp grows again, and a client that reads on gets every byte.
+    const rest = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      head.response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      head.response.once('end', () => resolve(Buffer.concat(chunks)));
+      head.response.once('error', reject);
+      head.response.resume();
+    });
+    const whole = Buffer.concat([head.all(), rest]);
+    expect(whole.length).toBe(size);
+    expect(whole.equals(await streamToBuffer(sim.contentOf(fileUrl)))).toBe(true);
+  });
+
+  it('two open-ended reads of one file never hold each other back: the later one reads through while the first is held', async () => {
+    const { sim, url } = await start({ cacheBlockSize: MIB });
+    const size = 40 * MIB + 777;
+    const fileUrl = await sim.addFile({ name: 'pair.mkv', synthetic: { size, seed: 32 } });
+    await fetch(`${url}/`, { method: 'PROPFIND', headers: { Depth: '1' } });
+    const head = await openAndStall(`${url}/pair.mkv`, 'bytes=0-', 64 * 1024);
+    const seekStart = 8 * MIB + 12_345;
+    const seek = await ranged(`${url}/pair.mkv`, `bytes=${seekStart}-`);
+    expect(seek.status).toBe(206);
+    expect(seek.body.equals(await streamToBuffer(sim.contentOf(fileUrl, seekStart, size - 1)))).toBe(true);
     head.close();
   });
 });

@@ -97,7 +97,7 @@ export class BlockCache {
     const meta = { size: file.size, urlHash: urlHashOf(file.url) };
     const { blockSize } = this.settings;
     const plan = this.readAhead.begin(key, range.start, range.end, file.size);
-    this.activity.readStarted(key);
+    const readNumber = this.activity.readStarted(key);
     const exactContext = { key, meta, blockSize, store: this.store };
     // A read that continues the previous one, or runs to the end of the file, reads on: whole
     // blocks and read-ahead. A small read elsewhere (a seek, a probe) is fetched exactly. Any read
@@ -106,7 +106,7 @@ export class BlockCache {
     const parts = planExactRead(exactContext, range.start, range.end, (index) => this.registry.get(key, index) !== undefined, mayFetch);
     if (parts) {
       if (this.settings.warmTail && range.start < blockSize) this.warmTail(file, key, meta, range.end);
-      return exactRead(
+      const exact = exactRead(
         parts,
         {
           ...exactContext,
@@ -117,6 +117,9 @@ export class BlockCache {
         },
         signal,
       );
+      // In progress until it closes (an earlier open-ended read of the file does not ramp meanwhile).
+      exact.stream.once('close', () => this.activity.readEnded(key, readNumber));
+      return exact;
     }
     const stream = new CachedRangeStream(
       range.start,
@@ -132,12 +135,15 @@ export class BlockCache {
         maxWindow: Math.max(blockSize, this.settings.readAheadMaxBytes),
         extentEnd: range.end + plan.extension,
         readsStarted: () => this.activity.readsStarted(key),
+        laterReadInProgress: () => this.activity.laterReadInProgress(key, readNumber),
         watchFile: (listener) => this.activity.watch(key, listener),
         mediaFile: isMediaFile(file.name, file.contentType),
-        startFetch: (from, through, limit, priority = 'interactive', at) => this.startFetch(file, key, meta, from, through, limit, priority, at),
+        startFetch: (from, through, limit, priority = 'interactive', at, requestBound) =>
+          this.startFetch(file, key, meta, from, through, limit, priority, at, requestBound),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
         mayOpenMore: (opening) => this.hooks.mayOpenMore?.(file, opening) ?? true,
         onEnd: ({ complete, position, fetches }) => {
+          this.activity.readEnded(key, readNumber);
           if (!complete) this.readAhead.stoppedAt(key, position);
           else for (const fetch of fetches) this.readAhead.adopt(key, fetch);
         },
@@ -267,6 +273,7 @@ export class BlockCache {
     limit: number,
     priority: FetchPriority,
     at?: number,
+    requestBound?: () => number,
   ): SpanFetch {
     const { blockSize } = this.settings;
     // The span (and so the upstream Range) ends at the last block to fetch: cached blocks after it are read from disk.
@@ -288,6 +295,7 @@ export class BlockCache {
       maxResumes: this.settings.maxResumes,
       limit,
       openEnded: through >= file.size - 1,
+      requestBound,
     });
     this.active.add(fetch);
     void fetch.done.then(() => this.active.delete(fetch));

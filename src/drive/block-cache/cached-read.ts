@@ -13,6 +13,7 @@ import type { BlockStore } from './block-store.js';
 import { waitForConsumer } from './consumer-wait.js';
 import { chunkSize, LaneTrials } from './lane-trials.js';
 import type { FillRegistry, SpanFetch } from './span-fetch.js';
+import { StartRamp } from './start-ramp.js';
 import type { CacheStats } from './stats.js';
 
 const PIECE = 256 * 1024;
@@ -47,9 +48,17 @@ export interface CachedReadContext {
   /**
    * Starts a transfer from block `from` over the missing blocks up to byte `through` (inclusive).
    * `at`: the byte inside block `from` the upstream GET starts at (the block's head then comes
-   * from a second, background GET); default the block's first byte.
+   * from a second, background GET); default the block's first byte. `requestBound`: no GET of the
+   * transfer asks beyond this byte (exclusive; the reader's start-up ramp).
    */
-  startFetch(from: number, through: number, limit: number, priority?: 'interactive' | 'background', at?: number): SpanFetch;
+  startFetch(
+    from: number,
+    through: number,
+    limit: number,
+    priority?: 'interactive' | 'background',
+    at?: number,
+    requestBound?: () => number,
+  ): SpanFetch;
   /** Upstream connections (parallel streams included) one reader may use at most; 1 = no parallel streams. */
   maxLanes: number;
   /** Whether one more connection for this file could open now without anyone waiting for it, beyond `opening` started and not open yet. */
@@ -58,7 +67,9 @@ export interface CachedReadContext {
   extentEnd: number;
   /** Reads of this file begun so far in this process (it moves when the client reads elsewhere in it). */
   readsStarted(): number;
-  /** Calls `listener` when another read of this file begins or a block of it is claimed; returns the unsubscribe. */
+  /** Whether a read of this file that began after this one is in progress (the client reads elsewhere). */
+  laterReadInProgress(): boolean;
+  /** Calls `listener` when another read of this file begins or ends or a block of it is claimed; returns the unsubscribe. */
   watchFile(listener: () => void): () => void;
   /** A video or audio file: what media servers probe again on every library scan. */
   mediaFile: boolean;
@@ -94,6 +105,8 @@ export class CachedRangeStream extends Readable {
   private lanesCheckedAt = -1;
   /** Limit pauses of chunk transfers that ended (so the count never goes back). */
   private retiredLimitPauses = 0;
+  /** How far upstream an open-ended media read may go in its first moments (start-ramp.ts); undefined: no ramp. */
+  private readonly ramp: StartRamp | undefined;
   /** Settles once the first byte's source is known: rejects when the upstream refused the read. */
   readonly prepared: Promise<void>;
   private settlePrepared!: (error?: Error | null) => void;
@@ -117,6 +130,15 @@ export class CachedRangeStream extends Readable {
     this.window = context.window;
     this.grownAt = start;
     this.start = start;
+    // A client that takes a little of an open-ended answer and then holds it unread (ffprobe's head)
+    // cannot be told from a reader until socket buffers fill: its upstream follows a ramp instead.
+    // Not for a sequential follow-on read (its window grew: the client has been reading).
+    if (context.mediaFile && end === context.size - 1 && end - start + 1 > context.blockSize && this.window <= context.blockSize) {
+      this.ramp = new StartRamp(start, context.blockSize, {
+        laterReadInProgress: () => context.laterReadInProgress(),
+        watchFile: (listener) => context.watchFile(listener),
+      });
+    }
     if (signal) {
       if (signal.aborted) this.controller.abort();
       else {
@@ -137,6 +159,7 @@ export class CachedRangeStream extends Readable {
     this.prepareFirst().then(
       () => {
         this.settlePrepared();
+        this.ramp?.begin();
         callback();
       },
       (error: Error) => {
@@ -164,6 +187,7 @@ export class CachedRangeStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.controller.abort();
+    this.ramp?.close();
     for (const index of this.pinned) this.context.store.unpin(this.context.key, index);
     this.pinned.clear();
     if (!this.complete) for (const fetch of [...this.fetches, ...this.chunkFetches]) fetch.abandon();
@@ -269,6 +293,11 @@ export class CachedRangeStream extends Readable {
       // Another transfer may have claimed (or stored) the block while the disk was asked: look again.
       const claimed = registry.get(key, index);
       if ((claimed && claimed.state !== 'failed') || store.index.has(key, index)) continue;
+      // In its first moments an open-ended read goes upstream only as far as its ramp allows.
+      if (this.ramp && blockStart >= this.ramp.limit()) {
+        await this.ramp.reach(blockStart, this.controller.signal);
+        continue;
+      }
       // This reader's own transfer claims blocks only as it is allowed to go on: let it reach this one.
       const own = this.fetches[this.fetches.length - 1];
       if (own?.reaches(index)) {
@@ -341,7 +370,9 @@ export class CachedRangeStream extends Readable {
     // wait for the block's head, which a background GET fetches so the block is still stored whole.
     const into = this.position - index * this.context.blockSize;
     const at = into >= SEEK_INTO_BLOCK ? this.position : undefined;
-    const fetch = this.context.startFetch(index, this.context.extentEnd, this.position + this.ownWindow(), 'interactive', at);
+    const ramp = this.ramp;
+    const bound = ramp && !ramp.isOver ? () => ramp.limit() : undefined;
+    const fetch = this.context.startFetch(index, this.context.extentEnd, this.aheadLimit(), 'interactive', at, bound);
     this.fetches.push(fetch);
     return fetch;
   }
@@ -477,7 +508,12 @@ export class CachedRangeStream extends Readable {
 
   private keepFetching(): void {
     const last = this.fetches[this.fetches.length - 1];
-    last?.want(this.position + this.ownWindow());
+    last?.want(this.aheadLimit());
+  }
+
+  /** How far (exclusive) this reader's own transfer may run now: its window ahead, within the start-up ramp. */
+  private aheadLimit(): number {
+    return Math.min(this.position + this.ownWindow(), this.ramp?.limit() ?? Number.POSITIVE_INFINITY);
   }
 
   /**

@@ -26,17 +26,38 @@ export const CONSUMER_GRACE_MS = 500;
 export const CONSUMER_SETTLE_MS = 25;
 
 /**
- * Reads begun per file, and the reads waiting to hear that another one began or that a block of
- * the file was claimed by a transfer (keyed by the cache's file key).
+ * Reads begun and in progress per file, and the reads waiting to hear that another one began or
+ * ended or that a block of the file was claimed by a transfer (keyed by the cache's file key).
  */
 export class FileActivity {
   private readonly reads = new LRUCache<string, number>({ max: 4096 });
   private readonly watchers = new Map<string, Set<() => void>>();
+  /** Reads in progress per file, by the number readStarted gave them (start-ramp.ts asks about later ones). */
+  private readonly running = new Map<string, Set<number>>();
 
-  /** A read of `key` begins. */
-  readStarted(key: string): void {
-    this.reads.set(key, (this.reads.get(key) ?? 0) + 1);
+  /** A read of `key` begins; returns its number (reads of a file are numbered in the order they begin). */
+  readStarted(key: string): number {
+    const number = (this.reads.get(key) ?? 0) + 1;
+    this.reads.set(key, number);
+    let running = this.running.get(key);
+    if (!running) this.running.set(key, (running = new Set()));
+    running.add(number);
     this.changed(key);
+    return number;
+  }
+
+  /** Read `number` of `key` (what readStarted returned) ended. */
+  readEnded(key: string, number: number): void {
+    const running = this.running.get(key);
+    if (!running?.delete(number)) return;
+    if (running.size === 0) this.running.delete(key);
+    this.changed(key);
+  }
+
+  /** Whether a read of `key` that began after read `number` is in progress. */
+  laterReadInProgress(key: string, number: number): boolean {
+    for (const other of this.running.get(key) ?? []) if (other > number) return true;
+    return false;
   }
 
   /** Reads of `key` begun so far in this process (it moves when a client reads elsewhere in the file). */

@@ -92,6 +92,11 @@ export interface SpanFetchOptions {
    * Default: the span reaches the file's last byte.
    */
   openEnded?: boolean;
+  /**
+   * Exclusive byte position no GET of this transfer asks beyond (the block in progress always may
+   * be asked): the start-up ramp of its reader (start-ramp.ts), read when each GET opens.
+   */
+  requestBound?: () => number;
   /** Where the upstream connection goes while paused, so it can be closed for a waiting caller (upstream-connections.ts). */
   parking?: ResumableReadOptions['parking'];
 }
@@ -191,7 +196,9 @@ export class SpanFetch implements FillSource {
     const paced = this.options.openEnded ?? this.end === meta.size - 1;
     const allowance = Math.max(blockSize, this.limit - this.position);
     const ahead = paced ? this.blockEndOf(this.position + 2 * allowance - 1) : this.end;
-    const end = Math.min(this.end, this.stopAt, ahead);
+    const bound = this.options.requestBound?.() ?? Number.POSITIVE_INFINITY;
+    const ramp = Number.isFinite(bound) ? this.blockEndOf(Math.max(this.position, bound - 1)) : Number.POSITIVE_INFINITY;
+    const end = Math.min(this.end, this.stopAt, ahead, ramp);
     const stream = this.upstreamRange(this.position, end, priority, this.options.parking);
     this.stream = stream;
     this.requestEnd = end;

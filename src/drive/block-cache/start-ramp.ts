@@ -1,0 +1,141 @@
+/**
+ * The start-up ramp of an open-ended media read: how far its upstream transfers may go in its first
+ * moments. A client that takes a little of a `bytes=N-` answer and then holds the connection unread
+ * (ffprobe keeps its `bytes=0-` head open while it reads the tail and the middle on other
+ * connections) looks to the bridge exactly like a reader until the kernel's socket buffers between
+ * them are full: 4-6 MiB on loopback, all of it fetched upstream for nothing. No byte-level signal
+ * tells the two apart sooner (TCP tells a sender only that the receiver's buffer is full), so the
+ * ramp uses time: the read may go RAMP_FIRST_BYTES past its first byte at once, twice that after
+ * each RAMP_DOUBLING_MS, and the ramp is over once the allowance passes RAMP_END_BYTES (beyond what
+ * socket buffers hold, back-pressure shows a client that stopped reading).
+ *
+ * The allowance does not grow while a read of the same file that began after this one is in
+ * progress: a client reading elsewhere in the file is not reading this connection (the ffmpeg
+ * pattern). Only later reads count, so two open-ended reads of one file never hold each other:
+ * the newest one always ramps. See docs/media-reads.md ("The start-up ramp").
+ */
+
+/** Bytes past its first byte an open-ended media read may fetch at once. */
+export const RAMP_FIRST_BYTES = 512 * 1024;
+/** Milliseconds (while no later read of the file is in progress) after which the allowance doubles. */
+export const RAMP_DOUBLING_MS = Number(process.env.RAMP_MS ?? 100);
+/** Allowance (bytes) at which the ramp is over: more than the socket buffers of a held connection swallow. */
+export const RAMP_END_BYTES = 8 * 1024 * 1024;
+
+export interface StartRampContext {
+  /** Whether a read of the same file that began after this one is in progress. */
+  laterReadInProgress(): boolean;
+  /** Calls `listener` when a read of the file begins or ends (or a block of it is claimed); returns the unsubscribe. */
+  watchFile(listener: () => void): () => void;
+  /** Clock (ms); default Date.now. */
+  now?: () => number;
+}
+
+export class StartRamp {
+  /** Growing time accumulated (ms), up to `since`. */
+  private activeMs = 0;
+  /** When the current growing period began; undefined before the first byte and while frozen. */
+  private since: number | undefined;
+  private started = false;
+  private over = false;
+  private unwatch: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
+  private readonly now: () => number;
+
+  /**
+   * @param start the read's first byte
+   * @param blockSize the cache's block size: limits are block-aligned (a block is fetched whole)
+   */
+  constructor(
+    private readonly start: number,
+    private readonly blockSize: number,
+    private readonly context: StartRampContext,
+  ) {
+    this.now = context.now ?? Date.now;
+  }
+
+  get isOver(): boolean {
+    return this.over;
+  }
+
+  /** The read's first byte is ready: the clock starts (the upstream's time to first byte does not count). */
+  begin(): void {
+    if (this.started || this.over) return;
+    this.started = true;
+    this.unwatch = this.context.watchFile(() => this.update());
+    this.update();
+  }
+
+  /** Bytes past the read's start its transfers may fetch now. */
+  allowance(): number {
+    if (this.over) return Number.POSITIVE_INFINITY;
+    const active = this.activeMs + (this.since === undefined ? 0 : this.now() - this.since);
+    return RAMP_FIRST_BYTES * 2 ** (active / RAMP_DOUBLING_MS);
+  }
+
+  /**
+   * How far (exclusive byte position) the read's upstream transfers may go now: the read's start
+   * plus the allowance, rounded up to a block's end (so at least the block the read starts in).
+   * Infinity once the ramp is over.
+   */
+  limit(): number {
+    const allowance = this.allowance();
+    if (allowance >= RAMP_END_BYTES) {
+      this.finish();
+      return Number.POSITIVE_INFINITY;
+    }
+    return Math.ceil((this.start + allowance) / this.blockSize) * this.blockSize;
+  }
+
+  /**
+   * Resolves once `limit()` is past byte `position` (or the ramp is over); rejects with "read
+   * aborted" when `signal` aborts. Sleeps on a timer set for the moment the allowance gets there,
+   * and on the file's reads beginning or ending (which freeze or resume the growth).
+   */
+  async reach(position: number, signal: AbortSignal): Promise<void> {
+    while (this.limit() <= position) {
+      if (signal.aborted) throw new Error('read aborted');
+      await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+        signal.addEventListener('abort', wake, { once: true });
+        if (this.since !== undefined) {
+          // The allowance must pass the start of the block holding `position`.
+          const needed = Math.floor(position / this.blockSize) * this.blockSize - this.start + 1;
+          const active = this.activeMs + (this.now() - this.since);
+          const ms = RAMP_DOUBLING_MS * Math.log2(Math.max(needed, RAMP_FIRST_BYTES) / RAMP_FIRST_BYTES) - active;
+          timer = setTimeout(wake, Math.max(1, Math.ceil(ms)));
+        }
+      });
+    }
+  }
+
+  /** The read ended: stop watching the file, wake whoever waits (they then see the abort). */
+  close(): void {
+    this.finish();
+  }
+
+  /** A read of the file began or ended: growth stops or resumes. */
+  private update(): void {
+    if (this.over) return;
+    const now = this.now();
+    if (this.since !== undefined) this.activeMs += now - this.since;
+    this.since = this.started && !this.context.laterReadInProgress() ? now : undefined;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.since = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    for (const wake of [...this.waiters]) wake();
+  }
+}
