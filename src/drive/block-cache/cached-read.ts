@@ -132,8 +132,15 @@ export class CachedRangeStream extends Readable {
     this.start = start;
     // A client that takes a little of an open-ended answer and then holds it unread (ffprobe's head)
     // cannot be told from a reader until socket buffers fill: its upstream follows a ramp instead.
-    // Not for a sequential follow-on read (its window grew: the client has been reading).
-    if (context.mediaFile && end === context.size - 1 && end - start + 1 > context.blockSize && this.window <= context.blockSize) {
+    // Only for a read from the file's first block (where a probe starts; a player's seek is not
+    // slowed), and not for a sequential follow-on read (its window grew: the client has been reading).
+    if (
+      context.mediaFile &&
+      start < context.blockSize &&
+      end === context.size - 1 &&
+      end - start + 1 > context.blockSize &&
+      this.window <= context.blockSize
+    ) {
       this.ramp = new StartRamp(start, context.blockSize, {
         laterReadInProgress: () => context.laterReadInProgress(),
         watchFile: (listener) => context.watchFile(listener),
@@ -371,7 +378,7 @@ export class CachedRangeStream extends Readable {
     const into = this.position - index * this.context.blockSize;
     const at = into >= SEEK_INTO_BLOCK ? this.position : undefined;
     const ramp = this.ramp;
-    const bound = ramp && !ramp.isOver ? () => ramp.limit() : undefined;
+    const bound = ramp && !ramp.isOver ? () => ramp.requestLimit() : undefined;
     const fetch = this.context.startFetch(index, this.context.extentEnd, this.aheadLimit(), 'interactive', at, bound);
     this.fetches.push(fetch);
     return fetch;

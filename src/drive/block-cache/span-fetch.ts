@@ -186,7 +186,8 @@ export class SpanFetch implements FillSource {
    * (a closed client range), else (open-ended) twice the allowance (limit minus the byte reached,
    * at least a block), block-aligned: a sustained reader's window makes few large GETs, a stalled
    * one leaves at most about its window more in flight. (One block past the limit made twice as
-   * many GETs and bench row M3 ran at 29 MB/s instead of 50.)
+   * many GETs and bench row M3 ran at 29 MB/s instead of 50.) Never beyond `requestBound` (the
+   * reader's start-up ramp): a held ffprobe head's first GET is one block, not two.
    */
   private openRequest(): void {
     const { blockSize, priority, meta } = this.options;

@@ -18,7 +18,7 @@
 /** Bytes past its first byte an open-ended media read may fetch at once. */
 export const RAMP_FIRST_BYTES = 512 * 1024;
 /** Milliseconds (while no later read of the file is in progress) after which the allowance doubles. */
-export const RAMP_DOUBLING_MS = Number(process.env.RAMP_MS ?? 100);
+export const RAMP_DOUBLING_MS = 50;
 /** Allowance (bytes) at which the ramp is over: more than the socket buffers of a held connection swallow. */
 export const RAMP_END_BYTES = 8 * 1024 * 1024;
 
@@ -85,6 +85,18 @@ export class StartRamp {
       return Number.POSITIVE_INFINITY;
     }
     return Math.ceil((this.start + allowance) / this.blockSize) * this.blockSize;
+  }
+
+  /**
+   * How far (exclusive byte position) an upstream GET opened now may ask: twice the allowance past
+   * the read's start, rounded up to a block's end (one block for a read's first GET at a block's
+   * start), so the GETs of a reader that reads on grow with the ramp instead of one per step.
+   * Infinity once the ramp is over.
+   */
+  requestLimit(): number {
+    const allowance = this.allowance();
+    if (allowance >= RAMP_END_BYTES) return this.limit();
+    return Math.ceil((this.start + 2 * allowance) / this.blockSize) * this.blockSize;
   }
 
   /**
