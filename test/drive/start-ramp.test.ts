@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileActivity } from '../../src/drive/block-cache/consumer-wait.js';
-import { RAMP_DOUBLING_MS, RAMP_END_BYTES, RAMP_FIRST_BYTES, StartRamp } from '../../src/drive/block-cache/start-ramp.js';
+import { RAMP_DOUBLING_MS, RAMP_END_BYTES, RAMP_FIRST_BYTES, RAMP_FREEZE_MAX_MS, StartRamp } from '../../src/drive/block-cache/start-ramp.js';
 
 const KEY = 'file-1';
 const BLOCK = 1024 * 1024;
@@ -76,7 +76,7 @@ describe('StartRamp', () => {
     vi.advanceTimersByTime(RAMP_DOUBLING_MS / 2);
     const later = activity.readStarted(KEY);
     const frozen = ramp.allowance();
-    vi.advanceTimersByTime(60_000);
+    vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS - 10);
     expect(ramp.allowance()).toBe(frozen);
     expect(ramp.limit()).toBe(BLOCK);
     // A read of another file changes nothing; an earlier read of this one does not freeze a later one.
@@ -84,6 +84,30 @@ describe('StartRamp', () => {
     activity.readEnded(KEY, later);
     vi.advanceTimersByTime(RAMP_DOUBLING_MS / 2);
     expect(ramp.allowance()).toBeCloseTo(2 * RAMP_FIRST_BYTES);
+  });
+
+  it('stands still for later reads RAMP_FREEZE_MAX_MS in all at most, then grows on time alone (a second client streaming the file never stops a player)', async () => {
+    const activity = new FileActivity();
+    const { ramp } = rampOf(activity);
+    ramp.begin();
+    const controller = new AbortController();
+    let reached = false;
+    void ramp.reach(BLOCK, controller.signal).then(() => (reached = true));
+    // Two freezes, 60% and 40% of the most: the second one is spent, and the ramp grows from there.
+    const first = activity.readStarted(KEY);
+    vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS * 0.6);
+    activity.readEnded(KEY, first);
+    activity.readStarted(KEY);
+    vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS * 0.4 + RAMP_DOUBLING_MS / 2);
+    expect(ramp.allowance()).toBeCloseTo(Math.SQRT2 * RAMP_FIRST_BYTES);
+    await flush();
+    expect(reached).toBe(false);
+    vi.advanceTimersByTime(RAMP_DOUBLING_MS / 2 + 1);
+    await flush();
+    expect(reached).toBe(true);
+    // No further freeze: the later read is still in progress, the ramp grows anyway.
+    vi.advanceTimersByTime(RAMP_DOUBLING_MS);
+    expect(ramp.allowance()).toBeGreaterThan(3.9 * RAMP_FIRST_BYTES);
   });
 
   it('never holds back the newest read: two open-ended reads of a file cannot wait for each other', () => {
@@ -109,7 +133,7 @@ describe('StartRamp', () => {
     await flush();
     expect(reached).toBe(false);
     const later = activity.readStarted(KEY);
-    vi.advanceTimersByTime(60_000);
+    vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS - 10);
     await flush();
     expect(reached).toBe(false);
     activity.readEnded(KEY, later);

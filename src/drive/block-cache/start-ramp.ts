@@ -12,7 +12,9 @@
  * The allowance does not grow while a read of the same file that began after this one is in
  * progress: a client reading elsewhere in the file is not reading this connection (the ffmpeg
  * pattern). Only later reads count, so two open-ended reads of one file never hold each other:
- * the newest one always ramps. See docs/media-reads.md ("The start-up ramp").
+ * the newest one always ramps. A read is held back this way for RAMP_FREEZE_MAX_MS at most in all:
+ * a player whose file another client starts streaming a moment later is slowed, never stopped.
+ * See docs/media-reads.md ("A held head goes upstream one block at first").
  */
 
 /** Bytes past its first byte an open-ended media read may fetch at once. */
@@ -21,6 +23,12 @@ export const RAMP_FIRST_BYTES = 512 * 1024;
 export const RAMP_DOUBLING_MS = 50;
 /** Allowance (bytes) at which the ramp is over: more than the socket buffers of a held connection swallow. */
 export const RAMP_END_BYTES = 8 * 1024 * 1024;
+/**
+ * Time (ms, in all) a read's allowance may stand still for later reads of its file; then it grows
+ * on time alone. A probe's other reads take tens of ms; a second client streaming the same file
+ * would otherwise hold a player's start for as long as it streams.
+ */
+export const RAMP_FREEZE_MAX_MS = 2_000;
 
 export interface StartRampContext {
   /** Whether a read of the same file that began after this one is in progress. */
@@ -36,6 +44,11 @@ export class StartRamp {
   private activeMs = 0;
   /** When the current growing period began; undefined before the first byte and while frozen. */
   private since: number | undefined;
+  /** Frozen time accumulated (ms), up to `frozenSince`; when the current frozen period began. */
+  private frozenMs = 0;
+  private frozenSince: number | undefined;
+  /** The read stood still RAMP_FREEZE_MAX_MS in all: it no longer freezes. */
+  private freezeSpent = false;
   private started = false;
   private over = false;
   private unwatch: (() => void) | undefined;
@@ -69,6 +82,7 @@ export class StartRamp {
   /** Bytes past the read's start its transfers may fetch now. */
   allowance(): number {
     if (this.over) return Number.POSITIVE_INFINITY;
+    this.spendFreeze(this.now());
     const active = this.activeMs + (this.since === undefined ? 0 : this.now() - this.since);
     return RAMP_FIRST_BYTES * 2 ** (active / RAMP_DOUBLING_MS);
   }
@@ -117,7 +131,11 @@ export class StartRamp {
         };
         this.waiters.add(wake);
         signal.addEventListener('abort', wake, { once: true });
-        if (this.since !== undefined) {
+        if (this.frozenSince !== undefined) {
+          // Frozen: wakes on the file's reads, or when the freeze is spent.
+          const ms = RAMP_FREEZE_MAX_MS - this.frozenMs - (this.now() - this.frozenSince);
+          timer = setTimeout(wake, Math.max(1, Math.ceil(ms)));
+        } else if (this.since !== undefined) {
           // The allowance must pass the start of the block holding `position`.
           const needed = Math.floor(position / this.blockSize) * this.blockSize - this.start + 1;
           const active = this.activeMs + (this.now() - this.since);
@@ -135,17 +153,31 @@ export class StartRamp {
 
   /** A read of the file began or ended: growth stops or resumes. */
   private update(): void {
-    if (this.over) return;
+    if (this.over || !this.started) return;
     const now = this.now();
+    this.spendFreeze(now);
     if (this.since !== undefined) this.activeMs += now - this.since;
-    this.since = this.started && !this.context.laterReadInProgress() ? now : undefined;
+    if (this.frozenSince !== undefined) this.frozenMs += now - this.frozenSince;
+    const frozen = !this.freezeSpent && this.context.laterReadInProgress();
+    this.since = frozen ? undefined : now;
+    this.frozenSince = frozen ? now : undefined;
     for (const wake of [...this.waiters]) wake();
+  }
+
+  /** A freeze that has lasted RAMP_FREEZE_MAX_MS in all ends where it reached that: growth from there. */
+  private spendFreeze(now: number): void {
+    if (this.frozenSince === undefined || this.frozenMs + (now - this.frozenSince) < RAMP_FREEZE_MAX_MS) return;
+    this.since = this.frozenSince + (RAMP_FREEZE_MAX_MS - this.frozenMs);
+    this.frozenMs = RAMP_FREEZE_MAX_MS;
+    this.frozenSince = undefined;
+    this.freezeSpent = true;
   }
 
   private finish(): void {
     if (this.over) return;
     this.over = true;
     this.since = undefined;
+    this.frozenSince = undefined;
     this.unwatch?.();
     this.unwatch = undefined;
     for (const wake of [...this.waiters]) wake();
