@@ -178,3 +178,88 @@ describe('exact reads and fragments', () => {
     expect(requests[0]!.end).toBeGreaterThan(11 * BLOCK - 1);
   });
 });
+
+describe('exact reads: restart order, leaving readers, close', () => {
+  it('after a restart, fragments and blocks keep one LRU order: an expired fragment goes even when a recent block comes before it', async () => {
+    let clock = 10_000_000;
+    const settings = { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 };
+    const first = await BlockCache.open(settings, { open: opener, now: () => clock });
+    caches.push(first);
+    const { file, content } = addFile('order.mkv', 40 * BLOCK);
+    const start = 20 * BLOCK + 1000;
+    await read(first, file, start, start + 16_383);
+    clock += 3000_000;
+    // A whole block, used well after the fragment.
+    await read(first, file, 3 * BLOCK, 4 * BLOCK - 1);
+    expect(await unitFiles()).toEqual({ blocks: [expect.stringMatching(/(^|\/)3\.[0-9a-f]{16}$/)], fragments: [expect.stringMatching(/(^|\/)20\.1000\+16384\./)] });
+    await first.close();
+    caches.splice(0);
+
+    // Now the fragment is past the age bound (4000 s) and the block is not (1000 s).
+    clock += 1000_000;
+    const second = await BlockCache.open(settings, { open: opener, now: () => clock });
+    caches.push(second);
+    await second.settle();
+    expect(await unitFiles()).toEqual({ blocks: [expect.stringMatching(/(^|\/)3\.[0-9a-f]{16}$/)], fragments: [] });
+    requests = [];
+    expect((await read(second, file, 3 * BLOCK + 5, 3 * BLOCK + 500)).equals(content.subarray(3 * BLOCK + 5, 3 * BLOCK + 501))).toBe(true);
+    expect(requests).toEqual([]);
+  });
+
+  it('destroying an exact read stops its upstream GET at once, even while that GET sends nothing', async () => {
+    const upstreams: Readable[] = [];
+    const cache = await BlockCache.open(
+      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+      {
+        open: async () => {
+          // Sends its first 1000 bytes, then stalls (a slow or stuck download host).
+          const upstream = new Readable({ read() {} });
+          upstream.push(Buffer.alloc(1000, 7));
+          upstreams.push(upstream);
+          return upstream;
+        },
+      },
+    );
+    caches.push(cache);
+    const { file } = addFile('stall.mkv', 40 * BLOCK);
+    const stream = await cache.readWhenReady(file, { start: 12 * BLOCK + 10, end: 12 * BLOCK + 16_393 });
+    const chunk = (await new Promise((resolve) => stream.once('data', resolve))) as Buffer;
+    expect(chunk.length).toBe(1000);
+    expect(upstreams).toHaveLength(1);
+    expect(upstreams[0]!.destroyed).toBe(false);
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(upstreams[0]!.destroyed).toBe(true);
+    await closed;
+    // What arrived (1000 bytes) is still stored.
+    await cache.settle();
+    expect((await unitFiles()).fragments).toEqual([expect.stringMatching(/(^|\/)12\.10\+1000\./)]);
+  });
+
+  it('close() stops exact reads in progress and stores nothing afterwards', async () => {
+    const upstreams: Readable[] = [];
+    const cache = await BlockCache.open(
+      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+      {
+        open: async () => {
+          const upstream = new Readable({ read() {} });
+          upstream.push(Buffer.alloc(1000, 7));
+          upstreams.push(upstream);
+          return upstream;
+        },
+      },
+    );
+    caches.push(cache);
+    const { file } = addFile('closing.mkv', 40 * BLOCK);
+    const stream = await cache.readWhenReady(file, { start: 7 * BLOCK + 10, end: 7 * BLOCK + 16_393 });
+    stream.on('error', () => {});
+    await new Promise((resolve) => stream.once('data', resolve));
+    await cache.close();
+    expect(upstreams[0]!.destroyed).toBe(true);
+    expect(stream.destroyed).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await readdir(join(dir, 'files'), { recursive: true }).then((names) => names.filter((name) => /\+/.test(String(name))))).toEqual([]);
+  });
+});

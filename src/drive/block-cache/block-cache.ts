@@ -53,6 +53,8 @@ export class BlockCache {
   /** Files already warmed by this process: a listing refresh does not warm them again (API budget). */
   private readonly warmed = new LRUCache<string, true>({ max: 200_000 });
   private readonly active = new Set<SpanFetch>();
+  /** Exact reads in progress (exact-read.ts): close() stops them like transfers. */
+  private readonly exactReads = new Set<Readable>();
   private readonly warming = new Set<string>();
   /** Reads begun and blocks claimed per file (a read waiting for its consumer watches whether its client reads elsewhere). */
   private readonly activity = new FileActivity();
@@ -106,7 +108,7 @@ export class BlockCache {
     const parts = planExactRead(exactContext, range.start, range.end, (index) => this.registry.get(key, index) !== undefined, mayFetch);
     if (parts) {
       if (this.settings.warmTail && range.start < blockSize) this.warmTail(file, key, meta, range.end);
-      return exactRead(
+      const exact = exactRead(
         parts,
         {
           ...exactContext,
@@ -114,9 +116,13 @@ export class BlockCache {
           open: (part, context) => this.hooks.open(file, part, context),
           maxResumes: this.settings.maxResumes,
           parking: this.hooks.parking?.(file),
+          storing: () => !this.closed,
         },
         signal,
       );
+      this.exactReads.add(exact.stream);
+      exact.stream.once('close', () => this.exactReads.delete(exact.stream));
+      return exact;
     }
     const stream = new CachedRangeStream(
       range.start,
@@ -213,6 +219,7 @@ export class BlockCache {
     this.background.clearQueue();
     this.probes.clearQueue();
     for (const fetch of this.active) fetch.cancel('the cache is closing');
+    for (const stream of this.exactReads) stream.destroy(new Error('the cache is closing'));
     await this.settle();
     this.store.close();
   }

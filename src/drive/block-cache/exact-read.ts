@@ -35,6 +35,8 @@ export interface ExactReadContext {
   open(range: { start: number; end: number }, context: { attempt: number; signal: AbortSignal; priority: FetchPriority }): Promise<Readable>;
   maxResumes: number;
   parking?: ResumableReadOptions['parking'];
+  /** False once the cache is closed: what arrives after that is not stored. */
+  storing?: () => boolean;
 }
 
 /** Bytes [from, to] (inclusive) of the file, from a stored block or fragment, or (no record) from upstream. */
@@ -109,6 +111,14 @@ export function exactRead(parts: Part[], context: ExactReadContext, signal?: Abo
   const hull = missing ? openUpstream(context, missing.from, missing.to, controller.signal) : undefined;
   hull?.catch(() => {});
   const stream = Readable.from(generate(parts, context, hull, controller.signal), { objectMode: false, highWaterMark: PIECE });
+  // Readable.from's destroy waits for the generator to reach its next step before 'close', and a
+  // GET that stalls (or waits for a connection slot) would keep it, and the connection, there:
+  // stop the GET first.
+  const destroy = stream._destroy;
+  stream._destroy = function (this: Readable, error: Error | null, callback: (error?: Error | null) => void): void {
+    controller.abort();
+    destroy.call(this, error, callback);
+  };
   // Whoever reads the stream attaches its own listeners; this one only keeps a refused GET, raised
   // before that, from becoming an uncaught exception (the caller learns of it from `prepared`).
   stream.on('error', () => {});
@@ -199,6 +209,7 @@ async function* fromUpstream(stream: Readable, from: number, context: ExactReadC
 /** Stores bytes [from, from + bytes) as one fragment per block they touch (unless that block or range is on disk already). */
 function storeFragments(context: ExactReadContext, from: number, chunks: Buffer[], bytes: number): void {
   const { key, meta, blockSize, store } = context;
+  if (context.storing && !context.storing()) return;
   const end = from + bytes;
   for (let index = Math.floor(from / blockSize); index * blockSize < end; index += 1) {
     const base = index * blockSize;
