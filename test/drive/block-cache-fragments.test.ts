@@ -9,7 +9,7 @@ import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlockCache, type RangeOpener } from '../../src/drive/block-cache/block-cache.js';
 import type { CachedFileRef } from '../../src/drive/block-cache/file-key.js';
 
@@ -261,5 +261,46 @@ describe('exact reads: restart order, leaving readers, close', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await readdir(join(dir, 'files'), { recursive: true }).then((names) => names.filter((name) => /\+/.test(String(name))))).toEqual([]);
+  });
+
+  it('a full disk while fragments are written: pass-through with one notice, every byte exact, no fragment left', async () => {
+    const notices: string[] = [];
+    const errors: unknown[] = [];
+    const cache = await BlockCache.open(
+      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+      { open: opener, onNotice: (message) => notices.push(message), onError: (error) => errors.push(error) },
+    );
+    caches.push(cache);
+    const { file, content } = addFile('full.mkv', 64 * BLOCK);
+    // One fragment stored first (the file's folder and meta.json exist), then the disk fills up.
+    await read(cache, file, 2 * BLOCK + 77, 2 * BLOCK + 4000);
+    const probe = await open(join(dir, 'probe'), 'w');
+    const fileHandle = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => unknown };
+    await probe.close();
+    const spy = vi.spyOn(fileHandle, 'writev').mockImplementation(() => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+    try {
+      const starts = Array.from({ length: 12 }, (_, i) => (4 + i * 5) * BLOCK + 999 * i);
+      const got = await Promise.all(starts.map((start) => read(cache, file, start, start + 20_000)));
+      got.forEach((bytes, i) => expect(bytes.equals(content.subarray(starts[i]!, starts[i]! + 20_001))).toBe(true));
+      await cache.settle();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/is full \(ENOSPC\)/);
+    expect(errors).toEqual([]);
+    expect(cache.stats().passThrough).toBe(1);
+    expect((await unitFiles()).fragments).toHaveLength(1);
+  });
+
+  it("aborting the caller's signal ends an exact read that no one has started reading, and its GET", async () => {
+    const cache = await openCache();
+    const { file } = addFile('aborted.mkv', 40 * BLOCK);
+    const caller = new AbortController();
+    const stream = await cache.readWhenReady(file, { start: 9 * BLOCK + 5, end: 9 * BLOCK + 20_000 }, caller.signal);
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    caller.abort();
+    await closed;
+    expect(stream.destroyed).toBe(true);
   });
 });

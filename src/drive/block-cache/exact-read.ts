@@ -104,7 +104,12 @@ export function planExactRead(
  */
 export function exactRead(parts: Part[], context: ExactReadContext, signal?: AbortSignal): { stream: Readable; prepared: Promise<void> } {
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
+  // Like a block-path read: the caller giving up ends the stream (not only its GET), so nothing
+  // waits on a stream no one will read.
+  const onAbort = () => {
+    controller.abort();
+    stream.destroy();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) controller.abort();
   const missing = parts.find((part) => !part.record);
