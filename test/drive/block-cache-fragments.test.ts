@@ -303,4 +303,23 @@ describe('exact reads: restart order, leaving readers, close', () => {
     await closed;
     expect(stream.destroyed).toBe(true);
   });
+
+  it('a fragment replaced by its whole block between the plan and the read is read from the block, not fetched again', async () => {
+    const cache = await openCache();
+    const { file, content } = addFile('replaced.mkv', 40 * BLOCK);
+    const start = 5 * BLOCK + 100_000;
+    const end = start + 16_383;
+    await read(cache, file, start, end);
+    expect((await unitFiles()).fragments).toHaveLength(1);
+    // A repeat of the read is planned on the fragment, and not read yet...
+    const repeat = cache.read(file, { start, end });
+    // ...when another read in the block (a second miss) stores the block whole, which removes the fragment.
+    await read(cache, file, 5 * BLOCK, 6 * BLOCK - 1);
+    expect(await unitFiles()).toEqual({ blocks: [expect.stringMatching(/(^|\/)5\.[0-9a-f]{16}$/)], fragments: [] });
+    requests = [];
+    const chunks: Buffer[] = [];
+    for await (const chunk of repeat) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(content.subarray(start, end + 1))).toBe(true);
+    expect(requests).toEqual([]);
+  });
 });

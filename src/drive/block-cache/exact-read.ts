@@ -155,7 +155,11 @@ async function* generate(parts: Part[], context: ExactReadContext, hull: Promise
       if (part.record) {
         from = yield* fromDisk(part.record, part.from, part.to, context);
         if (from > part.to) continue;
-        // The unit vanished or was damaged under us: fetch the rest of the part instead.
+        // The unit vanished or was damaged under us. Most often a fragment that its block, stored
+        // whole meanwhile, replaced: read the rest from that block; else fetch it.
+        const block = context.store.index.get(context.key, part.record.index);
+        if (block && block !== part.record) from = yield* fromDisk(block, from, part.to, context);
+        if (from > part.to) continue;
       }
       const stream = part.record || from !== part.from ? await openUpstream(context, from, part.to, signal) : await hull!;
       yield* fromUpstream(stream, from, context);
