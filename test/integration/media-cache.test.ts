@@ -196,6 +196,48 @@ describe('media reads through the block cache', () => {
     expect(gets()).toEqual([]);
   });
 
+  it('many concurrent small reads (exact reads) stay within --download-connections: every byte exact, nothing hangs, repeats cost nothing', async () => {
+    stack = await startStack(
+      { downloadBytesPerSecond: 4_000_000 },
+      { drive: { cacheDir, cacheBlockSize: MIB, downloadConnections: 2, downloadConnectionsPerFile: 2 }, limits: { maxConnections: 1000, maxConnectionsPerAddress: 1000 } },
+    );
+    const { sim, url } = stack;
+    const files = await Promise.all(
+      [0, 1, 2].map(async (i) => ({ name: `probe-${i}.mkv`, size: 16 * MIB + i, url: await sim.addFile({ name: `probe-${i}.mkv`, synthetic: { size: 16 * MIB + i, seed: 40 + i } }) })),
+    );
+    await propfind(`${url}/`);
+    // 24 small reads, each in a block of its own and none continuing another: every one is an exact read.
+    const reads = Array.from({ length: 24 }, (_, i) => {
+      const file = files[i % 3]!;
+      const start = Math.floor(i / 3) * 2 * MIB + 12_345 + i * 1000;
+      return { file, start, end: start + 40_000 };
+    });
+    for (let pass = 0; pass < 2; pass += 1) {
+      sim.reset();
+      const mismatches: string[] = [];
+      await Promise.all(
+        reads.map(async ({ file, start, end }) => {
+          const got = await ranged(`${url}/${file.name}`, `bytes=${start}-${end}`);
+          if (got.status !== 206 || !got.body.equals(await streamToBuffer(sim.contentOf(file.url, start, end)))) mismatches.push(`${file.name} ${start}`);
+        }),
+      );
+      expect(mismatches).toEqual([]);
+      await stack.bridge.drive.settleReadCache();
+      const stats = sim.stats();
+      if (pass === 0) {
+        // One GET of exactly its bytes per read (tail warming of the media files aside).
+        const exact = sim.log().filter((entry) => entry.host === 'download' && reads.some((read) => entry.headers.range === `bytes=${read.start}-${read.end}`));
+        expect(exact).toHaveLength(reads.length);
+        expect(stats.peakConcurrentDownloads).toBeLessThanOrEqual(2);
+        expect(stats.peakConcurrentDownloads).toBe(2);
+        expect(sim.log().filter((entry) => entry.host !== 'api' && entry.status === 403)).toEqual([]);
+      } else {
+        expect(stats.downloadRequests).toBe(0);
+      }
+      expect(stats.concurrentDownloads).toBe(0);
+    }
+  });
+
   it('answers multi-range requests with exact multipart/byteranges parts across block boundaries', async () => {
     const { sim, url } = await start();
     const size = 6 * MIB + 5;
