@@ -92,9 +92,12 @@ describe('exact reads and fragments', () => {
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
     expect(requests).toEqual([{ start, end }]);
     expect((await unitFiles()).fragments).toHaveLength(2);
+    // The cache series count blocks a reader touched, as on the block path: two misses, then two hits.
+    expect(cache.stats()).toMatchObject({ misses: 2, hits: 0, upstreamRequests: 1, bytesFetched: end - start + 1, storedBlocks: 2, storedBytes: end - start + 1 });
     requests = [];
     expect((await read(cache, file, start, end)).equals(content.subarray(start, end + 1))).toBe(true);
     expect(requests).toEqual([]);
+    expect(cache.stats()).toMatchObject({ misses: 2, hits: 2, upstreamRequests: 1, bytesFromCache: end - start + 1 });
   });
 
   it('a second miss in a block fetches the block whole; its fragments are removed and every read of it is then served from disk', async () => {

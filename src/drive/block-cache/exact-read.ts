@@ -162,6 +162,8 @@ async function* generate(parts: Part[], context: ExactReadContext, hull: Promise
         if (from > part.to) continue;
       }
       const stream = part.record || from !== part.from ? await openUpstream(context, from, part.to, signal) : await hull!;
+      // Misses count blocks a reader touched (as on the block path), not GETs.
+      context.stats.misses += Math.floor(part.to / context.blockSize) - Math.floor(from / context.blockSize) + 1;
       yield* fromUpstream(stream, from, context);
     }
   } finally {
@@ -201,7 +203,6 @@ async function* fromDisk(record: BlockRecord, from: number, to: number, context:
 async function* fromUpstream(stream: Readable, from: number, context: ExactReadContext): AsyncGenerator<Buffer> {
   const chunks: Buffer[] = [];
   let received = 0;
-  context.stats.misses += 1;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
