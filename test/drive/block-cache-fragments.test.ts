@@ -325,4 +325,46 @@ describe('exact reads: restart order, leaving readers, close', () => {
     expect(Buffer.concat(chunks).equals(content.subarray(start, end + 1))).toBe(true);
     expect(requests).toEqual([]);
   });
+
+  it("a new version of a file (same URL, new checksum and size) never gets the old version's fragments, and drops them", async () => {
+    const cache = await openCache();
+    const { file: v1 } = addFile('swap.mkv', 40 * BLOCK);
+    const start = 6 * BLOCK + 3000;
+    await read(cache, v1, start, start + 9_999);
+    expect((await unitFiles()).fragments).toHaveLength(1);
+    const v2content = randomBytes(41 * BLOCK);
+    const v2: CachedFileRef = { ...v1, size: v2content.length, checksum: 'sum-swap-2' };
+    contents.set(v2.url, v2content);
+    requests = [];
+    expect((await read(cache, v2, start, start + 9_999)).equals(v2content.subarray(start, start + 10_000))).toBe(true);
+    expect(requests).toEqual([{ start, end: start + 9_999 }]);
+    // Only the new version's fragment is left.
+    expect((await unitFiles()).fragments).toHaveLength(1);
+    expect(cache.stats().storedBytes).toBe(10_000);
+  });
+
+  it('at start, a fragment file whose name claims bytes beyond its block, or beyond the file, is dropped', async () => {
+    const first = await openCache();
+    const { file, content } = addFile('claims.mkv', 10 * BLOCK + 500);
+    await read(first, file, 4 * BLOCK + 10, 4 * BLOCK + 2009);
+    await first.close();
+    caches.splice(0);
+    const [real] = (await unitFiles()).fragments;
+    const folder = join(dir, 'files', real!.split('/')[0]!);
+    const sum = real!.split('.').pop()!;
+    const bogus = [`4.${BLOCK - 1000}+2000.${sum}`, `10.0+2000.${sum}`, `11.0+2000.${sum}`];
+    for (const name of bogus) {
+      const handle = await open(join(folder, name), 'w');
+      await handle.write(Buffer.alloc(2000, 1));
+      await handle.close();
+    }
+    const second = await openCache();
+    await second.settle();
+    expect((await unitFiles()).fragments).toEqual([real]);
+    requests = [];
+    expect((await read(second, file, 4 * BLOCK + 10, 4 * BLOCK + 2009)).equals(content.subarray(4 * BLOCK + 10, 4 * BLOCK + 2010))).toBe(true);
+    expect(requests).toEqual([]);
+    const tail = 10 * BLOCK;
+    expect((await read(second, file, tail, tail + 499)).equals(content.subarray(tail, tail + 500))).toBe(true);
+  });
 });
