@@ -367,4 +367,28 @@ describe('exact reads: restart order, leaving readers, close', () => {
     const tail = 10 * BLOCK;
     expect((await read(second, file, tail, tail + 499)).equals(content.subarray(tail, tail + 500))).toBe(true);
   });
+
+  it("one file's share of the cache drops its least recently used units, fragments included, not the blocks a stream just stored", async () => {
+    let clock = 1_000_000;
+    const cache = await BlockCache.open(
+      { dir, maxBytes: 8 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+      { open: opener, now: () => clock },
+    );
+    caches.push(cache);
+    const { file, content } = addFile('share.mkv', 40 * BLOCK);
+    // 16 probe reads (fragments, 960 000 bytes: under the file's share of 4 blocks)...
+    for (let index = 10; index < 26; index += 1) {
+      clock += 1000;
+      await read(cache, file, index * BLOCK + 1000, index * BLOCK + 60_999);
+    }
+    expect((await unitFiles()).fragments).toHaveLength(16);
+    // ...then, later, two whole blocks: the file goes over its share.
+    clock += 1000;
+    await read(cache, file, 30 * BLOCK, 32 * BLOCK - 1);
+    expect((await unitFiles()).blocks).toHaveLength(2);
+    requests = [];
+    clock += 1000;
+    expect((await read(cache, file, 30 * BLOCK, 32 * BLOCK - 1)).equals(content.subarray(30 * BLOCK, 32 * BLOCK))).toBe(true);
+    expect(requests).toEqual([]);
+  });
 });
