@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../../src/cli/bridge.js';
+import { eventually } from './account-view.js';
 import { KEY, SCALE, readBody, startStack, streamToBuffer, warningsDuring, type Stack } from './helpers.js';
 
 const MIB = 1024 * 1024;
@@ -194,6 +195,85 @@ describe('media reads through the block cache', () => {
     await read(offsets[0]!);
     await read(4 * MIB + 2 * MIB);
     expect(gets()).toEqual([]);
+  });
+
+  it('many concurrent small reads (exact reads) stay within --download-connections: every byte exact, nothing hangs, repeats cost nothing', async () => {
+    stack = await startStack(
+      { downloadBytesPerSecond: 4_000_000 },
+      { drive: { cacheDir, cacheBlockSize: MIB, downloadConnections: 2, downloadConnectionsPerFile: 2 }, limits: { maxConnections: 1000, maxConnectionsPerAddress: 1000 } },
+    );
+    const { sim, url } = stack;
+    const files = await Promise.all(
+      [0, 1, 2].map(async (i) => ({ name: `probe-${i}.mkv`, size: 16 * MIB + i, url: await sim.addFile({ name: `probe-${i}.mkv`, synthetic: { size: 16 * MIB + i, seed: 40 + i } }) })),
+    );
+    await propfind(`${url}/`);
+    // 24 small reads, each in a block of its own and none continuing another: every one is an exact read.
+    const reads = Array.from({ length: 24 }, (_, i) => {
+      const file = files[i % 3]!;
+      const start = Math.floor(i / 3) * 2 * MIB + 12_345 + i * 1000;
+      return { file, start, end: start + 40_000 };
+    });
+    for (let pass = 0; pass < 2; pass += 1) {
+      sim.reset();
+      const mismatches: string[] = [];
+      await Promise.all(
+        reads.map(async ({ file, start, end }) => {
+          const got = await ranged(`${url}/${file.name}`, `bytes=${start}-${end}`);
+          if (got.status !== 206 || !got.body.equals(await streamToBuffer(sim.contentOf(file.url, start, end)))) mismatches.push(`${file.name} ${start}`);
+        }),
+      );
+      expect(mismatches).toEqual([]);
+      await stack.bridge.drive.settleReadCache();
+      const stats = sim.stats();
+      if (pass === 0) {
+        // One GET of exactly its bytes per read (tail warming of the media files aside).
+        const exact = sim.log().filter((entry) => entry.host === 'download' && reads.some((read) => entry.headers.range === `bytes=${read.start}-${read.end}`));
+        expect(exact).toHaveLength(reads.length);
+        expect(stats.peakConcurrentDownloads).toBeLessThanOrEqual(2);
+        expect(stats.peakConcurrentDownloads).toBe(2);
+        expect(sim.log().filter((entry) => entry.host !== 'api' && entry.status === 403)).toEqual([]);
+      } else {
+        expect(stats.downloadRequests).toBe(0);
+      }
+      expect(stats.concurrentDownloads).toBe(0);
+    }
+  });
+
+  it('clients that leave mid-read of exact reads free their upstream connections: later reads within --download-connections complete, bytes exact', async () => {
+    stack = await startStack(
+      { downloadBytesPerSecond: 300_000 },
+      { drive: { cacheDir, cacheBlockSize: MIB, downloadConnections: 2, downloadConnectionsPerFile: 2 }, limits: { maxConnections: 1000, maxConnectionsPerAddress: 1000 } },
+    );
+    const { sim, url } = stack;
+    const size = 40 * MIB;
+    const fileUrl = await sim.addFile({ name: 'leave.mkv', synthetic: { size, seed: 77 } });
+    await propfind(`${url}/`);
+    // 20 small reads at scattered places, each dropped by its client at its first bytes.
+    const starts = Array.from({ length: 20 }, (_, i) => i * 2 * MIB + 50_000 + i * 777);
+    await Promise.all(
+      starts.map(
+        (start) =>
+          new Promise<void>((resolve) => {
+            const request = http.get(`${url}/leave.mkv`, { headers: { Range: `bytes=${start}-${start + 200_000}` } }, (response) => {
+              response.once('data', () => {
+                request.destroy();
+                resolve();
+              });
+              response.once('end', resolve);
+            });
+            request.on('error', () => resolve());
+          }),
+      ),
+    );
+    const stats = await eventually(async () => sim.stats(), (value) => value.concurrentDownloads === 0);
+    expect(stats.concurrentDownloads).toBe(0);
+    // (No bound on the peak here: a slot is freed when the bridge drops its side of a connection,
+    // a moment before the download host sees it close, with or without the cache.)
+    // Every slot is free again: new reads (in the same blocks: second misses, whole blocks) complete with exact bytes.
+    for (const start of starts.slice(0, 3)) {
+      const got = await ranged(`${url}/leave.mkv`, `bytes=${start + 10}-${start + 30_000}`);
+      expect(got.body.equals(await streamToBuffer(sim.contentOf(fileUrl, start + 10, start + 30_000)))).toBe(true);
+    }
   });
 
   it('answers multi-range requests with exact multipart/byteranges parts across block boundaries', async () => {

@@ -53,6 +53,8 @@ export class BlockCache {
   /** Files already warmed by this process: a listing refresh does not warm them again (API budget). */
   private readonly warmed = new LRUCache<string, true>({ max: 200_000 });
   private readonly active = new Set<SpanFetch>();
+  /** Exact reads in progress (exact-read.ts): close() stops them like transfers. */
+  private readonly exactReads = new Set<Readable>();
   private readonly warming = new Set<string>();
   /** Reads begun and blocks claimed per file (a read waiting for its consumer watches whether its client reads elsewhere). */
   private readonly activity = new FileActivity();
@@ -114,11 +116,14 @@ export class BlockCache {
           open: (part, context) => this.hooks.open(file, part, context),
           maxResumes: this.settings.maxResumes,
           parking: this.hooks.parking?.(file),
+          storing: () => !this.closed,
         },
         signal,
       );
       // In progress until it closes (an earlier open-ended read of the file does not ramp meanwhile).
       exact.stream.once('close', () => this.activity.readEnded(key, readNumber));
+      this.exactReads.add(exact.stream);
+      exact.stream.once('close', () => this.exactReads.delete(exact.stream));
       return exact;
     }
     const stream = new CachedRangeStream(
@@ -219,6 +224,7 @@ export class BlockCache {
     this.background.clearQueue();
     this.probes.clearQueue();
     for (const fetch of this.active) fetch.cancel('the cache is closing');
+    for (const stream of this.exactReads) stream.destroy(new Error('the cache is closing'));
     await this.settle();
     this.store.close();
   }

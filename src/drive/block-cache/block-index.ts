@@ -215,9 +215,10 @@ export class BlockIndex {
   }
 
   /**
-   * Keeps one file within `maxBytes` by dropping its own least recently used blocks, except the
-   * `protect`ed ones (its head and tail, which probes read): one long stream must not flush the
-   * probe blocks of a whole library out of the cache.
+   * Keeps one file within `maxBytes` by dropping its own least recently used blocks and fragments,
+   * except those of the `protect`ed blocks (its head and tail, which probes read): one long stream
+   * must not flush the probe blocks of a whole library out of the cache. Fragments count in the
+   * file's bytes, so they are candidates too (else the blocks a stream just stored went first).
    */
   evictWithinFile(key: string, maxBytes: number, protect: (index: number) => boolean): BlockRecord[] {
     const file = this.files.get(key);
@@ -227,8 +228,13 @@ export class BlockIndex {
       for (const block of file.blocks.values()) {
         if (!protect(block.index) && (!oldest || block.lastUsed < oldest.lastUsed)) oldest = block;
       }
+      for (const fragments of file.fragments.values()) {
+        for (const fragment of fragments) {
+          if (!protect(fragment.index) && (!oldest || fragment.lastUsed < oldest.lastUsed)) oldest = fragment;
+        }
+      }
       if (!oldest) break;
-      this.remove(key, oldest.index);
+      this.removeRecord(oldest);
       evicted.push(oldest);
     }
     return evicted;

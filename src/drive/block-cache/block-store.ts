@@ -400,22 +400,24 @@ export class BlockStore {
       if (kept === 0) await rm(dir, { recursive: true, force: true });
     }
     found.sort((a, b) => a.lastUsed - b.lastUsed);
-    // Whole blocks first: a fragment of a block found whole is dropped.
-    for (const block of found) {
-      if (block.offset !== undefined) continue;
-      this.index.ensureFile(block.key, block.size, block.urlHash);
-      this.readyDirs.set(block.key, Promise.resolve());
-      this.index.add({ key: block.key, index: block.index, bytes: block.bytes, lastUsed: block.lastUsed, sum: block.sum, verified: false });
-    }
-    for (const fragment of found) {
-      if (fragment.offset === undefined) continue;
-      const record: BlockRecord = { key: fragment.key, index: fragment.index, offset: fragment.offset, bytes: fragment.bytes, lastUsed: fragment.lastUsed, sum: fragment.sum, verified: false };
-      if (this.index.has(fragment.key, fragment.index)) {
+    // One pass in last-use order, so blocks and fragments share one LRU order (adding all blocks
+    // first put every fragment after them: an expired fragment behind a recent block outlived the
+    // age bound, and the size bound took recent blocks before old fragments). A fragment of a
+    // block found whole is dropped.
+    const whole = new Set(found.filter((unit) => unit.offset === undefined).map((unit) => `${unit.key}:${unit.index}`));
+    for (const unit of found) {
+      const record: BlockRecord = { key: unit.key, index: unit.index, offset: unit.offset, bytes: unit.bytes, lastUsed: unit.lastUsed, sum: unit.sum, verified: false };
+      if (record.offset !== undefined && whole.has(`${unit.key}:${unit.index}`)) {
         await rm(this.recordPath(record), { force: true });
         continue;
       }
-      this.index.ensureFile(fragment.key, fragment.size, fragment.urlHash);
-      this.readyDirs.set(fragment.key, Promise.resolve());
+      this.index.ensureFile(unit.key, unit.size, unit.urlHash);
+      this.readyDirs.set(unit.key, Promise.resolve());
+      if (record.offset === undefined) {
+        delete record.offset;
+        this.index.add(record);
+        continue;
+      }
       for (const displaced of this.index.addFragment(record)) await rm(this.recordPath(displaced), { force: true });
     }
     this.enforceBounds();

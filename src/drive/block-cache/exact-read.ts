@@ -35,6 +35,8 @@ export interface ExactReadContext {
   open(range: { start: number; end: number }, context: { attempt: number; signal: AbortSignal; priority: FetchPriority }): Promise<Readable>;
   maxResumes: number;
   parking?: ResumableReadOptions['parking'];
+  /** False once the cache is closed: what arrives after that is not stored. */
+  storing?: () => boolean;
 }
 
 /** Bytes [from, to] (inclusive) of the file, from a stored block or fragment, or (no record) from upstream. */
@@ -102,13 +104,26 @@ export function planExactRead(
  */
 export function exactRead(parts: Part[], context: ExactReadContext, signal?: AbortSignal): { stream: Readable; prepared: Promise<void> } {
   const controller = new AbortController();
-  const onAbort = () => controller.abort();
+  // Like a block-path read: the caller giving up ends the stream (not only its GET), so nothing
+  // waits on a stream no one will read.
+  const onAbort = () => {
+    controller.abort();
+    stream.destroy();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) controller.abort();
   const missing = parts.find((part) => !part.record);
   const hull = missing ? openUpstream(context, missing.from, missing.to, controller.signal) : undefined;
   hull?.catch(() => {});
   const stream = Readable.from(generate(parts, context, hull, controller.signal), { objectMode: false, highWaterMark: PIECE });
+  // Readable.from's destroy waits for the generator to reach its next step before 'close', and a
+  // GET that stalls (or waits for a connection slot) would keep it, and the connection, there:
+  // stop the GET first.
+  const destroy = stream._destroy;
+  stream._destroy = function (this: Readable, error: Error | null, callback: (error?: Error | null) => void): void {
+    controller.abort();
+    destroy.call(this, error, callback);
+  };
   // Whoever reads the stream attaches its own listeners; this one only keeps a refused GET, raised
   // before that, from becoming an uncaught exception (the caller learns of it from `prepared`).
   stream.on('error', () => {});
@@ -140,9 +155,15 @@ async function* generate(parts: Part[], context: ExactReadContext, hull: Promise
       if (part.record) {
         from = yield* fromDisk(part.record, part.from, part.to, context);
         if (from > part.to) continue;
-        // The unit vanished or was damaged under us: fetch the rest of the part instead.
+        // The unit vanished or was damaged under us. Most often a fragment that its block, stored
+        // whole meanwhile, replaced: read the rest from that block; else fetch it.
+        const block = context.store.index.get(context.key, part.record.index);
+        if (block && block !== part.record) from = yield* fromDisk(block, from, part.to, context);
+        if (from > part.to) continue;
       }
       const stream = part.record || from !== part.from ? await openUpstream(context, from, part.to, signal) : await hull!;
+      // Misses count blocks a reader touched (as on the block path), not GETs.
+      context.stats.misses += Math.floor(part.to / context.blockSize) - Math.floor(from / context.blockSize) + 1;
       yield* fromUpstream(stream, from, context);
     }
   } finally {
@@ -182,7 +203,6 @@ async function* fromDisk(record: BlockRecord, from: number, to: number, context:
 async function* fromUpstream(stream: Readable, from: number, context: ExactReadContext): AsyncGenerator<Buffer> {
   const chunks: Buffer[] = [];
   let received = 0;
-  context.stats.misses += 1;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
@@ -199,6 +219,7 @@ async function* fromUpstream(stream: Readable, from: number, context: ExactReadC
 /** Stores bytes [from, from + bytes) as one fragment per block they touch (unless that block or range is on disk already). */
 function storeFragments(context: ExactReadContext, from: number, chunks: Buffer[], bytes: number): void {
   const { key, meta, blockSize, store } = context;
+  if (context.storing && !context.storing()) return;
   const end = from + bytes;
   for (let index = Math.floor(from / blockSize); index * blockSize < end; index += 1) {
     const base = index * blockSize;
