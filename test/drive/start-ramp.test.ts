@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileActivity } from '../../src/drive/block-cache/consumer-wait.js';
-import { RAMP_DOUBLING_MS, RAMP_END_BYTES, RAMP_FIRST_BYTES, RAMP_FREEZE_MAX_MS, StartRamp } from '../../src/drive/block-cache/start-ramp.js';
+import { RAMP_DOUBLING_MS, RAMP_END_BYTES, RAMP_FIRST_BYTES, RAMP_FREEZE_MAX_MS, RAMP_WAIT_MAX_MS, StartRamp } from '../../src/drive/block-cache/start-ramp.js';
 
 const KEY = 'file-1';
 const BLOCK = 1024 * 1024;
@@ -14,6 +14,7 @@ function rampOf(activity: FileActivity, start = 0): { ramp: StartRamp; number: n
   const number = activity.readStarted(KEY);
   const ramp = new StartRamp(start, BLOCK, {
     laterReadInProgress: () => activity.laterReadInProgress(KEY, number),
+    laterReadFlowing: () => activity.laterReadFlowing(KEY, number),
     watchFile: (listener) => activity.watch(KEY, listener),
   });
   return { ramp, number };
@@ -93,11 +94,13 @@ describe('StartRamp', () => {
     const controller = new AbortController();
     let reached = false;
     void ramp.reach(BLOCK, controller.signal).then(() => (reached = true));
-    // Two freezes, 60% and 40% of the most: the second one is spent, and the ramp grows from there.
+    // Two freezes by reads that stream, 60% and 40% of the most: the second one is spent, and the
+    // ramp grows from there.
     const first = activity.readStarted(KEY);
+    activity.readFlowing(KEY, first);
     vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS * 0.6);
     activity.readEnded(KEY, first);
-    activity.readStarted(KEY);
+    activity.readFlowing(KEY, activity.readStarted(KEY));
     vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS * 0.4 + RAMP_DOUBLING_MS / 2);
     expect(ramp.allowance()).toBeCloseTo(Math.SQRT2 * RAMP_FIRST_BYTES);
     await flush();
@@ -108,6 +111,35 @@ describe('StartRamp', () => {
     // No further freeze: the later read is still in progress, the ramp grows anyway.
     vi.advanceTimersByTime(RAMP_DOUBLING_MS);
     expect(ramp.allowance()).toBeGreaterThan(3.9 * RAMP_FIRST_BYTES);
+  });
+
+  it('a later read still waiting for its first byte (its link, a slot) holds the ramp without spending RAMP_FREEZE_MAX_MS, up to RAMP_WAIT_MAX_MS', () => {
+    const activity = new FileActivity();
+    const { ramp } = rampOf(activity);
+    ramp.begin();
+    // ffprobe's tail, asked while its head is held, waits seconds for a download link (API pacing
+    // during a library scan): the head must not go on meanwhile.
+    const tail = activity.readStarted(KEY);
+    vi.advanceTimersByTime(5 * RAMP_FREEZE_MAX_MS);
+    expect(ramp.allowance()).toBe(RAMP_FIRST_BYTES);
+    expect(ramp.limit()).toBe(BLOCK);
+    // The tail gets its link and streams: from now on the freeze is spent, RAMP_FREEZE_MAX_MS at most.
+    activity.readFlowing(KEY, tail);
+    vi.advanceTimersByTime(RAMP_FREEZE_MAX_MS - 1);
+    expect(ramp.allowance()).toBe(RAMP_FIRST_BYTES);
+    vi.advanceTimersByTime(1 + RAMP_DOUBLING_MS);
+    expect(ramp.allowance()).toBeCloseTo(2 * RAMP_FIRST_BYTES);
+  });
+
+  it('a later read that never gets its first byte holds the ramp RAMP_WAIT_MAX_MS at most', () => {
+    const activity = new FileActivity();
+    const { ramp } = rampOf(activity);
+    ramp.begin();
+    activity.readStarted(KEY);
+    vi.advanceTimersByTime(RAMP_WAIT_MAX_MS - 1);
+    expect(ramp.allowance()).toBe(RAMP_FIRST_BYTES);
+    vi.advanceTimersByTime(1 + RAMP_DOUBLING_MS);
+    expect(ramp.allowance()).toBeCloseTo(2 * RAMP_FIRST_BYTES);
   });
 
   it('never holds back the newest read: two open-ended reads of a file cannot wait for each other', () => {

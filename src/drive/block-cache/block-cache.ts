@@ -124,6 +124,8 @@ export class BlockCache {
       exact.stream.once('close', () => this.activity.readEnded(key, readNumber));
       this.exactReads.add(exact.stream);
       exact.stream.once('close', () => this.exactReads.delete(exact.stream));
+      // Past its wait for a link and a slot (an earlier read's ramp counts its freeze from here).
+      exact.prepared.then(() => this.activity.readFlowing(key, readNumber), () => {});
       return exact;
     }
     const stream = new CachedRangeStream(
@@ -141,6 +143,7 @@ export class BlockCache {
         extentEnd: range.end + plan.extension,
         readsStarted: () => this.activity.readsStarted(key),
         laterReadInProgress: () => this.activity.laterReadInProgress(key, readNumber),
+        laterReadFlowing: () => this.activity.laterReadFlowing(key, readNumber),
         watchFile: (listener) => this.activity.watch(key, listener),
         mediaFile: isMediaFile(file.name, file.contentType),
         startFetch: (from, through, limit, priority = 'interactive', at, requestBound) =>
@@ -160,6 +163,7 @@ export class BlockCache {
     if (plan.extension > 0 && this.available(key, range.start, range.end)) {
       this.readAheadBeyond(file, key, meta, range.end + 1, range.end + plan.extension);
     }
+    stream.prepared.then(() => this.activity.readFlowing(key, readNumber), () => {});
     return { stream, prepared: stream.prepared };
   }
 

@@ -69,6 +69,8 @@ export interface CachedReadContext {
   readsStarted(): number;
   /** Whether a read of this file that began after this one is in progress (the client reads elsewhere). */
   laterReadInProgress(): boolean;
+  /** Whether such a later read is past its first byte's wait (not waiting for a link or a slot). */
+  laterReadFlowing(): boolean;
   /** Calls `listener` when another read of this file begins or ends or a block of it is claimed; returns the unsubscribe. */
   watchFile(listener: () => void): () => void;
   /** A video or audio file: what media servers probe again on every library scan. */
@@ -143,6 +145,7 @@ export class CachedRangeStream extends Readable {
     ) {
       this.ramp = new StartRamp(start, context.blockSize, {
         laterReadInProgress: () => context.laterReadInProgress(),
+        laterReadFlowing: () => context.laterReadFlowing(),
         watchFile: (listener) => context.watchFile(listener),
       });
     }

@@ -34,6 +34,8 @@ export class FileActivity {
   private readonly watchers = new Map<string, Set<() => void>>();
   /** Reads in progress per file, by the number readStarted gave them (start-ramp.ts asks about later ones). */
   private readonly running = new Map<string, Set<number>>();
+  /** Of those, the ones whose first byte's source is known (they are no longer waiting for a link or a slot). */
+  private readonly flowing = new Map<string, Set<number>>();
 
   /** A read of `key` begins; returns its number (reads of a file are numbered in the order they begin). */
   readStarted(key: string): number {
@@ -51,12 +53,33 @@ export class FileActivity {
     const running = this.running.get(key);
     if (!running?.delete(number)) return;
     if (running.size === 0) this.running.delete(key);
+    const flowing = this.flowing.get(key);
+    if (flowing?.delete(number) && flowing.size === 0) this.flowing.delete(key);
+    this.changed(key);
+  }
+
+  /**
+   * Read `number` of `key` has its first byte's source (its upstream answered, or its bytes are on
+   * disk or in flight): it no longer waits for a download link or a connection slot.
+   */
+  readFlowing(key: string, number: number): void {
+    if (!this.running.get(key)?.has(number)) return;
+    let flowing = this.flowing.get(key);
+    if (!flowing) this.flowing.set(key, (flowing = new Set()));
+    if (flowing.has(number)) return;
+    flowing.add(number);
     this.changed(key);
   }
 
   /** Whether a read of `key` that began after read `number` is in progress. */
   laterReadInProgress(key: string, number: number): boolean {
     for (const other of this.running.get(key) ?? []) if (other > number) return true;
+    return false;
+  }
+
+  /** Whether a read of `key` that began after read `number` is in progress and past its first byte's wait. */
+  laterReadFlowing(key: string, number: number): boolean {
+    for (const other of this.flowing.get(key) ?? []) if (other > number) return true;
     return false;
   }
 

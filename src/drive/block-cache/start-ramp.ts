@@ -12,8 +12,12 @@
  * The allowance does not grow while a read of the same file that began after this one is in
  * progress: a client reading elsewhere in the file is not reading this connection (the ffmpeg
  * pattern). Only later reads count, so two open-ended reads of one file never hold each other:
- * the newest one always ramps. A read is held back this way for RAMP_FREEZE_MAX_MS at most in all:
- * a player whose file another client starts streaming a moment later is slowed, never stopped.
+ * the newest one always ramps. A read is held back this way for RAMP_FREEZE_MAX_MS at most in all
+ * while later reads stream: a player whose file another client starts streaming a moment later is
+ * slowed, never stopped. Time a later read spends waiting for its first byte (a download link the
+ * account's API pacing hands out, a connection slot) does not count: during a library scan of
+ * many files ffprobe's tail request may wait seconds for its link, and its head must not go on
+ * meanwhile. That wait is bounded too (RAMP_WAIT_MAX_MS).
  * See docs/media-reads.md ("A held head goes upstream one block at first").
  */
 
@@ -29,10 +33,21 @@ export const RAMP_END_BYTES = 8 * 1024 * 1024;
  * would otherwise hold a player's start for as long as it streams.
  */
 export const RAMP_FREEZE_MAX_MS = 2_000;
+/**
+ * Time (ms, in all) a read's allowance may stand still for later reads still waiting for their
+ * first byte (not counted in RAMP_FREEZE_MAX_MS): an account's link pacing (2 calls/s) serves a
+ * 50-file scan in about 25 s; a flood cool-down would hold the later read for minutes.
+ */
+export const RAMP_WAIT_MAX_MS = 30_000;
 
 export interface StartRampContext {
   /** Whether a read of the same file that began after this one is in progress. */
   laterReadInProgress(): boolean;
+  /**
+   * Whether such a later read is past its first byte's wait (streaming, not waiting for a link or a
+   * slot); only that time spends RAMP_FREEZE_MAX_MS. Default: every later read counts as streaming.
+   */
+  laterReadFlowing?(): boolean;
   /** Calls `listener` when a read of the file begins or ends (or a block of it is claimed); returns the unsubscribe. */
   watchFile(listener: () => void): () => void;
   /** Clock (ms); default Date.now. */
@@ -47,6 +62,10 @@ export class StartRamp {
   /** Frozen time accumulated (ms), up to `frozenSince`; when the current frozen period began. */
   private frozenMs = 0;
   private frozenSince: number | undefined;
+  /** Whether the current frozen period spends RAMP_FREEZE_MAX_MS (a later read streams) or RAMP_WAIT_MAX_MS (later reads wait). */
+  private spending = true;
+  /** Frozen time accumulated (ms) while later reads waited for their first byte. */
+  private waitedMs = 0;
   /** The read stood still RAMP_FREEZE_MAX_MS in all: it no longer freezes. */
   private freezeSpent = false;
   private started = false;
@@ -132,8 +151,9 @@ export class StartRamp {
         this.waiters.add(wake);
         signal.addEventListener('abort', wake, { once: true });
         if (this.frozenSince !== undefined) {
-          // Frozen: wakes on the file's reads, or when the freeze is spent.
-          const ms = RAMP_FREEZE_MAX_MS - this.frozenMs - (this.now() - this.frozenSince);
+          // Frozen: wakes on the file's reads, or when the freeze (or the wait) is spent.
+          const left = this.spending ? RAMP_FREEZE_MAX_MS - this.frozenMs : RAMP_WAIT_MAX_MS - this.waitedMs;
+          const ms = left - (this.now() - this.frozenSince);
           timer = setTimeout(wake, Math.max(1, Math.ceil(ms)));
         } else if (this.since !== undefined) {
           // The allowance must pass the start of the block holding `position`.
@@ -157,18 +177,28 @@ export class StartRamp {
     const now = this.now();
     this.spendFreeze(now);
     if (this.since !== undefined) this.activeMs += now - this.since;
-    if (this.frozenSince !== undefined) this.frozenMs += now - this.frozenSince;
+    if (this.frozenSince !== undefined) {
+      if (this.spending) this.frozenMs += now - this.frozenSince;
+      else this.waitedMs += now - this.frozenSince;
+    }
     const frozen = !this.freezeSpent && this.context.laterReadInProgress();
+    this.spending = this.context.laterReadFlowing?.() ?? true;
     this.since = frozen ? undefined : now;
     this.frozenSince = frozen ? now : undefined;
     for (const wake of [...this.waiters]) wake();
   }
 
-  /** A freeze that has lasted RAMP_FREEZE_MAX_MS in all ends where it reached that: growth from there. */
+  /**
+   * A freeze that has lasted RAMP_FREEZE_MAX_MS in all while later reads streamed, or
+   * RAMP_WAIT_MAX_MS while they waited, ends where it reached that: growth from there.
+   */
   private spendFreeze(now: number): void {
-    if (this.frozenSince === undefined || this.frozenMs + (now - this.frozenSince) < RAMP_FREEZE_MAX_MS) return;
-    this.since = this.frozenSince + (RAMP_FREEZE_MAX_MS - this.frozenMs);
-    this.frozenMs = RAMP_FREEZE_MAX_MS;
+    if (this.frozenSince === undefined) return;
+    const [spent, most] = this.spending ? [this.frozenMs, RAMP_FREEZE_MAX_MS] : [this.waitedMs, RAMP_WAIT_MAX_MS];
+    if (spent + (now - this.frozenSince) < most) return;
+    this.since = this.frozenSince + (most - spent);
+    if (this.spending) this.frozenMs = most;
+    else this.waitedMs = most;
     this.frozenSince = undefined;
     this.freezeSpent = true;
   }
