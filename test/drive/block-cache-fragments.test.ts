@@ -41,6 +41,24 @@ async function openCache(maxBytes = 1024 * BLOCK): Promise<BlockCache> {
 
 const addFile = (name: string, size: number) => upstream.addFile(name, size);
 
+/** A cache whose every upstream GET sends its first 1000 bytes, then stalls (a slow or stuck download host). */
+async function stallingCache(): Promise<{ cache: BlockCache; upstreams: Readable[] }> {
+  const upstreams: Readable[] = [];
+  const cache = await BlockCache.open(
+    { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
+    {
+      open: async () => {
+        const stalled = new Readable({ read() {} });
+        stalled.push(Buffer.alloc(1000, 7));
+        upstreams.push(stalled);
+        return stalled;
+      },
+    },
+  );
+  caches.push(cache);
+  return { cache, upstreams };
+}
+
 async function read(cache: BlockCache, file: CachedFileRef, start: number, end: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await cache.readWhenReady(file, { start, end })) chunks.push(chunk as Buffer);
@@ -199,20 +217,7 @@ describe('exact reads: restart order, leaving readers, close', () => {
   });
 
   it('destroying an exact read stops its upstream GET at once, even while that GET sends nothing', async () => {
-    const upstreams: Readable[] = [];
-    const cache = await BlockCache.open(
-      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
-      {
-        open: async () => {
-          // Sends its first 1000 bytes, then stalls (a slow or stuck download host).
-          const upstream = new Readable({ read() {} });
-          upstream.push(Buffer.alloc(1000, 7));
-          upstreams.push(upstream);
-          return upstream;
-        },
-      },
-    );
-    caches.push(cache);
+    const { cache, upstreams } = await stallingCache();
     const { file } = addFile('stall.mkv', 40 * BLOCK);
     const stream = await cache.readWhenReady(file, { start: 12 * BLOCK + 10, end: 12 * BLOCK + 16_393 });
     const chunk = (await new Promise((resolve) => stream.once('data', resolve))) as Buffer;
@@ -230,19 +235,7 @@ describe('exact reads: restart order, leaving readers, close', () => {
   });
 
   it('close() stops exact reads in progress and stores nothing afterwards', async () => {
-    const upstreams: Readable[] = [];
-    const cache = await BlockCache.open(
-      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: false, maxResumes: 2 },
-      {
-        open: async () => {
-          const upstream = new Readable({ read() {} });
-          upstream.push(Buffer.alloc(1000, 7));
-          upstreams.push(upstream);
-          return upstream;
-        },
-      },
-    );
-    caches.push(cache);
+    const { cache, upstreams } = await stallingCache();
     const { file } = addFile('closing.mkv', 40 * BLOCK);
     const stream = await cache.readWhenReady(file, { start: 7 * BLOCK + 10, end: 7 * BLOCK + 16_393 });
     stream.on('error', () => {});
