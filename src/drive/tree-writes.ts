@@ -352,21 +352,28 @@ export class TreeWrites {
     folders.addFile(source.parentId, { ...back, name: source.name });
   }
 
-  /** A COPY cut before its commit: whatever it made at the destination is removed. */
+  /**
+   * A COPY cut before its commit: whatever it made at the destination is removed. Never the
+   * destination it replaces: when setting that aside failed (or was cut), it still has the target's
+   * name, and matching by name alone removed it (a failed COPY onto a folder lost its content).
+   */
   private async undoCopy(intent: TreeIntent): Promise<void> {
     const { upstream, folders } = this.options;
     const target = intent.target!;
     const listing = await this.listFresh(target.parentId);
     if (!listing) return;
+    const aside = intent.aside;
     if (intent.source!.kind === 'file') {
-      const copies = listing.files.filter((file) => file.name === target.name);
+      const copies = listing.files.filter((file) => file.name === target.name && !(aside?.kind === 'file' && file.url === aside.url));
       if (copies.length > 0) {
         await upstream.removeFiles(copies.map((file) => file.url));
         for (const file of copies) folders.removeFile(target.parentId, file.url);
       }
       return;
     }
-    const made = listing.folders.filter((folder) => folder.id === intent.copyId || folder.name === target.name);
+    const made = listing.folders.filter(
+      (folder) => (folder.id === intent.copyId || folder.name === target.name) && !(aside?.kind === 'folder' && folder.id === aside.id),
+    );
     for (const folder of made) {
       await this.removeFolderTree(folder.id);
       folders.removeFolder(target.parentId, folder.id);

@@ -211,6 +211,29 @@ describe('5. when end.pl never confirms an upload', () => {
   });
 });
 
+describe('a COPY onto a folder with content whose setting aside fails', () => {
+  it('answers an error and leaves the destination folder and its files as they were', async () => {
+    const s = await start();
+    const source = await s.sim.addFolder({ name: 'Src' });
+    await s.sim.addFile({ folderId: source, name: 'new.bin', content: bodyOf(5, 600) });
+    const dest = await s.sim.addFolder({ name: 'Dest' });
+    await s.sim.addFile({ folderId: dest, name: 'kept.bin', content: bodyOf(6, 900) });
+    expect((await fetch(`${s.url}/Dest/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    expect((await fetch(`${s.url}/Src/`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    // Every folder rename fails past the client's retries: the destination is never set aside. The
+    // old rollback then removed "what the COPY made" by name, which was the destination itself.
+    s.sim.setFaults({ failures: [{ endpoint: 'folder/mv.cgi', status: 503, count: 1000 }] });
+    const answer = await fetch(`${s.url}/Src`, { method: 'COPY', headers: { Destination: `${s.url}/Dest`, Overwrite: 'T' } });
+    await answer.arrayBuffer();
+    s.sim.setFaults({});
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    const view = await accountView(s.sim);
+    expect(view.files.get('/Dest/kept.bin')).toEqual(bodyOf(6, 900));
+    expect(view.files.get('/Src/new.bin')).toEqual(bodyOf(5, 600));
+    expect(await bridgeBytes(s, '/Dest/kept.bin')).toEqual(bodyOf(6, 900));
+  }, 120_000);
+});
+
 describe('an empty (local-only) file moved onto a folder with content', () => {
   it('the folder is replaced whole or not at all, even when removing its tree keeps failing', async () => {
     const s = await start();
