@@ -238,7 +238,7 @@ export class BlockCache {
     if (last === 0 || readEnd >= last * this.settings.blockSize) return;
     if (!isMediaFile(file.name, file.contentType)) return;
     // A fragment there means the tail was read already (exactly): the probe needs no whole block.
-    if (this.store.index.has(key, last) || this.registry.get(key, last) || this.store.index.file(key)?.fragments.has(last)) return;
+    if (this.store.index.has(key, last) || this.registry.get(key, last) || this.store.index.hasFragments(key, last)) return;
     void this.background(() => this.fetchInBackground(file, key, meta, last)).catch(this.onError);
   }
 
@@ -268,7 +268,7 @@ export class BlockCache {
 
   /** One background GET for one block, if it is still missing when its turn comes. */
   private async fetchInBackground(file: CachedFileRef, key: string, meta: { size: number; urlHash: string }, index: number): Promise<void> {
-    if (this.closed || this.store.index.has(key, index) || this.registry.get(key, index) || this.store.index.file(key)?.fragments.has(index)) return;
+    if (this.closed || this.store.index.has(key, index) || this.registry.get(key, index) || this.store.index.hasFragments(key, index)) return;
     const fetch = this.startFetch(file, key, meta, index, (index + 1) * this.settings.blockSize - 1, Number.MAX_SAFE_INTEGER, 'background');
     await fetch.done;
     if (fetch.error && !this.closed) this.onError(fetch.error);

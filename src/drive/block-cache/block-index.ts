@@ -139,6 +139,11 @@ export class BlockIndex {
     return displaced;
   }
 
+  /** Whether block `index` has fragments (parts of it that small reads fetched exactly). */
+  hasFragments(key: string, index: number): boolean {
+    return this.files.get(key)?.fragments.has(index) ?? false;
+  }
+
   /** A fragment of block `index` holding bytes [from, to) of the block, if any. */
   fragmentCovering(key: string, index: number, from: number, to: number): BlockRecord | undefined {
     return this.files.get(key)?.fragments.get(index)?.find((fragment) => fragment.offset! <= from && fragment.offset! + fragment.bytes >= to);

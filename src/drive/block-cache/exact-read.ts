@@ -82,7 +82,7 @@ export function planExactRead(
       continue;
     }
     // A second miss in a block that has fragments fetches it whole: reads keep landing there.
-    if (!mayFetch || store.index.file(key)?.fragments.has(index)) return undefined;
+    if (!mayFetch || store.index.hasFragments(key, index)) return undefined;
     if (missingFrom < 0) missingFrom = from;
     missingTo = to;
     missingBlockBytes += Math.min(blockSize, meta.size - base);
