@@ -10,10 +10,10 @@ export class HopProcess {
     readonly url: string,
   ) {}
 
-  /** Starts a hop forwarding every GET to `target`; rejects if it does not listen within 10 s. */
-  static async start(target: string): Promise<HopProcess> {
+  /** Starts a hop (hop-child.ts: `pipe` or `socket`) forwarding every GET to `target`; rejects if it does not listen within 10 s. */
+  static async start(target: string, mode: 'pipe' | 'socket' = 'pipe'): Promise<HopProcess> {
     const script = fileURLToPath(new URL('./hop-child.js', import.meta.url));
-    const child = spawn(process.execPath, [script, target], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, target, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error('the reference hop did not start in 10 s')), 10_000);

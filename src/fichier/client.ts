@@ -333,23 +333,23 @@ export class FichierClient {
     resolve: (response: DownloadResponse) => void,
     reject: (error: unknown) => void,
   ): Promise<void> {
-    const opts = { signal };
-    let res: Dispatcher.ResponseData;
+    let res: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable };
     try {
-      res = await request(directUrl, { method: 'GET', headers, signal: opts.signal, dispatcher: this.transport.dispatcher });
+      if (this.transport.downloads) {
+        const answer = await this.transport.downloads.get(new URL(directUrl), headers, signal);
+        res = { statusCode: answer.status, headers: answer.headers, body: answer.body };
+      } else {
+        const answer = await request(directUrl, { method: 'GET', headers, signal, dispatcher: this.transport.dispatcher });
+        res = { statusCode: answer.statusCode, headers: answer.headers, body: answer.body as unknown as Readable };
+      }
     } catch (err) {
-      const e = opts.signal?.aborted ? new AbortedError('download: aborted', { endpoint: 'download' }) : networkError('download', err, this.transport.redact);
+      const e = signal?.aborted ? new AbortedError('download: aborted', { endpoint: 'download' }) : networkError('download', err, this.transport.redact);
       this.report('download', started, e);
       reject(e);
       return;
     }
     if (!isFileAnswer(res.statusCode, res.headers)) {
-      let text = '';
-      try {
-        text = (await res.body.text()).slice(0, 4000);
-      } catch {
-        // the status says enough
-      }
+      const text = await readStart(res.body, 4000);
       const msg = decodeHtmlText(text).slice(0, 200);
       const e =
         res.statusCode >= 500 || res.statusCode === 429
@@ -363,7 +363,7 @@ export class FichierClient {
       reject(e);
       return;
     }
-    const body = res.body as unknown as Readable;
+    const body = res.body;
     const finished = new Promise<void>((r) => {
       body.once('close', r);
       body.once('end', r);
@@ -843,4 +843,25 @@ export function isFileAnswer(status: number, headers: Record<string, string | st
   if (!type.includes('text/html')) return true;
   const disposition = String(headers['content-disposition'] ?? '');
   return /filename/i.test(disposition) || (status === 206 && headers['content-range'] !== undefined);
+}
+
+/**
+ * The first `max` characters of a (small, error page) body as text; the rest is not read: the body
+ * is destroyed once enough arrived or on any failure (the status says enough then).
+ */
+async function readStart(body: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= max * 4) break;
+    }
+  } catch {
+    // the status says enough
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
 }

@@ -6,6 +6,7 @@
  * read, not followed).
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import { DownloadSockets } from './download-socket.js';
 import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import {
@@ -43,6 +44,11 @@ export class Transport {
   private readonly apiKey: string;
   readonly redact: Redactor;
   readonly dispatcher: Dispatcher;
+  /**
+   * The download transport (download-socket.ts), unless the caller brought its own dispatcher
+   * (a proxy, a mock): then downloads go through that dispatcher too.
+   */
+  readonly downloads: DownloadSockets | undefined;
   readonly timeout: number;
   private readonly ownsDispatcher: boolean;
   private readonly userAgent: string;
@@ -66,10 +72,12 @@ export class Transport {
     this.dispatcher =
       o.dispatcher ??
       new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 32, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.downloads = this.ownsDispatcher ? new DownloadSockets({ timeoutMs: this.timeoutMs }) : undefined;
     this.userAgent = o.userAgent ?? 'fichier-dav';
   }
 
   async close(): Promise<void> {
+    this.downloads?.close();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
