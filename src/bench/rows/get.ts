@@ -10,6 +10,7 @@ import { cpuSeconds } from '../cpu.js';
 import { drainFor, expectStatus, rangeHeader } from '../http.js';
 import { fmt, met, ratio, type Row } from '../result.js';
 import { HopProcess } from '../hop-process.js';
+import { runGetReal } from './get-real.js';
 import { diff, withStack } from '../stack.js';
 import { mbPerSecond, percentile, seededRandom } from '../stats.js';
 
@@ -25,7 +26,14 @@ export function randomRanges(count: number, fileSize: number, length: number, se
   });
 }
 
+/** Rows 2, 2b and 3 on loopback, then 2-real and 2b-real (get-real.ts) after 2b. */
 export async function runGet(config: BenchConfig): Promise<Row[]> {
+  const rows = await loopbackRows(config);
+  rows.splice(rows.findIndex((row) => row.row === '2b') + 1, 0, ...(await runGetReal(config)));
+  return rows;
+}
+
+async function loopbackRows(config: BenchConfig): Promise<Row[]> {
   // A second bridge (row 2b) starts on the same account: its start-up user/info call and its listing
   // of the root must not wait out the simulator's windows, which rows 2 and 3 do not measure.
   return withStack(1, { userInfoWindowMs: 0, perFolderListingWindowMs: 0 }, async (stack) => {
