@@ -24,6 +24,12 @@ import { bodyFraming, keepsAlive, parseResponseHead, type BodyFraming, type Resp
 /** Memory one plain socket reads into; a new slab starts when less than MIN_READ is left. */
 const SLAB_BYTES = 1024 * 1024;
 const MIN_READ = 64 * 1024;
+/**
+ * TLS hands decrypted bytes over one record (16 KiB) at a time: 65 536 chunks per GiB, each a trip
+ * through every stream stage behind the body. The records of one socket read are joined (one copy)
+ * into chunks of up to this size before they are delivered.
+ */
+const TLS_JOIN_BYTES = 256 * 1024;
 /** The body's buffer: past this the socket stops being read until the reader takes more. */
 const BODY_HIGH_WATER = 256 * 1024;
 
@@ -111,7 +117,7 @@ class Connection {
         servername: net.isIP(host) ? undefined : host,
         ALPNProtocols: ['http/1.1'],
       });
-      this.socket.on('data', (data: Buffer) => this.deliver(data));
+      this.socket.on('data', (data: Buffer) => this.join(data));
     } else {
       const slab = new Slab();
       this.socket = net.connect({
@@ -134,6 +140,33 @@ class Connection {
     this.socket.on('close', () => this.end(new DownloadSocketError('the download host closed the connection', 'ECONNRESET')));
   }
 
+  /** TLS records waiting to be delivered as one chunk (see TLS_JOIN_BYTES). */
+  private joined: Buffer[] = [];
+  private joinedBytes = 0;
+  private flushScheduled = false;
+
+  private join(data: Buffer): void {
+    this.joined.push(data);
+    this.joinedBytes += data.length;
+    if (this.joinedBytes >= TLS_JOIN_BYTES) this.flushJoined();
+    else if (!this.flushScheduled) {
+      // The records of this read all arrive before the event loop moves on: deliver them then.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushJoined();
+      });
+    }
+  }
+
+  private flushJoined(): void {
+    if (this.joined.length === 0) return;
+    const data = this.joined.length === 1 ? this.joined[0]! : Buffer.concat(this.joined, this.joinedBytes);
+    this.joined = [];
+    this.joinedBytes = 0;
+    this.deliver(data);
+  }
+
   private deliver(data: Buffer): void {
     if (data.length === 0) return;
     this.answered = true;
@@ -143,6 +176,9 @@ class Connection {
   }
 
   private end(error: Error | undefined): void {
+    if (this.dead) return;
+    // Bytes that arrived before the end are the body's last ones.
+    this.flushJoined();
     if (this.dead) return;
     this.dead = true;
     clearTimeout(this.idleTimer);

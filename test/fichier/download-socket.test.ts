@@ -354,4 +354,25 @@ describe('download socket: https', () => {
     await expect(t.get(new URL(`https://127.0.0.1:${port}/file`), {})).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     await expect(transport().get(new URL(`https://localhost:${port}/file`), {})).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
+
+  it('joins TLS records into large chunks (not one 16 KiB chunk per record) and keeps the last bytes before a close', async () => {
+    const server = https.createServer({ key, cert }, fileHandler((req, res) => {
+      if (req.url !== '/until-close') return false;
+      // No length: the body ends with the connection, right behind its last bytes.
+      res.writeHead(200, { connection: 'close' });
+      res.end(BODY);
+      return true;
+    }));
+    const served = await serve(server, 'https');
+    const port = new URL(served.url).port;
+    const t = transport({ tls: { ca: cert } });
+    const answer = await t.get(new URL(`https://localhost:${port}/file`), {});
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(BODY)).toBe(true);
+    // 5 MiB in 16 KiB records would be 321 chunks.
+    expect(chunks.length).toBeLessThan(100);
+    const untilClose = await t.get(new URL(`https://localhost:${port}/until-close`), {});
+    expect((await readAll(untilClose.body)).equals(BODY)).toBe(true);
+  });
 });
