@@ -26,6 +26,8 @@ const SLAB_BYTES = 1024 * 1024;
 const MIN_READ = 64 * 1024;
 /** The body's buffer: past this the socket stops being read until the reader takes more. */
 const BODY_HIGH_WATER = 256 * 1024;
+/** Interim (1xx) answers accepted before the final one of a GET (real hosts send one or two at most). */
+const MAX_INTERIM = 32;
 
 export interface DownloadSocketOptions {
   /** Ms without a byte, while bytes are awaited (head, or a body its reader wants), before the GET fails. */
@@ -236,6 +238,7 @@ export class DownloadSockets {
       let remaining = 0;
       let decoder: ChunkedDecoder | undefined;
       let finished = false;
+      let interim = 0;
 
       const onAbort = (): void => fail(abortError());
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -298,21 +301,30 @@ export class DownloadSockets {
       const onHead = (data: Buffer): void => {
         pending = pending ? Buffer.concat([pending, data]) : data;
         let head: ResponseHead | undefined;
-        try {
-          head = parseResponseHead(pending);
-          if (!head) return;
-          framing = bodyFraming(head);
-        } catch (error) {
-          return fail(new DownloadSocketError((error as Error).message, 'EPROTO'));
+        // A loop, not a recursion, over the interim answers (100 Continue, 103 Early Hints) one
+        // packet may hold before the final one: a packet of thousands would overflow the stack
+        // inside the socket's read callback, which crashes the process.
+        for (;;) {
+          try {
+            head = parseResponseHead(pending);
+            if (!head) return;
+            framing = bodyFraming(head);
+          } catch (error) {
+            return fail(new DownloadSocketError((error as Error).message, 'EPROTO'));
+          }
+          if (head.status >= 200) break;
+          framing = undefined;
+          // A host answering nothing but interim answers would hold the GET for ever: the timeout
+          // never fires while bytes arrive.
+          if (++interim > MAX_INTERIM) return fail(new DownloadSocketError(`more than ${MAX_INTERIM} interim (1xx) answers`, 'EPROTO'));
+          pending = pending.subarray(head.length);
+          if (pending.length === 0) {
+            pending = undefined;
+            return;
+          }
         }
         const rest = pending.subarray(head.length);
         pending = undefined;
-        // An interim answer (100 Continue, 103 Early Hints): the final one follows.
-        if (head.status < 200) {
-          framing = undefined;
-          if (rest.length > 0) onHead(rest);
-          return;
-        }
         response = head;
         remaining = framing.kind === 'length' ? framing.bytes : 0;
         if (framing.kind === 'chunked') decoder = new ChunkedDecoder();

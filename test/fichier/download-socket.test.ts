@@ -355,3 +355,121 @@ describe('download socket: https', () => {
     await expect(transport().get(new URL(`https://localhost:${port}/file`), {})).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
 });
+
+describe('download socket: hostile and odd hosts', () => {
+  const TOKEN = 'secret-download-token-9f8e7d';
+
+  it('never puts the download path (its token) in an error: a host echoing the request, a malformed header line, a broken chunk', async () => {
+    const answers = [
+      // An echo (a confused proxy, a debugging server): the "status line" is our request line.
+      (socket: net.Socket, head: string) => socket.end(`${head}\r\n\r\n`),
+      (socket: net.Socket, head: string) => socket.end(`HTTP/1.1 302 Found\r\nLocation : ${head.split(' ')[1]}\r\n\r\n`),
+      (socket: net.Socket, head: string) => socket.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${head.split(' ')[1]}\r\n`),
+    ];
+    const served = await serve(rawServer((socket, head, index) => answers[index]!(socket, head)));
+    const t = transport();
+    const url = new URL(`${served.url}/${TOKEN}/file.bin`);
+    const messages: string[] = [];
+    for (const _ of [0, 1]) messages.push(await t.get(url, {}).then(() => 'resolved', (error: Error) => `${error.message} ${String(error.stack)}`));
+    messages.push(`${(await failureOf((await t.get(url, {})).body)).message}`);
+    expect(messages.length).toBe(3);
+    for (const message of messages) {
+      expect(message).toMatch(/status line|header line|chunk size/);
+      expect(message).not.toContain(TOKEN);
+    }
+  });
+
+  it('a packet of thousands of interim (1xx) answers neither overflows the stack nor keeps the GET waiting for ever', async () => {
+    const interim = 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(80_000);
+    const served = await serve(rawServer((socket) => socket.end(`${interim}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`)));
+    await expect(transport().get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /interim/ });
+  });
+
+  it('refuses a Content-Length past 2^53 (it could not be counted down exactly) and a NUL in a header value', async () => {
+    const answers = ['HTTP/1.1 200 OK\r\nContent-Length: 9007199254740993\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nX-Odd: a\0b\r\nContent-Length: 3\r\n\r\nabc'];
+    const served = await serve(rawServer((socket, _head, index) => socket.end(answers[index]!)));
+    const t = transport();
+    await expect(t.get(new URL(`${served.url}/1`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /Content-Length/ });
+    await expect(t.get(new URL(`${served.url}/2`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /header line/ });
+  });
+
+  it('frames head, body and the next bytes of one packet, split at every byte boundary, and reuses only when nothing followed', async () => {
+    const wire = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    for (let split = 1; split < wire.length; split++) {
+      const served = await serve(
+        rawServer((socket) => {
+          socket.write(wire.subarray(0, split));
+          setTimeout(() => socket.write(wire.subarray(split)), 5);
+        }),
+      );
+      const t = transport();
+      const first = await t.get(new URL(`${served.url}/a`), {});
+      expect((await readAll(first.body)).toString()).toBe('hello');
+      const second = await t.get(new URL(`${served.url}/b`), {});
+      expect((await readAll(second.body)).toString()).toBe('hello');
+      expect(served.connections()).toBe(1);
+    }
+  });
+
+  it('HTTP/1.0 keep-alive is reused, HTTP/1.1 Connection: close is not, and a host that resets an idle connection costs only a new one', async () => {
+    const answers = ['HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\na', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nb', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nc', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ne'];
+    const sockets: net.Socket[] = [];
+    const served = await serve(
+      rawServer((socket, _head, index) => {
+        sockets.push(socket);
+        socket.write(answers[index]!);
+      }),
+    );
+    const t = transport();
+    const read = async (): Promise<string> => (await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString();
+    expect(await read()).toBe('a');
+    expect(await read()).toBe('b');
+    expect(served.connections()).toBe(1);
+    expect(await read()).toBe('c');
+    expect(await read()).toBe('d');
+    expect(served.connections()).toBe(2);
+    // RST the idle connection while it sits in the pool.
+    sockets[3]!.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await read()).toBe('e');
+    expect(served.connections()).toBe(3);
+  });
+
+  it('an abort between the head and the first body byte errors the body; a body destroyed while paused is never reused', async () => {
+    const served = await serve(
+      rawServer((socket, head) => {
+        if (head.startsWith('GET /stall')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n');
+        else socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n`), socket.write(BODY);
+      }),
+    );
+    const t = transport();
+    const controller = new AbortController();
+    const stalled = await t.get(new URL(`${served.url}/stall`), {}, controller.signal);
+    controller.abort();
+    expect(await failureOf(stalled.body)).toMatchObject({ name: 'AbortError' });
+    const big = await t.get(new URL(`${served.url}/big`), {});
+    await new Promise((resolve) => big.body.once('data', resolve));
+    big.body.pause();
+    big.body.destroy();
+    const after = await t.get(new URL(`${served.url}/big`), {});
+    expect((await readAll(after.body)).equals(BODY)).toBe(true);
+    expect(served.connections()).toBe(3);
+  });
+
+  it('the timeout fires while a reused connection waits for the head, and many GETs on one connection add no listeners', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    let stall = false;
+    const served = await serve(rawServer((socket) => (stall ? undefined : socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))));
+    const t = transport({ timeoutMs: 500 });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 40; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {}, signal)).body)).toString()).toBe('ok');
+    expect(served.connections()).toBe(1);
+    stall = true;
+    await expect(t.get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
