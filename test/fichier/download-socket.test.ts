@@ -473,3 +473,52 @@ describe('download socket: hostile and odd hosts', () => {
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 });
+
+describe('download socket: readers and shutdown', () => {
+  it('a reader that destroys the body inside its data handler (inside the socket read) drops the connection cleanly', async () => {
+    const served = await serve(fileServer());
+    const t = transport();
+    for (let i = 0; i < 5; i++) {
+      const answer = await t.get(new URL(`${served.url}/file`), {});
+      let seen = 0;
+      await new Promise<void>((resolve) => {
+        answer.body.on('data', (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen > 100_000) answer.body.destroy();
+        });
+        answer.body.on('close', () => resolve());
+      });
+    }
+    const last = await t.get(new URL(`${served.url}/file`), {});
+    expect((await readAll(last.body)).equals(BODY)).toBe(true);
+    expect(served.connections()).toBe(6);
+  });
+
+  it('an abort during the TLS handshake rejects at once and leaves no socket', async () => {
+    // A TCP server that accepts and never says a word: the TLS handshake hangs.
+    const served = await serve(rawServer(() => {}));
+    const port = new URL(served.url).port;
+    const controller = new AbortController();
+    const pending = transport().get(new URL(`https://localhost:${port}/x`), {}, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('download socket: close', () => {
+  it('close() leaves no socket and no timer behind once the GETs in progress ended', async () => {
+    const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap' || r === 'Timeout').length;
+    const before = count();
+    const served = await listen(fileServer());
+    const t = new DownloadSockets({ timeoutMs: 30_000 });
+    const answers = await Promise.all([0, 1, 2].map(() => t.get(new URL(`${served.url}/file`), { range: 'bytes=0-99' })));
+    for (const answer of answers) await readAll(answer.body);
+    const midway = await t.get(new URL(`${served.url}/file`), {});
+    t.close();
+    expect((await readAll(midway.body)).equals(BODY)).toBe(true);
+    await served.close();
+    for (let i = 0; i < 20 && count() > before; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(count()).toBeLessThanOrEqual(before);
+  });
+});
