@@ -522,3 +522,45 @@ describe('download socket: close', () => {
     expect(count()).toBeLessThanOrEqual(before);
   });
 });
+
+describe('download socket: hostile framing that held', () => {
+  it('refuses a 10 MB head, a head without a blank line, and chunk sizes past 2^53, negative, with leading space or data not ended by CRLF', async () => {
+    const answers = [
+      `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(10 * 1024 * 1024)}\r\n\r\n`,
+      `HTTP/1.1 200 OK\r\n${'X-Many: b\r\n'.repeat(10_000)}`,
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20000000000001\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n',
+    ];
+    const served = await serve(rawServer((socket, _head, index) => socket.end(answers[index]!)));
+    const t = transport();
+    await expect(t.get(new URL(`${served.url}/0`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /longer than/ });
+    await expect(t.get(new URL(`${served.url}/1`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /longer than/ });
+    for (let i = 2; i < answers.length; i++) {
+      const answer = await t.get(new URL(`${served.url}/${i}`), {});
+      expect(await failureOf(answer.body)).toMatchObject({ code: 'EPROTO' });
+    }
+  });
+
+  it('a host that closes right after the head, or resets mid-body, errors the body; nothing crashes', async () => {
+    const answers = [
+      (socket: net.Socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'),
+      (socket: net.Socket) => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n`);
+        socket.write(BODY.subarray(0, 200_000), () => setTimeout(() => socket.resetAndDestroy(), 20));
+      },
+      (socket: net.Socket) => {
+        socket.write('HTTP/1.0 200 OK\r\n\r\npartial');
+        setTimeout(() => socket.resetAndDestroy(), 20);
+      },
+    ];
+    const served = await serve(rawServer((socket, _head, index) => answers[index]!(socket)));
+    const t = transport();
+    for (let i = 0; i < answers.length; i++) {
+      const answer = await t.get(new URL(`${served.url}/${i}`), {});
+      expect(await failureOf(answer.body)).toMatchObject({ code: 'ECONNRESET' });
+    }
+  });
+});
