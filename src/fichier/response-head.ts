@@ -92,6 +92,9 @@ export function bodyFraming(head: ResponseHead): BodyFraming {
 
 /** Whether the connection may carry another request after this answer (RFC 9112 section 9.3). */
 export function keepsAlive(head: ResponseHead): boolean {
+  // Transfer-Encoding beside Content-Length is how responses are split or smuggled (RFC 9112
+  // 6.3): the body is read by its chunks, but what follows it on the wire is not trusted.
+  if (head.headers['transfer-encoding'] !== undefined && head.headers['content-length'] !== undefined) return false;
   const connection = head.headers.connection;
   const tokens = (Array.isArray(connection) ? connection.join(',') : (connection ?? '')).toLowerCase();
   if (/(^|,)\s*close\s*(,|$)/.test(tokens)) return false;

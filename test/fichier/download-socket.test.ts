@@ -472,6 +472,12 @@ describe('download socket: hostile and odd hosts', () => {
     process.off('warning', onWarning);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
+  it('an answer with both Transfer-Encoding and Content-Length is read by its chunks, and its connection is not reused', async () => {
+    const served = await serve(rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n')));
+    const t = transport();
+    for (let i = 0; i < 2; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString()).toBe('hello');
+    expect(served.connections()).toBe(2);
+  });
 });
 
 describe('download socket: readers and shutdown', () => {
