@@ -94,7 +94,9 @@ export function bodyFraming(head: ResponseHead): BodyFraming {
 export function keepsAlive(head: ResponseHead): boolean {
   // Transfer-Encoding beside Content-Length is how responses are split or smuggled (RFC 9112
   // 6.3): the body is read by its chunks, but what follows it on the wire is not trusted.
-  if (head.headers['transfer-encoding'] !== undefined && head.headers['content-length'] !== undefined) return false;
+  // An HTTP/1.0 answer with Transfer-Encoding has faulty framing, and its connection must be
+  // closed after it (RFC 9112 6.1).
+  if (head.headers['transfer-encoding'] !== undefined && (head.headers['content-length'] !== undefined || head.version === '1.0')) return false;
   const connection = head.headers.connection;
   const tokens = (Array.isArray(connection) ? connection.join(',') : (connection ?? '')).toLowerCase();
   if (/(^|,)\s*close\s*(,|$)/.test(tokens)) return false;

@@ -472,11 +472,12 @@ describe('download socket: hostile and odd hosts', () => {
     process.off('warning', onWarning);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
-  it('an answer with both Transfer-Encoding and Content-Length is read by its chunks, and its connection is not reused', async () => {
-    const served = await serve(rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n')));
+  it('an answer with both Transfer-Encoding and Content-Length, or an HTTP/1.0 chunked one, is read by its chunks, and its connection is not reused', async () => {
+    const answers = ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    const served = await serve(rawServer((socket, _head, index) => socket.write(`${answers[index % 2]!}5\r\nhello\r\n0\r\n\r\n`)));
     const t = transport();
-    for (let i = 0; i < 2; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString()).toBe('hello');
-    expect(served.connections()).toBe(2);
+    for (let i = 0; i < 3; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString()).toBe('hello');
+    expect(served.connections()).toBe(3);
   });
 });
 
