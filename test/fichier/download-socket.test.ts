@@ -354,6 +354,44 @@ describe('download socket: https', () => {
     await expect(t.get(new URL(`https://127.0.0.1:${port}/file`), {})).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     await expect(transport().get(new URL(`https://localhost:${port}/file`), {})).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
+
+  it('over TLS too, a reader that holds the body is not timed out, the host is held back, and every byte arrives after', async () => {
+    const total = 96 * 1024 * 1024;
+    const block = randomBytes(1024 * 1024);
+    let sent = 0;
+    const server = https.createServer({ key, cert }, (_req, res) => {
+      res.writeHead(200, { 'content-length': total });
+      const more = (): void => {
+        while (sent < total) {
+          sent += block.length;
+          if (!res.write(block)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const served = await serve(server, 'https');
+    const port = new URL(served.url).port;
+    const answer = await transport({ timeoutMs: 300, tls: { ca: cert } }).get(new URL(`https://localhost:${port}/big`), {});
+    let at = 0;
+    let mismatch = 0;
+    const onData = (chunk: Buffer): void => {
+      for (let i = 0; i < chunk.length; i += 65_536) if (chunk[i] !== block[(at + i) % block.length]) mismatch++;
+      at += chunk.length;
+    };
+    answer.body.once('data', (chunk: Buffer) => {
+      onData(chunk);
+      answer.body.pause();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(answer.body.destroyed).toBe(false);
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
+    answer.body.on('data', onData);
+    answer.body.resume();
+    await new Promise((resolve, reject) => answer.body.once('end', resolve).once('error', reject));
+    expect(at).toBe(total);
+    expect(mismatch).toBe(0);
+  }, 120_000);
 });
 
 describe('download socket: hostile and odd hosts', () => {
