@@ -9,7 +9,8 @@
  * What it does is only what a GET of a file needs: one request per connection at a time, the
  * response head (response-head.ts), a body framed by Content-Length, chunked coding
  * (chunked-body.ts) or the connection's end, back-pressure from the body's reader to the socket,
- * keep-alive reuse, one retry of a request that met a connection the server had closed while idle,
+ * keep-alive reuse, one retry of a request that met a connection the server had closed (or answered
+ * 408) while idle,
  * a timeout while bytes are awaited, TLS for https links.
  *
  * Reads of plain sockets go straight into slabs of memory (`onread`): each read lands after the
@@ -325,6 +326,17 @@ export class DownloadSockets {
         }
         const rest = pending.subarray(head.length);
         pending = undefined;
+        if (head.status === 408 && reused && mayRetry && !signal?.aborted) {
+          // A host timing out an idle connection may say so with a 408 before it closes it
+          // (nginx, Apache): met on a reused connection it answers no request of ours, so ask
+          // again on a new one rather than take it for the link's answer.
+          cleanUp();
+          this.live.delete(connection);
+          connection.receiver = undefined;
+          connection.destroy();
+          this.exchange(url, requestHead, signal, false).then(resolve, reject);
+          return;
+        }
         response = head;
         remaining = framing.kind === 'length' ? framing.bytes : 0;
         if (framing.kind === 'chunked') decoder = new ChunkedDecoder();

@@ -203,6 +203,31 @@ describe('download socket: answers and bytes', () => {
     expect(served.connections()).toBe(2);
   });
 
+  it('a 408 on a reused connection (the host timing it out) is asked again on a new one; a 408 on a new connection is the answer', async () => {
+    let connection = 0;
+    const served = await serve(
+      net.createServer((socket) => {
+        const mine = ++connection;
+        let requests = 0;
+        socket.on('error', () => {});
+        socket.on('data', () => {
+          requests++;
+          if (mine === 1 && requests === 2) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          else if (mine === 3) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        });
+      }),
+    );
+    const t = transport();
+    expect((await readAll((await t.get(new URL(`${served.url}/a`), {})).body)).toString()).toBe('ok');
+    const second = await t.get(new URL(`${served.url}/b`), {});
+    expect(second.status).toBe(200);
+    expect((await readAll(second.body)).toString()).toBe('ok');
+    expect(served.connections()).toBe(2);
+    const fresh = transport();
+    expect((await fresh.get(new URL(`${served.url}/c`), {})).status).toBe(408);
+  });
+
   it('never reuses a connection that sent bytes past the body', async () => {
     const served = await serve(rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA')));
     const t = transport();
