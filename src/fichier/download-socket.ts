@@ -246,9 +246,15 @@ export class DownloadSockets {
       const timeout = (): void => fail(new DownloadSocketError(`no byte from the download host for ${this.options.timeoutMs} ms`, 'ETIMEDOUT'));
       socket.on('timeout', timeout);
       socket.setTimeout(this.options.timeoutMs);
+      // The whole head, not only each byte of it, is due within timeoutMs (undici's headersTimeout):
+      // a host dribbling its head a byte at a time, or an endless run of 1xx answers, would
+      // otherwise hold the GET (and one of the account's download slots) for days.
+      const headTimer = setTimeout(() => fail(new DownloadSocketError(`no complete response head within ${this.options.timeoutMs} ms`, 'ETIMEDOUT')), this.options.timeoutMs);
+      headTimer.unref();
 
       const cleanUp = (): void => {
         finished = true;
+        clearTimeout(headTimer);
         signal?.removeEventListener('abort', onAbort);
         socket.setTimeout(0);
         socket.removeListener('timeout', timeout);
@@ -338,6 +344,7 @@ export class DownloadSockets {
           return;
         }
         response = head;
+        clearTimeout(headTimer);
         remaining = framing.kind === 'length' ? framing.bytes : 0;
         if (framing.kind === 'chunked') decoder = new ChunkedDecoder();
         body = new Readable({

@@ -286,6 +286,21 @@ describe('download socket: failures', () => {
     await expect(transport().get(new URL(`http://127.0.0.1:${port}/x`), {})).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('a host dribbling its head a byte at a time (each byte within the timeout) still fails once the timeout has passed without a whole head', async () => {
+    const wire = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok';
+    const served = await serve(
+      rawServer((socket) => {
+        let at = 0;
+        const drip = setInterval(() => {
+          if (socket.destroyed || at >= wire.length) return clearInterval(drip);
+          socket.write(wire[at++]!);
+        }, 60);
+        socket.on('close', () => clearInterval(drip));
+      }),
+    );
+    await expect(transport({ timeoutMs: 1000 }).get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'ETIMEDOUT', message: /response head/ });
+  });
+
   it('an abort before the head rejects; an abort mid-body errors the body and drops the connection', async () => {
     const served = await serve(fileServer((req) => req.url === '/hang'));
     const t = transport();
