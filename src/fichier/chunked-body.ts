@@ -61,7 +61,7 @@ export class ChunkedDecoder {
         this.state = 'size';
       } else if (this.state === 'size') {
         const size = /^([0-9A-Fa-f]{1,12})[ \t]*(;.*)?$/.exec(text);
-        if (!size) throw new ChunkedBodyError(`malformed chunk size ${JSON.stringify(text.slice(0, 40))}`);
+        if (!size) throw new ChunkedBodyError(`malformed chunk size line (${text.length} bytes)`); // never quoted: it may be any bytes of the answer
         this.remaining = parseInt(size[1]!, 16);
         this.state = this.remaining === 0 ? 'trailers' : 'data';
       } else {

@@ -9,7 +9,8 @@
  * What it does is only what a GET of a file needs: one request per connection at a time, the
  * response head (response-head.ts), a body framed by Content-Length, chunked coding
  * (chunked-body.ts) or the connection's end, back-pressure from the body's reader to the socket,
- * keep-alive reuse, one retry of a request that met a connection the server had closed while idle,
+ * keep-alive reuse, one retry of a request that met a connection the server had closed (or answered
+ * 408) while idle,
  * a timeout while bytes are awaited, TLS for https links.
  *
  * Reads of plain sockets go straight into slabs of memory (`onread`): each read lands after the
@@ -32,6 +33,8 @@ const MIN_READ = 64 * 1024;
 const TLS_JOIN_BYTES = 256 * 1024;
 /** The body's buffer: past this the socket stops being read until the reader takes more. */
 const BODY_HIGH_WATER = 256 * 1024;
+/** Interim (1xx) answers accepted before the final one of a GET (real hosts send one or two at most). */
+const MAX_INTERIM = 32;
 
 export interface DownloadSocketOptions {
   /** Ms without a byte, while bytes are awaited (head, or a body its reader wants), before the GET fails. */
@@ -272,15 +275,22 @@ export class DownloadSockets {
       let remaining = 0;
       let decoder: ChunkedDecoder | undefined;
       let finished = false;
+      let interim = 0;
 
       const onAbort = (): void => fail(abortError());
       signal?.addEventListener('abort', onAbort, { once: true });
       const timeout = (): void => fail(new DownloadSocketError(`no byte from the download host for ${this.options.timeoutMs} ms`, 'ETIMEDOUT'));
       socket.on('timeout', timeout);
       socket.setTimeout(this.options.timeoutMs);
+      // The whole head, not only each byte of it, is due within timeoutMs (undici's headersTimeout):
+      // a host dribbling its head a byte at a time, or an endless run of 1xx answers, would
+      // otherwise hold the GET (and one of the account's download slots) for days.
+      const headTimer = setTimeout(() => fail(new DownloadSocketError(`no complete response head within ${this.options.timeoutMs} ms`, 'ETIMEDOUT')), this.options.timeoutMs);
+      headTimer.unref();
 
       const cleanUp = (): void => {
         finished = true;
+        clearTimeout(headTimer);
         signal?.removeEventListener('abort', onAbort);
         socket.setTimeout(0);
         socket.removeListener('timeout', timeout);
@@ -334,22 +344,43 @@ export class DownloadSockets {
       const onHead = (data: Buffer): void => {
         pending = pending ? Buffer.concat([pending, data]) : data;
         let head: ResponseHead | undefined;
-        try {
-          head = parseResponseHead(pending);
-          if (!head) return;
-          framing = bodyFraming(head);
-        } catch (error) {
-          return fail(new DownloadSocketError((error as Error).message, 'EPROTO'));
+        // A loop, not a recursion, over the interim answers (100 Continue, 103 Early Hints) one
+        // packet may hold before the final one: a packet of thousands would overflow the stack
+        // inside the socket's read callback, which crashes the process.
+        for (;;) {
+          try {
+            head = parseResponseHead(pending);
+            if (!head) return;
+            framing = bodyFraming(head);
+          } catch (error) {
+            return fail(new DownloadSocketError((error as Error).message, 'EPROTO'));
+          }
+          if (head.status >= 200) break;
+          framing = undefined;
+          // A host answering nothing but interim answers would hold the GET for ever: the timeout
+          // never fires while bytes arrive.
+          if (++interim > MAX_INTERIM) return fail(new DownloadSocketError(`more than ${MAX_INTERIM} interim (1xx) answers`, 'EPROTO'));
+          pending = pending.subarray(head.length);
+          if (pending.length === 0) {
+            pending = undefined;
+            return;
+          }
         }
         const rest = pending.subarray(head.length);
         pending = undefined;
-        // An interim answer (100 Continue, 103 Early Hints): the final one follows.
-        if (head.status < 200) {
-          framing = undefined;
-          if (rest.length > 0) onHead(rest);
+        if (head.status === 408 && reused && mayRetry && !signal?.aborted) {
+          // A host timing out an idle connection may say so with a 408 before it closes it
+          // (nginx, Apache): met on a reused connection it answers no request of ours, so ask
+          // again on a new one rather than take it for the link's answer.
+          cleanUp();
+          this.live.delete(connection);
+          connection.receiver = undefined;
+          connection.destroy();
+          this.exchange(url, requestHead, signal, false).then(resolve, reject);
           return;
         }
         response = head;
+        clearTimeout(headTimer);
         remaining = framing.kind === 'length' ? framing.bytes : 0;
         if (framing.kind === 'chunked') decoder = new ChunkedDecoder();
         body = new Readable({

@@ -25,7 +25,8 @@ export class ResponseHeadError extends Error {
 }
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
-const FIELD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+// A field value holds visible characters, spaces, tabs and obs-text; NUL and other controls are refused (RFC 9110 5.5).
+const FIELD = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
 
 /**
  * Parses a response head at the start of `data`. Returns undefined while the blank line that ends
@@ -41,12 +42,14 @@ export function parseResponseHead(data: Buffer): ResponseHead | undefined {
   if (end + 4 > MAX_HEAD_BYTES) throw new ResponseHeadError(`response head longer than ${MAX_HEAD_BYTES} bytes`);
   const lines = data.toString('latin1', 0, end).split('\r\n');
   const status = STATUS_LINE.exec(lines[0] ?? '');
-  if (!status) throw new ResponseHeadError(`not an HTTP/1.x status line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
+  // The messages never quote what the host sent: a host or proxy that echoes the request would put
+  // the download URL's path, which carries its token, into an error message and the logs.
+  if (!status) throw new ResponseHeadError(`not an HTTP/1.x status line (${(lines[0] ?? '').length} bytes)`);
   const headers: Record<string, string | string[]> = {};
-  for (const line of lines.slice(1)) {
+  for (const [at, line] of lines.slice(1).entries()) {
     const field = FIELD.exec(line);
     // Obsolete line folding (a line starting with white space) is refused, as RFC 9112 5.2 allows.
-    if (!field) throw new ResponseHeadError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!field) throw new ResponseHeadError(`malformed header line ${at + 1} (${line.length} bytes)`);
     const name = field[1]!.toLowerCase();
     const value = field[2]!;
     const previous = headers[name];
@@ -80,7 +83,8 @@ export function bodyFraming(head: ResponseHead): BodyFraming {
   if (length !== undefined) {
     const values = new Set((Array.isArray(length) ? length.join(',') : length).split(',').map((v) => v.trim()));
     const [value] = [...values];
-    if (values.size !== 1 || !/^\d{1,16}$/.test(value!)) throw new ResponseHeadError(`invalid Content-Length: ${JSON.stringify(length)}`);
+    // Past 2^53 a count of bytes is no longer exact: the body could never be counted down to its end.
+    if (values.size !== 1 || !/^\d{1,16}$/.test(value!) || !Number.isSafeInteger(Number(value))) throw new ResponseHeadError(`invalid Content-Length: ${JSON.stringify(length)}`);
     return { kind: 'length', bytes: Number(value) };
   }
   return { kind: 'close' };
@@ -88,6 +92,11 @@ export function bodyFraming(head: ResponseHead): BodyFraming {
 
 /** Whether the connection may carry another request after this answer (RFC 9112 section 9.3). */
 export function keepsAlive(head: ResponseHead): boolean {
+  // Transfer-Encoding beside Content-Length is how responses are split or smuggled (RFC 9112
+  // 6.3): the body is read by its chunks, but what follows it on the wire is not trusted.
+  // An HTTP/1.0 answer with Transfer-Encoding has faulty framing, and its connection must be
+  // closed after it (RFC 9112 6.1).
+  if (head.headers['transfer-encoding'] !== undefined && (head.headers['content-length'] !== undefined || head.version === '1.0')) return false;
   const connection = head.headers.connection;
   const tokens = (Array.isArray(connection) ? connection.join(',') : (connection ?? '')).toLowerCase();
   if (/(^|,)\s*close\s*(,|$)/.test(tokens)) return false;

@@ -203,6 +203,31 @@ describe('download socket: answers and bytes', () => {
     expect(served.connections()).toBe(2);
   });
 
+  it('a 408 on a reused connection (the host timing it out) is asked again on a new one; a 408 on a new connection is the answer', async () => {
+    let connection = 0;
+    const served = await serve(
+      net.createServer((socket) => {
+        const mine = ++connection;
+        let requests = 0;
+        socket.on('error', () => {});
+        socket.on('data', () => {
+          requests++;
+          if (mine === 1 && requests === 2) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          else if (mine === 3) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        });
+      }),
+    );
+    const t = transport();
+    expect((await readAll((await t.get(new URL(`${served.url}/a`), {})).body)).toString()).toBe('ok');
+    const second = await t.get(new URL(`${served.url}/b`), {});
+    expect(second.status).toBe(200);
+    expect((await readAll(second.body)).toString()).toBe('ok');
+    expect(served.connections()).toBe(2);
+    const fresh = transport();
+    expect((await fresh.get(new URL(`${served.url}/c`), {})).status).toBe(408);
+  });
+
   it('never reuses a connection that sent bytes past the body', async () => {
     const served = await serve(rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA')));
     const t = transport();
@@ -259,6 +284,21 @@ describe('download socket: failures', () => {
     const { port } = closed.address() as net.AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await expect(transport().get(new URL(`http://127.0.0.1:${port}/x`), {})).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('a host dribbling its head a byte at a time (each byte within the timeout) still fails once the timeout has passed without a whole head', async () => {
+    const wire = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok';
+    const served = await serve(
+      rawServer((socket) => {
+        let at = 0;
+        const drip = setInterval(() => {
+          if (socket.destroyed || at >= wire.length) return clearInterval(drip);
+          socket.write(wire[at++]!);
+        }, 60);
+        socket.on('close', () => clearInterval(drip));
+      }),
+    );
+    await expect(transport({ timeoutMs: 1000 }).get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'ETIMEDOUT', message: /response head/ });
   });
 
   it('an abort before the head rejects; an abort mid-body errors the body and drops the connection', async () => {
@@ -375,4 +415,295 @@ describe('download socket: https', () => {
     const untilClose = await t.get(new URL(`https://localhost:${port}/until-close`), {});
     expect((await readAll(untilClose.body)).equals(BODY)).toBe(true);
   });
+
+  it('over TLS too, a reader that holds the body is not timed out, the host is held back, and every byte arrives after', async () => {
+    const total = 96 * 1024 * 1024;
+    const block = randomBytes(1024 * 1024);
+    let sent = 0;
+    const server = https.createServer({ key, cert }, (_req, res) => {
+      res.writeHead(200, { 'content-length': total });
+      const more = (): void => {
+        while (sent < total) {
+          sent += block.length;
+          if (!res.write(block)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const served = await serve(server, 'https');
+    const port = new URL(served.url).port;
+    const answer = await transport({ timeoutMs: 300, tls: { ca: cert } }).get(new URL(`https://localhost:${port}/big`), {});
+    let at = 0;
+    let mismatch = 0;
+    const onData = (chunk: Buffer): void => {
+      for (let i = 0; i < chunk.length; i += 65_536) if (chunk[i] !== block[(at + i) % block.length]) mismatch++;
+      at += chunk.length;
+    };
+    answer.body.once('data', (chunk: Buffer) => {
+      onData(chunk);
+      answer.body.pause();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(answer.body.destroyed).toBe(false);
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
+    answer.body.on('data', onData);
+    answer.body.resume();
+    await new Promise((resolve, reject) => answer.body.once('end', resolve).once('error', reject));
+    expect(at).toBe(total);
+    expect(mismatch).toBe(0);
+  }, 120_000);
+});
+
+describe('download socket: hostile and odd hosts', () => {
+  const TOKEN = 'secret-download-token-9f8e7d';
+
+  it('never puts the download path (its token) in an error: a host echoing the request, a malformed header line, a broken chunk', async () => {
+    const answers = [
+      // An echo (a confused proxy, a debugging server): the "status line" is our request line.
+      (socket: net.Socket, head: string) => socket.end(`${head}\r\n\r\n`),
+      (socket: net.Socket, head: string) => socket.end(`HTTP/1.1 302 Found\r\nLocation : ${head.split(' ')[1]}\r\n\r\n`),
+      (socket: net.Socket, head: string) => socket.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${head.split(' ')[1]}\r\n`),
+    ];
+    const served = await serve(rawServer((socket, head, index) => answers[index]!(socket, head)));
+    const t = transport();
+    const url = new URL(`${served.url}/${TOKEN}/file.bin`);
+    const messages: string[] = [];
+    for (const _ of [0, 1]) messages.push(await t.get(url, {}).then(() => 'resolved', (error: Error) => `${error.message} ${String(error.stack)}`));
+    messages.push(`${(await failureOf((await t.get(url, {})).body)).message}`);
+    expect(messages.length).toBe(3);
+    for (const message of messages) {
+      expect(message).toMatch(/status line|header line|chunk size/);
+      expect(message).not.toContain(TOKEN);
+    }
+  });
+
+  it('a packet of thousands of interim (1xx) answers neither overflows the stack nor keeps the GET waiting for ever', async () => {
+    const interim = 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(80_000);
+    const served = await serve(rawServer((socket) => socket.end(`${interim}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`)));
+    await expect(transport().get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /interim/ });
+  });
+
+  it('refuses a Content-Length past 2^53 (it could not be counted down exactly) and a NUL in a header value', async () => {
+    const answers = ['HTTP/1.1 200 OK\r\nContent-Length: 9007199254740993\r\n\r\nabc', 'HTTP/1.1 200 OK\r\nX-Odd: a\0b\r\nContent-Length: 3\r\n\r\nabc'];
+    const served = await serve(rawServer((socket, _head, index) => socket.end(answers[index]!)));
+    const t = transport();
+    await expect(t.get(new URL(`${served.url}/1`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /Content-Length/ });
+    await expect(t.get(new URL(`${served.url}/2`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /header line/ });
+  });
+
+  it('frames head, body and the next bytes of one packet, split at every byte boundary, and reuses only when nothing followed', async () => {
+    const wire = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    for (let split = 1; split < wire.length; split++) {
+      const served = await serve(
+        rawServer((socket) => {
+          socket.write(wire.subarray(0, split));
+          setTimeout(() => socket.write(wire.subarray(split)), 5);
+        }),
+      );
+      const t = transport();
+      const first = await t.get(new URL(`${served.url}/a`), {});
+      expect((await readAll(first.body)).toString()).toBe('hello');
+      const second = await t.get(new URL(`${served.url}/b`), {});
+      expect((await readAll(second.body)).toString()).toBe('hello');
+      expect(served.connections()).toBe(1);
+    }
+  });
+
+  it('HTTP/1.0 keep-alive is reused, HTTP/1.1 Connection: close is not, and a host that resets an idle connection costs only a new one', async () => {
+    const answers = ['HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\na', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nb', 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nc', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ne'];
+    const sockets: net.Socket[] = [];
+    const served = await serve(
+      rawServer((socket, _head, index) => {
+        sockets.push(socket);
+        socket.write(answers[index]!);
+      }),
+    );
+    const t = transport();
+    const read = async (): Promise<string> => (await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString();
+    expect(await read()).toBe('a');
+    expect(await read()).toBe('b');
+    expect(served.connections()).toBe(1);
+    expect(await read()).toBe('c');
+    expect(await read()).toBe('d');
+    expect(served.connections()).toBe(2);
+    // RST the idle connection while it sits in the pool.
+    sockets[3]!.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await read()).toBe('e');
+    expect(served.connections()).toBe(3);
+  });
+
+  it('an abort between the head and the first body byte errors the body; a body destroyed while paused is never reused', async () => {
+    const served = await serve(
+      rawServer((socket, head) => {
+        if (head.startsWith('GET /stall')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n');
+        else socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n`), socket.write(BODY);
+      }),
+    );
+    const t = transport();
+    const controller = new AbortController();
+    const stalled = await t.get(new URL(`${served.url}/stall`), {}, controller.signal);
+    controller.abort();
+    expect(await failureOf(stalled.body)).toMatchObject({ name: 'AbortError' });
+    const big = await t.get(new URL(`${served.url}/big`), {});
+    await new Promise((resolve) => big.body.once('data', resolve));
+    big.body.pause();
+    big.body.destroy();
+    const after = await t.get(new URL(`${served.url}/big`), {});
+    expect((await readAll(after.body)).equals(BODY)).toBe(true);
+    expect(served.connections()).toBe(3);
+  });
+
+  it('the timeout fires while a reused connection waits for the head, and many GETs on one connection add no listeners', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    let stall = false;
+    const served = await serve(rawServer((socket) => (stall ? undefined : socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))));
+    const t = transport({ timeoutMs: 500 });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 40; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {}, signal)).body)).toString()).toBe('ok');
+    expect(served.connections()).toBe(1);
+    stall = true;
+    await expect(t.get(new URL(`${served.url}/x`), {})).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+  it('an answer with both Transfer-Encoding and Content-Length, or an HTTP/1.0 chunked one, is read by its chunks, and its connection is not reused', async () => {
+    const answers = ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    const served = await serve(rawServer((socket, _head, index) => socket.write(`${answers[index % 2]!}5\r\nhello\r\n0\r\n\r\n`)));
+    const t = transport();
+    for (let i = 0; i < 3; i++) expect((await readAll((await t.get(new URL(`${served.url}/x`), {})).body)).toString()).toBe('hello');
+    expect(served.connections()).toBe(3);
+  });
+});
+
+describe('download socket: readers and shutdown', () => {
+  it('a reader that destroys the body inside its data handler (inside the socket read) drops the connection cleanly', async () => {
+    const served = await serve(fileServer());
+    const t = transport();
+    for (let i = 0; i < 5; i++) {
+      const answer = await t.get(new URL(`${served.url}/file`), {});
+      let seen = 0;
+      await new Promise<void>((resolve) => {
+        answer.body.on('data', (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen > 100_000) answer.body.destroy();
+        });
+        answer.body.on('close', () => resolve());
+      });
+    }
+    const last = await t.get(new URL(`${served.url}/file`), {});
+    expect((await readAll(last.body)).equals(BODY)).toBe(true);
+    expect(served.connections()).toBe(6);
+  });
+
+  it('an abort during the TLS handshake rejects at once and leaves no socket', async () => {
+    // A TCP server that accepts and never says a word: the TLS handshake hangs.
+    const served = await serve(rawServer(() => {}));
+    const port = new URL(served.url).port;
+    const controller = new AbortController();
+    const pending = transport().get(new URL(`https://localhost:${port}/x`), {}, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('download socket: close', () => {
+  it('close() leaves no socket and no timer behind once the GETs in progress ended', async () => {
+    const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap' || r === 'Timeout').length;
+    const before = count();
+    const served = await listen(fileServer());
+    const t = new DownloadSockets({ timeoutMs: 30_000 });
+    const answers = await Promise.all([0, 1, 2].map(() => t.get(new URL(`${served.url}/file`), { range: 'bytes=0-99' })));
+    for (const answer of answers) await readAll(answer.body);
+    const midway = await t.get(new URL(`${served.url}/file`), {});
+    t.close();
+    expect((await readAll(midway.body)).equals(BODY)).toBe(true);
+    await served.close();
+    for (let i = 0; i < 20 && count() > before; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(count()).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('download socket: hostile framing that held', () => {
+  it('refuses a 10 MB head, a head without a blank line, and chunk sizes past 2^53, negative, with leading space or data not ended by CRLF', async () => {
+    const answers = [
+      `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(10 * 1024 * 1024)}\r\n\r\n`,
+      `HTTP/1.1 200 OK\r\n${'X-Many: b\r\n'.repeat(10_000)}`,
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20000000000001\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n',
+    ];
+    const served = await serve(rawServer((socket, _head, index) => socket.end(answers[index]!)));
+    const t = transport();
+    await expect(t.get(new URL(`${served.url}/0`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /longer than/ });
+    await expect(t.get(new URL(`${served.url}/1`), {})).rejects.toMatchObject({ code: 'EPROTO', message: /longer than/ });
+    for (let i = 2; i < answers.length; i++) {
+      const answer = await t.get(new URL(`${served.url}/${i}`), {});
+      expect(await failureOf(answer.body)).toMatchObject({ code: 'EPROTO' });
+    }
+  });
+
+  it('a host that closes right after the head, or resets mid-body, errors the body; nothing crashes', async () => {
+    const answers = [
+      (socket: net.Socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'),
+      (socket: net.Socket) => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n`);
+        socket.write(BODY.subarray(0, 200_000), () => setTimeout(() => socket.resetAndDestroy(), 20));
+      },
+      (socket: net.Socket) => {
+        socket.write('HTTP/1.0 200 OK\r\n\r\npartial');
+        setTimeout(() => socket.resetAndDestroy(), 20);
+      },
+    ];
+    const served = await serve(rawServer((socket, _head, index) => answers[index]!(socket)));
+    const t = transport();
+    for (let i = 0; i < answers.length; i++) {
+      const answer = await t.get(new URL(`${served.url}/${i}`), {});
+      expect(await failureOf(answer.body)).toMatchObject({ code: 'ECONNRESET' });
+    }
+  });
+});
+
+describe('download socket: the pool under load', () => {
+  it('30 concurrent GETs, a third destroyed and a third aborted midway, then 30 more: every byte exact, never a dirty connection reused, at most 8 kept', async () => {
+    const served = await serve(fileServer());
+    const t = transport({ maxIdlePerOrigin: 8 });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    const range = (i: number): [number, number] => [i * 100_003, i * 100_003 + 1_000_000];
+    const round = async (spoil: boolean): Promise<void> => {
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const [start, end] = range(i);
+          const controller = new AbortController();
+          const answer = await t.get(new URL(`${served.url}/file`), { range: `bytes=${start}-${end}` }, controller.signal);
+          if (spoil && i % 3 !== 2) {
+            await new Promise((resolve) => answer.body.once('data', resolve));
+            if (i % 3 === 0) answer.body.destroy();
+            else controller.abort();
+            return;
+          }
+          expect((await readAll(answer.body)).equals(BODY.subarray(start, end + 1))).toBe(true);
+        }),
+      );
+    };
+    await round(true);
+    const afterFirst = served.connections();
+    expect(afterFirst).toBe(30);
+    await round(false);
+    // The ten clean ones of the first round left at most 8 idle; the second round opened the rest.
+    expect(served.connections()).toBe(afterFirst + 22);
+    await round(false);
+    expect(served.connections()).toBe(afterFirst + 44);
+    process.off('warning', onWarning);
+    expect(warnings).toEqual([]);
+  }, 120_000);
 });
