@@ -33,7 +33,7 @@ import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea, type LeftoverReport } from './spool.js';
 import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
 import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
-import { WriteRecovery } from './write-recovery.js';
+import { WriteRecovery, hidesOutcome } from './write-recovery.js';
 import { hideAside, TreeWrites } from './tree-writes.js';
 import { isSystemFileName } from './system-files.js';
 import {
@@ -264,6 +264,11 @@ export class FichierDrive implements Drive {
   // ---- reads -------------------------------------------------------------------------------
 
   async stat(path: string, _signal?: AbortSignal, options: StatOptions = {}): Promise<DriveEntry> {
+    // A write about to act on `path` must see it as clients were answered: a rollback still
+    // pending there (the set-aside folder hidden, a MOVE's source away) is settled first, or the
+    // write is refused for now (503) rather than answered 404 or allowed to make a second object
+    // of the name the rollback gives back.
+    if (options.forWrite && this.recovery.undoingAt(path, pathsOverlap)) await this.withPaths([path], async () => {});
     const local = this.localOnly(path);
     if (local) return local;
     const resolved = await this.resolveForRead(path, options.forWrite ? 'write' : 'interactive');
@@ -678,9 +683,14 @@ export class FichierDrive implements Drive {
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
     }
     // A write left half-done on these paths (ours waiting for a retry, or a dead bridge's) is
-    // settled first, so this one never plans against it.
+    // settled first, so this one never plans against it. One that is still being rolled back
+    // (1fichier refusing the undo for now) hides what it must give back: this write is refused
+    // for now rather than answered as if the source or destination did not exist.
     try {
-      await this.recovery.settleOverlapping(paths, pathsOverlap);
+      const left = (await this.recovery.settleOverlapping(paths, pathsOverlap)).find(hidesOutcome);
+      if (left) {
+        throw new DriveError('unavailable', `an earlier write to ${left.path} is still being undone; try again shortly`, RETRY_BUSY_SECONDS);
+      }
     } catch (error) {
       outcome();
       throw error;
