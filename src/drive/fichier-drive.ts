@@ -543,7 +543,7 @@ export class FichierDrive implements Drive {
       if (plan.source.kind === 'file') {
         const { file, parentId } = plan.source;
         if (plan.destination.kind === 'file') {
-          await this.replaceFile('move-replace', to, plan.source, plan.destination, plan.destinationParentId);
+          await this.replaceFile('move-replace', from, to, plan.source, plan.destination, plan.destinationParentId);
         } else {
           await this.clearDestination(plan, to);
           const movedUrl = await this.moveUpstreamFile(file, parentId, plan.destinationParentId, destinationName);
@@ -580,7 +580,7 @@ export class FichierDrive implements Drive {
       }
       if (plan.source.kind === 'file') {
         if (plan.destination.kind === 'file') {
-          await this.replaceFile('copy-replace', to, plan.source, plan.destination, plan.destinationParentId);
+          await this.replaceFile('copy-replace', from, to, plan.source, plan.destination, plan.destinationParentId);
         } else {
           await this.clearDestination(plan, to);
           const [copyUrl] = await this.upstream.copyFiles([plan.source.file.url], plan.destinationParentId, destinationName);
@@ -861,6 +861,7 @@ export class FichierDrive implements Drive {
    */
   private async replaceFile(
     op: 'move-replace' | 'copy-replace',
+    from: string,
     to: string,
     source: { file: UpstreamFile; parentId: number },
     destination: { file: UpstreamFile; parentId: number },
@@ -870,6 +871,7 @@ export class FichierDrive implements Drive {
     const intent: ReplaceIntent = {
       op,
       path: to,
+      from,
       sourceUrl: source.file.url,
       sourceFolderId: source.parentId,
       sourceName: source.file.name,
