@@ -170,7 +170,10 @@ export class WriteRecovery {
   async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<WriteIntent[]> {
     const left: WriteIntent[] = [];
     await this.options.journal.claimOverlapping?.(paths, overlaps);
-    for (const record of await this.options.journal.pending()) {
+    const pending = await this.options.journal.pending();
+    // A record settled elsewhere (a background retry, another bridge that took it over) no longer hides anything here.
+    for (const id of this.undoing.keys()) if (!pending.some((record) => record.id === id)) this.undoing.delete(id);
+    for (const record of pending) {
       if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
       const intent = record.intent;
       // An upload still watching for a stray copy needs a listing and may keep watching for
