@@ -33,7 +33,7 @@ import { resumableReadWhenOpen } from './resumable-read.js';
 import { SpoolArea, type LeftoverReport } from './spool.js';
 import { InProcessPathLocks, pathsOverlap, type PathLocks, type Release } from './path-locks.js';
 import { MemoryWriteJournal, type ReplaceIntent, type TreeObject, type UploadIntent, type WriteJournal } from './write-journal.js';
-import { WriteRecovery } from './write-recovery.js';
+import { WriteRecovery, hidesOutcome } from './write-recovery.js';
 import { hideAside, TreeWrites } from './tree-writes.js';
 import { isSystemFileName } from './system-files.js';
 import {
@@ -264,6 +264,11 @@ export class FichierDrive implements Drive {
   // ---- reads -------------------------------------------------------------------------------
 
   async stat(path: string, _signal?: AbortSignal, options: StatOptions = {}): Promise<DriveEntry> {
+    // A write about to act on `path` must see it as clients were answered: a rollback still
+    // pending there (the set-aside folder hidden, a MOVE's source away) is settled first, or the
+    // write is refused for now (503) rather than answered 404 or allowed to make a second object
+    // of the name the rollback gives back.
+    if (options.forWrite && this.recovery.undoingAt(path, pathsOverlap)) await this.withPaths([path], async () => {});
     const local = this.localOnly(path);
     if (local) return local;
     const resolved = await this.resolveForRead(path, options.forWrite ? 'write' : 'interactive');
@@ -538,7 +543,7 @@ export class FichierDrive implements Drive {
       if (plan.source.kind === 'file') {
         const { file, parentId } = plan.source;
         if (plan.destination.kind === 'file') {
-          await this.replaceFile('move-replace', to, plan.source, plan.destination, plan.destinationParentId);
+          await this.replaceFile('move-replace', from, to, plan.source, plan.destination, plan.destinationParentId);
         } else {
           await this.clearDestination(plan, to);
           const movedUrl = await this.moveUpstreamFile(file, parentId, plan.destinationParentId, destinationName);
@@ -575,7 +580,7 @@ export class FichierDrive implements Drive {
       }
       if (plan.source.kind === 'file') {
         if (plan.destination.kind === 'file') {
-          await this.replaceFile('copy-replace', to, plan.source, plan.destination, plan.destinationParentId);
+          await this.replaceFile('copy-replace', from, to, plan.source, plan.destination, plan.destinationParentId);
         } else {
           await this.clearDestination(plan, to);
           const [copyUrl] = await this.upstream.copyFiles([plan.source.file.url], plan.destinationParentId, destinationName);
@@ -678,9 +683,14 @@ export class FichierDrive implements Drive {
       throw new DriveError('unavailable', `another write to ${paths.join(' or ')} is still being finished; try again shortly`, RETRY_BUSY_SECONDS);
     }
     // A write left half-done on these paths (ours waiting for a retry, or a dead bridge's) is
-    // settled first, so this one never plans against it.
+    // settled first, so this one never plans against it. One that is still being rolled back
+    // (1fichier refusing the undo for now) hides what it must give back: this write is refused
+    // for now rather than answered as if the source or destination did not exist.
     try {
-      await this.recovery.settleOverlapping(paths, pathsOverlap);
+      const left = (await this.recovery.settleOverlapping(paths, pathsOverlap)).find(hidesOutcome);
+      if (left) {
+        throw new DriveError('unavailable', `an earlier write to ${left.path} is still being undone; try again shortly`, RETRY_BUSY_SECONDS);
+      }
     } catch (error) {
       outcome();
       throw error;
@@ -851,6 +861,7 @@ export class FichierDrive implements Drive {
    */
   private async replaceFile(
     op: 'move-replace' | 'copy-replace',
+    from: string,
     to: string,
     source: { file: UpstreamFile; parentId: number },
     destination: { file: UpstreamFile; parentId: number },
@@ -860,6 +871,7 @@ export class FichierDrive implements Drive {
     const intent: ReplaceIntent = {
       op,
       path: to,
+      from,
       sourceUrl: source.file.url,
       sourceFolderId: source.parentId,
       sourceName: source.file.name,

@@ -36,6 +36,11 @@ export interface UploadIntent {
 export interface ReplaceIntent {
   op: 'move-replace' | 'copy-replace';
   path: string;
+  /**
+   * The source's drive path. A MOVE being rolled back has taken the file away from it: a write
+   * there must wait for the record (absent from records written before it was kept).
+   */
+  from?: string;
   /** The source: its URL, folder and name before the transfer (to roll a MOVE back). */
   sourceUrl: string;
   sourceFolderId: number;
@@ -97,7 +102,8 @@ export type WriteIntent = UploadIntent | ReplaceIntent | TreeIntent;
 
 /** The paths a record's settlement must hold (its destination, and a MOVE's or COPY's source). */
 export function intentPaths(intent: WriteIntent): string[] {
-  return intent.op.startsWith('tree-') && (intent as TreeIntent).from ? [intent.path, (intent as TreeIntent).from!] : [intent.path];
+  const from = intent.op === 'upload' ? undefined : (intent as TreeIntent | ReplaceIntent).from;
+  return from ? [intent.path, from] : [intent.path];
 }
 
 export interface JournalRecord {

@@ -23,7 +23,7 @@ import type { FolderCache, UpstreamFile } from './folder-cache.js';
 import type { PathLocks } from './path-locks.js';
 import { DriveError } from './types.js';
 import type { Upstream } from './upstream.js';
-import { intentPaths, type JournalRecord, type ReplaceIntent, type TreeIntent, type UploadIntent, type WriteJournal } from './write-journal.js';
+import { intentPaths, type JournalRecord, type ReplaceIntent, type TreeIntent, type UploadIntent, type WriteIntent, type WriteJournal } from './write-journal.js';
 
 export interface WriteRecoveryOptions {
   journal: WriteJournal;
@@ -46,6 +46,8 @@ export class WriteRecovery {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly running = new Set<Promise<void>>();
   private readonly queued = new Set<number>();
+  /** Records left unsettled whose rollback still hides what it must give back (see `hidesOutcome`). */
+  private readonly undoing = new Map<number, WriteIntent>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -117,16 +119,31 @@ export class WriteRecovery {
    */
   async settleHeld(id: number): Promise<boolean> {
     const record = (await this.options.journal.pending()).find((entry) => entry.id === id);
-    if (!record) return true;
+    if (!record) {
+      this.undoing.delete(id);
+      return true;
+    }
     try {
       if (await this.settle(record)) {
         await this.options.journal.finish(id);
+        this.undoing.delete(id);
         return true;
       }
     } catch (error) {
       this.options.onError?.(error);
     }
+    if (hidesOutcome(record.intent)) this.undoing.set(id, record.intent);
     this.schedule(id, this.options.retryMs ?? 30_000);
+    return false;
+  }
+
+  /**
+   * Whether a write this process left unsettled, still being rolled back, overlaps `path`: what
+   * the path shows now is not what clients were answered, so a write must not look at it before
+   * that record is settled (see `hidesOutcome`). In memory, no journal read.
+   */
+  undoingAt(path: string, overlaps: (a: string, b: string) => boolean): boolean {
+    for (const intent of this.undoing.values()) if (intentPaths(intent).some((held) => overlaps(held, path))) return true;
     return false;
   }
 
@@ -147,12 +164,16 @@ export class WriteRecovery {
   /**
    * Settles, under the lock the caller already holds on `paths`, every record overlapping them
    * that this process may settle (its own left for a retry, or a dead bridge's it just claimed), so
-   * a new write never plans against a half-done one. False when one stays unsettled.
+   * a new write never plans against a half-done one. Resolves with the intents that stay unsettled
+   * (kept for a background retry); an upload still watching for a stray copy is not among them.
    */
-  async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<boolean> {
-    let clean = true;
+  async settleOverlapping(paths: readonly string[], overlaps: (a: string, b: string) => boolean): Promise<WriteIntent[]> {
+    const left: WriteIntent[] = [];
     await this.options.journal.claimOverlapping?.(paths, overlaps);
-    for (const record of await this.options.journal.pending()) {
+    const pending = await this.options.journal.pending();
+    // A record settled elsewhere (a background retry, another bridge that took it over) no longer hides anything here.
+    for (const id of this.undoing.keys()) if (!pending.some((record) => record.id === id)) this.undoing.delete(id);
+    for (const record of pending) {
       if (!intentPaths(record.intent).some((held) => paths.some((path) => overlaps(held, path)))) continue;
       const intent = record.intent;
       // An upload still watching for a stray copy needs a listing and may keep watching for
@@ -162,9 +183,9 @@ export class WriteRecovery {
         this.schedule(record.id);
         continue;
       }
-      if (!(await this.settleHeld(record.id))) clean = false;
+      if (!(await this.settleHeld(record.id))) left.push(intent);
     }
-    return clean;
+    return left;
   }
 
   private async settleLocked(id: number, known?: JournalRecord): Promise<void> {
@@ -250,4 +271,20 @@ export class WriteRecovery {
     }
     this.options.folders.removeFile(folderId, url);
   }
+}
+
+/**
+ * Whether a write left unsettled keeps its paths showing something other than what the clients
+ * were answered, so that no other write may plan against them yet. A write being rolled back (a
+ * tree write before its commit, a MOVE or COPY onto a file answered an error) has not given back
+ * yet the source or the destination it took: the source of a MOVE is not at its path, the set-aside
+ * destination is hidden. A write there would answer as if they did not exist (a DELETE 404, a
+ * MKCOL 201 that makes a second folder of the name the rollback then gives back). A write rolled
+ * forward already shows its outcome; only removals of hidden or replaced objects remain.
+ */
+export function hidesOutcome(intent: WriteIntent): boolean {
+  if (intent.op === 'upload') return false;
+  if (intent.op === 'move-replace' || intent.op === 'copy-replace') return Boolean((intent as ReplaceIntent).rollback) || !(intent as ReplaceIntent).newUrl;
+  const tree = intent as TreeIntent;
+  return !tree.committed || !tree.localDone;
 }

@@ -10,6 +10,8 @@
  * 4. Concurrent MKCOLs of one new folder: one 201, the others 405, one upstream call.
  * 5. end.pl never confirming: the client is answered 503 + Retry-After in time, and its going away
  *    does not cut the bookkeeping short: one file remains, no alias.
+ * 6. A write to a path whose earlier tree write is still being rolled back waits for that rollback
+ *    or answers 503: never 404 for the set-aside folder, never a second folder of its name.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BridgeOptions } from '../../src/cli/bridge.js';
@@ -262,5 +264,49 @@ describe('an empty (local-only) file moved onto a folder with content', () => {
       expect(view.files.get('/Dest/sub/b.bin')).toEqual(bodyOf(4, 800));
     }
     s.sim.setFaults({});
+  }, 120_000);
+});
+
+describe('a write to a path whose earlier tree write is still being rolled back', () => {
+  it('is refused for now (5xx), never answered as if the set-aside folder were gone; the rollback then gives it back whole', async () => {
+    const s = await start();
+    const a = await s.sim.addFolder({ name: 'A' });
+    await s.sim.addFile({ folderId: a, name: 'src.bin', content: bodyOf(7, 500) });
+    const b = await s.sim.addFolder({ name: 'B' });
+    await s.sim.addFile({ folderId: b, name: 'kept.bin', content: bodyOf(8, 700) });
+    for (const path of ['/', '/A/', '/B/']) expect((await fetch(`${s.url}${path}`, { method: 'PROPFIND', headers: { Depth: '1' } })).status).toBe(207);
+    // MOVE /A onto /B: the first folder/mv.cgi (setting /B aside) goes through; from the second
+    // one on (renaming /A, then giving /B its name back) every call fails past the client's
+    // retries, so the rollback stays pending with /B under its hidden name.
+    s.sim.setFaults({ slow: [{ endpoint: 'folder/mv.cgi', delayMs: 3_000, count: 2 }] });
+    const moving = fetch(`${s.url}/A`, { method: 'MOVE', headers: { Destination: `${s.url}/B`, Overwrite: 'T' } });
+    // The second call waits 3 s before it is answered: the failures are on before it is.
+    while (s.sim.log().filter((entry) => entry.endpoint === 'folder/mv.cgi' && entry.status === 200).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    s.sim.setFaults({ failures: [{ endpoint: 'folder/mv.cgi', status: 503, count: 100_000 }] });
+    const moved = await moving;
+    await moved.arrayBuffer();
+    expect(moved.status).toBeGreaterThanOrEqual(500);
+    // /B exists for the clients (the MOVE was answered an error): no write may act as if it did not.
+    const status = async (method: string, path: string, body?: Buffer) => {
+      const response = await fetch(`${s.url}${path}`, { method, body });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    expect(await status('DELETE', '/B')).toBeGreaterThanOrEqual(500); // was 404
+    expect(await status('MKCOL', '/B')).toBeGreaterThanOrEqual(500); // was 201: a second /B
+    expect(await status('PUT', '/B/new.bin', bodyOf(9, 300))).toBeGreaterThanOrEqual(500); // was 201, into that second /B
+    s.sim.clearFaults();
+    // The next write settles the rollback first, then applies to /B as it is.
+    expect(await status('PUT', '/B/new.bin', bodyOf(9, 300))).toBe(201);
+    const view = await accountView(s.sim);
+    expect([...view.folders].sort()).toEqual(['/A', '/B']);
+    expect(view.files.get('/A/src.bin')).toEqual(bodyOf(7, 500));
+    expect(view.files.get('/B/kept.bin')).toEqual(bodyOf(8, 700));
+    expect(view.files.get('/B/new.bin')).toEqual(bodyOf(9, 300));
+    expect(view.duplicates).toEqual([]);
+    expect(await bridgeBytes(s, '/B/kept.bin')).toEqual(bodyOf(8, 700));
+    expect(await status('DELETE', '/B')).toBe(204);
   }, 120_000);
 });
