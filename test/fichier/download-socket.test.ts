@@ -79,6 +79,23 @@ function fileHandler(extra?: (req: http.IncomingMessage, res: http.ServerRespons
   };
 }
 
+/** A host answering `total` bytes of `block` repeated, as fast as its client takes them; `sent()` counts what it wrote. */
+function repeatingHost(total: number, block: Buffer): { handler: http.RequestListener; sent: () => number } {
+  let sent = 0;
+  const handler: http.RequestListener = (_req, res) => {
+    res.writeHead(200, { 'content-length': total });
+    const more = (): void => {
+      while (sent < total) {
+        sent += block.length;
+        if (!res.write(block)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  };
+  return { handler, sent: () => sent };
+}
+
 /** A raw TCP server: `answer` gets each connection's socket and the request head it sent. */
 function rawServer(answer: (socket: net.Socket, head: string, index: number) => void): net.Server {
   let index = 0;
@@ -333,26 +350,14 @@ describe('download socket: back-pressure', () => {
   it('a reader that stops reading stops the host (bounded bytes sent), is not timed out while it holds, and gets every byte after', async () => {
     const total = 256 * 1024 * 1024;
     const block = randomBytes(1024 * 1024);
-    let sent = 0;
-    const served = await serve(
-      http.createServer((_req, res) => {
-        res.writeHead(200, { 'content-length': total });
-        const more = (): void => {
-          while (sent < total) {
-            sent += block.length;
-            if (!res.write(block)) return void res.once('drain', more);
-          }
-          res.end();
-        };
-        more();
-      }),
-    );
+    const host = repeatingHost(total, block);
+    const served = await serve(http.createServer(host.handler));
     const answer = await transport({ timeoutMs: 300 }).get(new URL(`${served.url}/big`), {});
     const first = await new Promise<Buffer>((resolve) => answer.body.once('data', resolve));
     answer.body.pause();
     // Held for more than the timeout: the host has stalled on full socket buffers, and the body is alive.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(sent).toBeLessThan(32 * 1024 * 1024);
+    expect(host.sent()).toBeLessThan(32 * 1024 * 1024);
     expect(answer.body.destroyed).toBe(false);
     let bytes = first.length;
     let mismatch = 0;
@@ -419,18 +424,8 @@ describe('download socket: https', () => {
   it('over TLS too, a reader that holds the body is not timed out, the host is held back, and every byte arrives after', async () => {
     const total = 96 * 1024 * 1024;
     const block = randomBytes(1024 * 1024);
-    let sent = 0;
-    const server = https.createServer({ key, cert }, (_req, res) => {
-      res.writeHead(200, { 'content-length': total });
-      const more = (): void => {
-        while (sent < total) {
-          sent += block.length;
-          if (!res.write(block)) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      more();
-    });
+    const host = repeatingHost(total, block);
+    const server = https.createServer({ key, cert }, host.handler);
     const served = await serve(server, 'https');
     const port = new URL(served.url).port;
     const answer = await transport({ timeoutMs: 300, tls: { ca: cert } }).get(new URL(`https://localhost:${port}/big`), {});
@@ -446,7 +441,7 @@ describe('download socket: https', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(answer.body.destroyed).toBe(false);
-    expect(sent).toBeLessThan(32 * 1024 * 1024);
+    expect(host.sent()).toBeLessThan(32 * 1024 * 1024);
     answer.body.on('data', onData);
     answer.body.resume();
     await new Promise((resolve, reject) => answer.body.once('end', resolve).once('error', reject));
