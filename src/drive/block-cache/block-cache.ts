@@ -16,6 +16,7 @@ import { isMediaFile } from './media-types.js';
 import { CACHE_DEFAULTS, checkSettings, type BlockCacheSettings } from './options.js';
 import { ReadAheadTracker } from './read-ahead.js';
 import { FillRegistry, SpanFetch, type FetchPriority, type SpanFetchOptions } from './span-fetch.js';
+import { AlignedSlots } from './block-memory.js';
 import { emptyStats, type CacheStats } from './stats.js';
 
 /** Opens one upstream ranged GET of `file` (the drive's link cache and error translation behind it). */
@@ -41,11 +42,21 @@ export interface BlockCacheHooks {
   mayOpenMore?: (file: CachedFileRef, opening: number) => boolean;
   /** Where a transfer's idle upstream connection is registered (it may be closed for a waiting caller). */
   parking?: (file: CachedFileRef) => SpanFetchOptions['parking'];
+  /** Bytes of pooled block buffers (default BLOCK_MEMORY_BYTES; at least 4 blocks): tests make it small. */
+  memoryBytes?: number;
 }
+
+/**
+ * Memory for blocks in flight: 32 one-MiB blocks, enough for a sequential reader's blocks between
+ * upstream and disk several times over; beyond it fills keep their chunks (block-fill.ts).
+ */
+export const BLOCK_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export class BlockCache {
   private readonly registry = new FillRegistry((key) => this.activity.changed(key));
   private readonly counters: CacheStats = emptyStats();
+  /** Pooled buffers for blocks in flight (block-memory.ts), created at the first transfer. */
+  private memory: AlignedSlots | undefined;
   private readonly readAhead: ReadAheadTracker;
   private readonly background: LimitFunction;
   /** Probe prefetch has its own queue (one at a time) so a big listing never delays read-ahead. */
@@ -207,6 +218,9 @@ export class BlockCache {
       storedBlocks: this.store.index.blockCount,
       storedBytes: this.store.index.bytes,
       passThrough: this.store.passThrough ? 1 : 0,
+      memoryBuffers: this.memory?.slots ?? 0,
+      memoryInUse: this.memory?.inUse ?? 0,
+      memoryMisses: this.memory?.misses ?? 0,
     };
   }
 
@@ -306,6 +320,7 @@ export class BlockCache {
       limit,
       openEnded: through >= file.size - 1,
       requestBound,
+      memory: (this.memory ??= new AlignedSlots(blockSize, this.hooks.memoryBytes ?? BLOCK_MEMORY_BYTES, 4)),
     });
     this.active.add(fetch);
     void fetch.done.then(() => this.active.delete(fetch));

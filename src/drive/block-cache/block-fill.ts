@@ -1,10 +1,19 @@
 /**
  * A block on its way from upstream: its bytes so far stay in memory so every reader waiting for
  * this block (the one that asked for it and any that came meanwhile) is served as the bytes arrive,
- * without waiting for the whole block or for the disk. Memory is one block per transfer in flight;
- * once the block is on disk the fill is dropped from the registry and garbage-collected with its
- * last reader.
+ * without waiting for the whole block or for the disk.
+ *
+ * The bytes go into a pooled block buffer (block-memory.ts) as they arrive, when one is free: the
+ * socket's chunk then dies young instead of being held (and promoted) for the block's lifetime.
+ * Readers get copies of pooled bytes, since the buffer is reused once the fill is let go. Without
+ * a free buffer the fill keeps the chunks themselves (never copied), as before the pool.
+ *
+ * Who holds the fill is counted (`retain`/`release`): the registry while it is listed, its
+ * transfer while it keeps the block for its reader, the store while it writes it. The pooled
+ * buffer goes back when the count falls to zero; a fill let go reads nothing more.
  */
+import type { AlignedSlots } from './block-memory.js';
+
 export type FillState = 'filling' | 'done' | 'failed';
 
 /** What a fill needs from the transfer that feeds it (to ask it to go further, for pacing). */
@@ -23,6 +32,13 @@ export interface FillSource {
 export class BlockFill {
   private readonly main = new Segment();
   private readonly head = new Segment();
+  /** The pooled buffer holding the block (offset 0 = the block's first byte), when one was free. */
+  private slot: Buffer | undefined;
+  /** Whether the pool was asked (at the first byte): the fill keeps to one mode for its life. */
+  private placed = false;
+  private holds = 0;
+  /** Listed in the registry (it holds the fill once). */
+  registered = false;
   private waiters: Array<() => void> = [];
   state: FillState = 'filling';
   error: Error | undefined;
@@ -37,7 +53,41 @@ export class BlockFill {
     readonly source: FillSource,
     /** Bytes at the start of the block that come from a separate head transfer (0: one transfer). */
     readonly headBytes = 0,
+    /** Where pooled buffers come from (none: chunks are kept). */
+    private readonly memory?: AlignedSlots,
   ) {}
+
+  /** One more holder (registry, keeping transfer, store write in progress). */
+  retain(): void {
+    this.holds += 1;
+  }
+
+  /** A holder let go: with none left, the pooled buffer goes back to the pool. */
+  release(): void {
+    this.holds -= 1;
+    if (this.holds > 0) return;
+    this.holds = 0;
+    const slot = this.slot;
+    if (!slot) return;
+    this.slot = undefined;
+    this.released = true;
+    this.memory!.release(slot);
+  }
+
+  /** Let go after its last holder: its bytes are gone (a late reader reads from disk or upstream). */
+  released = false;
+
+  /** The pooled buffer the block's bytes are in (for a write without a copy), if any. */
+  get pooled(): Buffer | undefined {
+    return this.slot;
+  }
+
+  /** At the first byte: a pooled buffer if one is free. */
+  private place(): void {
+    if (this.placed) return;
+    this.placed = true;
+    if (this.memory && this.expected <= this.memory.slotBytes) this.slot = this.memory.tryAcquire();
+  }
 
   /** Bytes of the main segment so far (from `headBytes` on). */
   get length(): number {
@@ -47,7 +97,9 @@ export class BlockFill {
   /** The next bytes of the main segment (in order, from `headBytes`). */
   append(chunk: Buffer): void {
     if (this.state !== 'filling') return;
-    this.main.add(chunk);
+    this.place();
+    if (this.slot) this.main.copyInto(this.slot, this.headBytes, chunk);
+    else this.main.add(chunk);
     this.settleIfWhole();
     this.wake();
   }
@@ -55,7 +107,10 @@ export class BlockFill {
   /** The next bytes of the head segment (in order, from 0). */
   appendHead(chunk: Buffer): void {
     if (this.state !== 'filling') return;
-    this.head.add(chunk.length > this.headBytes - this.head.length ? chunk.subarray(0, this.headBytes - this.head.length) : chunk);
+    this.place();
+    const piece = chunk.length > this.headBytes - this.head.length ? chunk.subarray(0, this.headBytes - this.head.length) : chunk;
+    if (this.slot) this.head.copyInto(this.slot, 0, piece);
+    else this.head.add(piece);
     this.settleIfWhole();
     this.wake();
   }
@@ -65,8 +120,9 @@ export class BlockFill {
     return this.main.length >= this.expected - this.headBytes;
   }
 
-  /** The block's bytes in order (whole blocks only). */
+  /** The block's bytes in order (whole blocks only; views of the pooled buffer, valid while held). */
   chunks(): Buffer[] {
+    if (this.slot) return [this.slot.subarray(0, this.expected)];
     return [...this.head.chunks, ...this.main.chunks];
   }
 
@@ -79,6 +135,15 @@ export class BlockFill {
 
   /** Up to `max` bytes from `offset` (within the block), or undefined when they are not here yet. */
   read(offset: number, max: number): Buffer | undefined {
+    if (this.released) return undefined;
+    if (this.slot) {
+      // A copy: the pooled buffer is reused once the fill is let go, while the piece may still sit
+      // in a socket's queue.
+      const have = offset < this.headBytes ? this.head.length : this.headBytes + this.main.length;
+      const limit = offset < this.headBytes ? Math.min(have, this.headBytes) : have;
+      if (offset >= limit) return undefined;
+      return Buffer.from(this.slot.subarray(offset, Math.min(limit, offset + max)));
+    }
     if (offset < this.headBytes) return this.head.read(offset, Math.min(max, this.headBytes - offset));
     return this.main.read(offset - this.headBytes, max);
   }
@@ -112,6 +177,11 @@ class Segment {
   readonly chunks: Buffer[] = [];
   private readonly starts: number[] = [];
   length = 0;
+
+  /** Pooled mode: copies the chunk into `slot` at `base` + the bytes so far. */
+  copyInto(slot: Buffer, base: number, chunk: Buffer): void {
+    this.length += chunk.copy(slot, base + this.length);
+  }
 
   add(chunk: Buffer): void {
     this.starts.push(this.length);

@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createXXHash64, type IHasher } from 'hash-wasm';
+import { createXXHash64 } from 'hash-wasm';
+import { BlockWriter } from './block-write.js';
 import { BlockIndex, recordId, type BlockRecord } from './block-index.js';
 import type { BlockCacheSettings } from './options.js';
 
@@ -49,6 +50,8 @@ const FILE_SHARE = 0.5;
 
 export class BlockStore {
   readonly index = new BlockIndex();
+  /** Writes units to disk (direct I/O for whole blocks where the file system takes it). */
+  readonly writer: BlockWriter;
   private readonly readyDirs = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<unknown>>();
   /** Blocks a live reader is about to read: eviction skips them (the bound may be exceeded meanwhile). */
@@ -70,7 +73,9 @@ export class BlockStore {
     private readonly settings: BlockCacheSettings,
     private readonly now: () => number,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.writer = new BlockWriter(settings.blockSize, settings.directIo ?? true);
+  }
 
   static async open(settings: BlockCacheSettings, now: () => number, onError: (error: unknown) => void): Promise<BlockStore> {
     const store = new BlockStore(settings, now, onError);
@@ -155,12 +160,14 @@ export class BlockStore {
   }
 
   /**
-   * Stores one whole block (its bytes as `chunks`, in order). Resolves true once it is on disk and
-   * indexed; false when it was not stored (full disk: pass-through, or a disk error, reported).
+   * Stores one whole block (its bytes as `chunks`, in order; `aligned`: the pooled buffer they are
+   * in, if any, written from without a copy). Resolves true once it is on disk and indexed; false
+   * when it was not stored (full disk: pass-through, or a disk error, reported). Either way the
+   * chunks are no longer used once it resolves (a pooled buffer may be reused then).
    */
-  storeBlock(key: string, index: number, meta: { size: number; urlHash: string }, chunks: Buffer[]): Promise<boolean> {
+  storeBlock(key: string, index: number, meta: { size: number; urlHash: string }, chunks: Buffer[], aligned?: Buffer): Promise<boolean> {
     if (this.passThrough) return Promise.resolve(false);
-    return this.track(writeBlock(this, { key, index }, meta, this.prepareFile(key, meta), chunks));
+    return this.track(writeBlock(this, { key, index }, meta, this.prepareFile(key, meta), chunks, aligned));
   }
 
   /**
@@ -455,12 +462,10 @@ export class BlockStore {
 }
 
 /**
- * Writes a whole block with a single vectored write, under the block's final name (index +
- * xxHash64 of its bytes): one open, one writev and one close per block. Writing chunk by chunk as
- * they arrived cost a thread-pool round trip per 64 KiB and was most of the cache's sequential cost
- * (docs/media-reads.md, "The store on disk").
+ * Writes a whole block or a fragment under its final name (index + xxHash64 of its bytes), through
+ * the store's BlockWriter (direct I/O for whole blocks where the disk takes it: block-write.ts).
  *
- * No temporary file and no rename: the index learns of the block only after the write completed,
+ * No temporary file and no rename: the index learns of the unit only after the write completed,
  * so no reader opens it half written, and a file a crash left short or torn is found at start
  * (wrong size: dropped) or at first read (checksum mismatch: dropped and fetched again). No flush.
  */
@@ -470,74 +475,38 @@ async function writeBlock(
   meta: { size: number; urlHash: string },
   ready: Promise<void>,
   chunks: Buffer[],
+  aligned?: Buffer,
 ): Promise<boolean> {
   const { key, index, offset } = unit;
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
-  let path: string | undefined;
-  let handle: FileHandle | undefined;
   try {
     await ready;
-    const sum = await blockChecksum(chunks);
-    path = store.recordPath({ key, index, offset, bytes, sum, lastUsed: 0, verified: true });
-    // A unit of this name already indexed holds these very bytes (same checksum): keep it as it
-    // is, rather than truncating a file a reader may have open.
-    if (offset === undefined ? store.index.get(key, index)?.sum === sum : store.index.fragmentCovering(key, index, offset, offset + bytes)?.sum === sum) {
-      return true;
-    }
-    handle = await open(path, 'w');
-    await writeAll(handle, chunks, bytes);
-    await handle.close();
-    handle = undefined;
-    if (offset === undefined) store.registerBlock(key, index, bytes, meta, sum);
-    else store.registerFragment(key, index, offset, bytes, meta, sum);
+    await store.writer.write(
+      {
+        direct: offset === undefined,
+        path: (sum) => store.recordPath({ key, index, offset, bytes: chunkBytes(chunks), sum, lastUsed: 0, verified: true }),
+        // A unit of this name already indexed holds these very bytes (same checksum): keep it as it
+        // is, rather than truncating a file a reader may have open.
+        alreadyStored: (sum) =>
+          offset === undefined ? store.index.get(key, index)?.sum === sum : store.index.fragmentCovering(key, index, offset, offset + chunkBytes(chunks))?.sum === sum,
+        register: (sum, bytes) => {
+          if (offset === undefined) store.registerBlock(key, index, bytes, meta, sum);
+          else store.registerFragment(key, index, offset, bytes, meta, sum);
+        },
+      },
+      chunks,
+      aligned,
+    );
     return true;
   } catch (error) {
-    await handle?.close().catch(() => {});
-    if (path) await rm(path, { force: true }).catch(() => {});
     store.report(error);
     return false;
   }
 }
 
-let sharedHasher: Promise<IHasher> | undefined;
-
-/**
- * xxHash64 (hex) of a block's bytes. One hasher for the process: hashing runs in one synchronous
- * stretch (init, updates, digest) so concurrent commits cannot interleave, and the WebAssembly
- * instance is made once instead of once per block.
- */
-async function blockChecksum(chunks: Buffer[]): Promise<string> {
-  sharedHasher ??= createXXHash64();
-  const hasher = await sharedHasher;
-  hasher.init();
-  for (const chunk of chunks) hasher.update(chunk);
-  return hasher.digest('hex');
-}
-
-/** Writes every chunk at offset 0 on, retrying the rest after a short vectored write. */
-async function writeAll(handle: FileHandle, chunks: Buffer[], bytes: number): Promise<void> {
-  let pending = chunks;
-  let done = 0;
-  while (done < bytes) {
-    const { bytesWritten } = await handle.writev(pending, done);
-    if (bytesWritten <= 0) throw new Error('the disk accepted no bytes of a cache block');
-    done += bytesWritten;
-    pending = remainder(pending, bytesWritten);
-  }
-}
-
-function remainder(chunks: Buffer[], skip: number): Buffer[] {
-  const rest: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
-    }
-    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-    skip = 0;
-  }
-  return rest;
+function chunkBytes(chunks: Buffer[]): number {
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.length;
+  return bytes;
 }
 
 async function readMeta(path: string): Promise<FileMeta | undefined> {

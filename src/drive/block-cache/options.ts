@@ -20,6 +20,8 @@ export interface BlockCacheSettings {
   maxResumes: number;
   /** Upstream connections one sequential reader may use when a single one is slower than the reader; 1 = off (default 5). */
   parallelStreams?: number;
+  /** Write whole blocks with direct I/O (O_DIRECT, Linux) where the disk takes it (default true). */
+  directIo?: boolean;
 }
 
 export const MIB = 1024 * 1024;

@@ -25,6 +25,7 @@
 import type { Readable } from 'node:stream';
 import { resumableRead, type ResumableReadOptions } from '../resumable-read.js';
 import { BlockFill, type FillSource } from './block-fill.js';
+import type { AlignedSlots } from './block-memory.js';
 import type { BlockStore } from './block-store.js';
 import type { CacheStats } from './stats.js';
 
@@ -53,7 +54,16 @@ export class FillRegistry {
   set(fill: BlockFill): void {
     let blocks = this.files.get(fill.key);
     if (!blocks) this.files.set(fill.key, (blocks = new Map()));
-    blocks.set(fill.index, fill);
+    const previous = blocks.get(fill.index);
+    if (previous !== fill) {
+      blocks.set(fill.index, fill);
+      fill.registered = true;
+      fill.retain();
+      if (previous) {
+        previous.registered = false;
+        previous.release();
+      }
+    }
     this.onClaim(fill.key);
   }
 
@@ -63,6 +73,8 @@ export class FillRegistry {
     if (blocks?.get(fill.index) !== fill) return;
     blocks.delete(fill.index);
     if (blocks.size === 0) this.files.delete(fill.key);
+    fill.registered = false;
+    fill.release();
   }
 }
 
@@ -99,6 +111,8 @@ export interface SpanFetchOptions {
   requestBound?: () => number;
   /** Where the upstream connection goes while paused, so it can be closed for a waiting caller (upstream-connections.ts). */
   parking?: ResumableReadOptions['parking'];
+  /** Pooled block buffers for the bytes in flight (block-memory.ts); none: fills keep the chunks. */
+  memory?: AlignedSlots;
 }
 
 export class SpanFetch implements FillSource {
@@ -265,6 +279,7 @@ export class SpanFetch implements FillSource {
           this.pendingWrites -= fill.length;
           fill.fail(error);
           this.options.registry.delete(fill);
+          fill.release();
         }
       }
       if (this.streamEnded) this.finish(undefined);
@@ -330,7 +345,8 @@ export class SpanFetch implements FillSource {
       // from the span's start for its first block): it cannot be claimed by this transfer.
       if (this.position > Math.max(this.start, index * blockSize)) continue;
       const headBytes = index === this.options.firstBlock ? this.start - index * blockSize : 0;
-      const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this, headBytes);
+      const fill = new BlockFill(key, index, Math.min(blockSize, meta.size - index * blockSize), this, headBytes, this.options.memory);
+      fill.retain();
       this.fills.set(index, fill);
       registry.set(fill);
     }
@@ -405,6 +421,7 @@ export class SpanFetch implements FillSource {
       registry.delete(fill);
       // A reader other than the owner waiting on it looks again and finds the new transfer.
       fill.fail(new Error('handed to another connection'));
+      fill.release();
     }
     this.stopAt = keep;
     this.limit = Math.min(this.limit, keep + 1);
@@ -424,12 +441,17 @@ export class SpanFetch implements FillSource {
 
   /** The owner reads block `index` now: the blocks before it are let go. */
   passed(index: number): void {
-    for (const block of this.kept.keys()) if (block < index) this.kept.delete(block);
+    for (const [block, fill] of this.kept) {
+      if (block >= index) continue;
+      this.kept.delete(block);
+      fill.release();
+    }
   }
 
   /** The owner is gone or done: hold nothing more for it. */
   forget(): void {
     this.keeping = false;
+    for (const fill of this.kept.values()) fill.release();
     this.kept.clear();
   }
 
@@ -544,14 +566,21 @@ export class SpanFetch implements FillSource {
   /** The block is whole in memory: readers already have it; it leaves the registry once on disk. */
   private complete(fill: BlockFill): void {
     this.fills.delete(fill.index);
-    if (this.keeping) this.kept.set(fill.index, fill);
+    if (this.keeping && !this.kept.has(fill.index)) {
+      fill.retain();
+      this.kept.set(fill.index, fill);
+    }
+    fill.retain();
     const { key, meta, store } = this.options;
-    void store.storeBlock(key, fill.index, meta, fill.chunks()).then((stored) => {
+    void store.storeBlock(key, fill.index, meta, fill.chunks(), fill.pooled).then((stored) => {
       this.pendingWrites -= fill.length;
       this.maybeResume();
       if (stored) this.options.registry.delete(fill);
       else this.keepUnstored(fill);
+      fill.release();
     });
+    // The transfer's own hold (taken at the claim); the store, kept map and registry hold it now.
+    fill.release();
   }
 
   /**
@@ -572,6 +601,7 @@ export class SpanFetch implements FillSource {
     for (const fill of this.fills.values()) {
       fill.fail(failure ?? new Error('transfer over'));
       this.options.registry.delete(fill);
+      fill.release();
     }
     this.fills.clear();
     this.head?.destroy();

@@ -31,6 +31,10 @@ export interface CacheStats {
   /** Blocks (fragments included: parts of blocks that small reads fetched exactly) and bytes on disk now. */
   storedBlocks: number;
   storedBytes: number;
+  /** Pooled block buffers (block-memory.ts): how many, in use now, and fills that found none free. */
+  memoryBuffers: number;
+  memoryInUse: number;
+  memoryMisses: number;
 }
 
 export function emptyStats(): CacheStats {
@@ -50,5 +54,8 @@ export function emptyStats(): CacheStats {
     passThrough: 0,
     storedBlocks: 0,
     storedBytes: 0,
+    memoryBuffers: 0,
+    memoryInUse: 0,
+    memoryMisses: 0,
   };
 }
