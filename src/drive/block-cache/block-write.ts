@@ -40,10 +40,14 @@ export class BlockWriter {
   /** False once the file system refused direct I/O (or the platform has none). */
   directIo: boolean;
 
-  /** @param direct try direct I/O for whole blocks (Linux only; off in tests that need the page cache). */
+  /**
+   * @param direct try direct I/O for whole blocks (Linux only).
+   * @param openFile how files are opened (tests stand in a file system that refuses O_DIRECT).
+   */
   constructor(
     private readonly blockSize: number,
     direct = true,
+    private readonly openFile: typeof open = open,
   ) {
     this.directIo = direct && typeof constants.O_DIRECT === 'number' && constants.O_DIRECT !== 0;
   }
@@ -64,7 +68,7 @@ export class BlockWriter {
     }
     const sum = await checksum(chunks);
     if (target.alreadyStored(sum)) return;
-    await writeFileAt(target.path(sum), 0, (handle) => writeAll(handle, chunks, bytes));
+    await writeFileAt(this.openFile, target.path(sum), 0, (handle) => writeAll(handle, chunks, bytes));
     target.register(sum, bytes);
   }
 
@@ -85,7 +89,7 @@ export class BlockWriter {
       const sum = await checksum([data]);
       if (target.alreadyStored(sum)) return true;
       try {
-        await writeFileAt(target.path(sum), constants.O_DIRECT, async (handle) => {
+        await writeFileAt(this.openFile, target.path(sum), constants.O_DIRECT, async (handle) => {
           await writeAll(handle, [slot.subarray(0, padded)], padded);
           if (padded !== bytes) await handle.truncate(bytes);
         });
@@ -103,10 +107,10 @@ export class BlockWriter {
 }
 
 /** Opens `path` for writing (created or truncated, plus `extraFlags`), runs `body`, closes; removes the file if anything failed. */
-async function writeFileAt(path: string, extraFlags: number, body: (handle: FileHandle) => Promise<void>): Promise<void> {
+async function writeFileAt(openFile: typeof open, path: string, extraFlags: number, body: (handle: FileHandle) => Promise<void>): Promise<void> {
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | extraFlags, 0o644);
+    handle = await openFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | extraFlags, 0o644);
     await body(handle);
     const closing = handle;
     handle = undefined;
