@@ -15,6 +15,8 @@ export interface CacheFlags {
   parallelStreams?: number;
   /** commander sets false for --no-read-cache. */
   readCache?: boolean;
+  /** commander sets false for --no-cache-direct-io. */
+  cacheDirectIo?: boolean;
   prefetchProbes?: boolean;
 }
 
@@ -49,6 +51,7 @@ export function cacheOptionsFrom(flags: CacheFlags): ReadCacheOptions {
   if (flags.readAhead !== undefined) options.readAheadMaxBytes = flags.readAhead;
   if (flags.parallelStreams !== undefined) options.parallelStreams = flags.parallelStreams;
   if (flags.prefetchProbes) options.prefetchProbes = true;
+  if (flags.cacheDirectIo === false) options.cacheDirectIo = false;
   return options;
 }
 

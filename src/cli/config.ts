@@ -598,6 +598,15 @@ export const SETTINGS = {
     default: true,
     parse: boolean,
   } satisfies Setting<boolean>,
+  cacheDirectIo: {
+    key: 'cacheDirectIo',
+    flag: '--no-cache-direct-io',
+    env: ['FICHIER_DAV_CACHE_DIRECT_IO'],
+    description:
+      'serve: write read-cache blocks through the page cache instead of with direct I/O (O_DIRECT; file systems that refuse it are detected anyway): for a cache on NFS or another network file system, where each direct write waits for the server (env/config: false turns direct I/O off)',
+    default: true,
+    parse: boolean,
+  } satisfies Setting<boolean>,
   prefetchProbes: {
     key: 'prefetchProbes',
     flag: '--prefetch-probes',
@@ -769,7 +778,7 @@ export type SettingValues<K extends SettingKey> = { [P in K]: ValueOf<Settings[P
 /** The settings every account command reads. */
 export const ACCOUNT_SETTING_KEYS = ['apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'jitterMs', 'retries', 'redisUrl', 'redisBridges'] as const satisfies readonly SettingKey[];
 /** The read-cache settings (serve; the drive applies its defaults to those left unset). */
-export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'parallelStreams', 'readCache', 'prefetchProbes'] as const satisfies readonly SettingKey[];
+export const CACHE_SETTING_KEYS = ['cacheDir', 'cacheMaxSize', 'cacheMaxAge', 'cacheBlockSize', 'readAhead', 'parallelStreams', 'readCache', 'cacheDirectIo', 'prefetchProbes'] as const satisfies readonly SettingKey[];
 /** Everything `serve` reads. */
 export const SERVE_SETTING_KEYS = [
   'apiUrl', 'apiKeyFile', 'stateDir', 'account', 'rate', 'timeScale', 'jitterMs', 'host', 'port', 'downloads', 'logLevel', 'logFormat',

@@ -47,6 +47,9 @@ describe('read cache flags', () => {
       prefetchProbes: true,
     });
     expect(cacheOptionsFrom(parse(['--no-read-cache']))).toEqual({ readCache: false });
+    expect(cacheOptionsFrom(parse(['--no-cache-direct-io']))).toEqual({ readCache: true, cacheDirectIo: false });
+    expect(cacheSettingsFrom({ spoolDir: '/s/a/spool', ...cacheOptionsFrom(parse(['--no-cache-direct-io'])) })?.directIo).toBe(false);
+    expect(cacheSettingsFrom({ spoolDir: '/s/a/spool' })?.directIo).toBe(true);
   });
 
   it('refuses bad values with a clear message', () => {

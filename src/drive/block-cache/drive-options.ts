@@ -21,6 +21,8 @@ export interface ReadCacheOptions {
   cacheBackgroundFetches?: number;
   /** Upstream connections one sequential reader may use when one connection is slower than the reader (1 = off). Default 4. */
   parallelStreams?: number;
+  /** Write whole blocks with direct I/O (O_DIRECT) where the file system takes it. Default true. */
+  cacheDirectIo?: boolean;
   /** Warm the head and tail blocks of media files of each listed folder in the background. Default false. */
   prefetchProbes?: boolean;
 }
@@ -38,5 +40,6 @@ export function cacheSettingsFrom(options: ReadCacheOptions & { spoolDir: string
     warmTail: CACHE_DEFAULTS.warmTail,
     maxResumes: options.maxResumes ?? CACHE_DEFAULTS.maxResumes,
     parallelStreams: options.parallelStreams ?? CACHE_DEFAULTS.parallelStreams,
+    directIo: options.cacheDirectIo ?? true,
   };
 }
