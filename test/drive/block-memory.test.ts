@@ -97,9 +97,9 @@ describe('pooled buffers through the cache', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function openCache(memoryBytes: number, readAheadMaxBytes = 4 * BLOCK): Promise<BlockCache> {
+  async function openCache(memoryBytes: number, readAheadMaxBytes = 4 * BLOCK, parallelStreams?: number): Promise<BlockCache> {
     const cache = await BlockCache.open(
-      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes, backgroundFetches: 2, warmTail: false, maxResumes: 3 },
+      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes, backgroundFetches: 2, warmTail: false, maxResumes: 3, parallelStreams },
       { open: upstream.open, onError: (error) => console.error(error), memoryBytes },
     );
     caches.push(cache);
@@ -140,6 +140,35 @@ describe('pooled buffers through the cache', () => {
     let resident = 0;
     for (const entry of files) resident += Number(execFileSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', join(entry.parentPath, entry.name)], { encoding: 'utf8' }).trim());
     expect(resident).toBe(0);
+  });
+
+  it('a stalled reader holding the whole pool: a new reader takes buffers of its blocks already on disk, and both get exact bytes', async () => {
+    const cache = await openCache(4 * BLOCK, 16 * BLOCK, 1);
+    const slow = upstream.addFile('slow.mkv', 40 * BLOCK);
+    const fast = upstream.addFile('fast.mkv', 12 * BLOCK);
+    const stalled = cache.read(slow.file, { start: 0, end: slow.file.size - 1 });
+    // It reads 8 blocks (its read-ahead window grows as it reads), then stops reading.
+    const taken: Buffer[] = [];
+    let got = 0;
+    while (got < 8 * BLOCK) {
+      const chunk = stalled.read() as Buffer | null;
+      if (chunk) {
+        taken.push(chunk);
+        got += chunk.length;
+      } else await new Promise((resolve) => stalled.once('readable', resolve));
+    }
+    const first = Buffer.concat(taken);
+    expect(first.equals(slow.content.subarray(0, first.length))).toBe(true);
+    // The read-ahead runs on while its reader reads nothing: its blocks are stored and kept for it.
+    for (let tries = 0; cache.stats().memoryInUse < 4 && tries < 400; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(cache.stats().memoryInUse).toBe(4);
+    expect((await collect(cache.read(fast.file, { start: 0, end: fast.file.size - 1 }))).equals(fast.content)).toBe(true);
+    // The stalled reader resumes and still gets every byte (blocks it was let go of come from disk).
+    const rest: Buffer[] = [first];
+    for await (const chunk of stalled) rest.push(chunk as Buffer);
+    expect(Buffer.concat(rest).equals(slow.content)).toBe(true);
+    await cache.settle();
+    expect(cache.stats().memoryInUse).toBe(0);
   });
 
   it('many concurrent readers over a pool smaller than their blocks in flight: bytes exact, misses counted, nothing left in use', async () => {

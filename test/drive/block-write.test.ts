@@ -77,6 +77,23 @@ describe('AlignedSlots', () => {
     expect(slots.inUse).toBe(2);
   });
 
+  it('asks to reclaim a slot when none is free, and hands out the one given back', () => {
+    const slots = new AlignedSlots(64 * 1024, 0, 2);
+    const held = [slots.tryAcquire()!, slots.tryAcquire()!];
+    let asked = 0;
+    slots.reclaim = () => {
+      asked += 1;
+      slots.release(held.pop()!);
+      return true;
+    };
+    expect(slots.tryAcquire()).toBeDefined();
+    expect(asked).toBe(1);
+    expect(slots.misses).toBe(0);
+    slots.reclaim = () => false;
+    expect(slots.tryAcquire()).toBeUndefined();
+    expect(slots.misses).toBe(1);
+  });
+
   it('slots are aligned for O_DIRECT: the kernel takes a direct write from each of them', async () => {
     const slots = new AlignedSlots(64 * 1024, 4 * 64 * 1024, 4);
     for (let i = 0; i < 4; i += 1) {

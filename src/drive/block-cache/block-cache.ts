@@ -320,10 +320,20 @@ export class BlockCache {
       limit,
       openEnded: through >= file.size - 1,
       requestBound,
-      memory: (this.memory ??= new AlignedSlots(blockSize, this.hooks.memoryBytes ?? BLOCK_MEMORY_BYTES, 4)),
+      memory: (this.memory ??= this.blockMemory()),
     });
     this.active.add(fetch);
     void fetch.done.then(() => this.active.delete(fetch));
     return fetch;
+  }
+
+  /** The pool of block buffers; when it is empty, a block kept for a reader but already on disk gives its buffer back. */
+  private blockMemory(): AlignedSlots {
+    const memory = new AlignedSlots(this.settings.blockSize, this.hooks.memoryBytes ?? BLOCK_MEMORY_BYTES, 4);
+    memory.reclaim = () => {
+      for (const fetch of this.active) if (fetch.releaseStoredKept()) return true;
+      return false;
+    };
+    return memory;
   }
 }

@@ -74,6 +74,14 @@ export class BlockFill {
     this.memory!.release(slot);
   }
 
+  /** Holders now (registry, transfer, kept map, write in progress). */
+  get holders(): number {
+    return this.holds;
+  }
+
+  /** On disk (stored by its transfer): a reader can read it from there once memory lets it go. */
+  stored = false;
+
   /** Let go after its last holder: its bytes are gone (a late reader reads from disk or upstream). */
   released = false;
 

@@ -34,6 +34,11 @@ export class AlignedSlots {
   private readonly waiting: Array<(slot: Buffer) => void> = [];
   /** Times tryAcquire found no free slot (the caller went on without one). */
   misses = 0;
+  /**
+   * Asked when no slot is free: may release one (a block held only for a reader that can read it
+   * from disk). Returns true if it did.
+   */
+  reclaim: () => boolean = () => false;
 
   /**
    * @param blockSize bytes of a whole block.
@@ -53,6 +58,7 @@ export class AlignedSlots {
 
   /** A free slot, or undefined (counted as a miss) when all are in use. */
   tryAcquire(): Buffer | undefined {
+    if (this.free.length === 0 && this.waiting.length === 0) this.reclaim();
     const slot = this.free.pop();
     if (!slot) this.misses += 1;
     return slot;

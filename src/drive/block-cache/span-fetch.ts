@@ -448,6 +448,20 @@ export class SpanFetch implements FillSource {
     }
   }
 
+  /**
+   * The pool of block buffers is empty: lets go of the kept block furthest ahead of the reader
+   * that is on disk already and held by nothing else (the reader reads it from disk when it gets
+   * there). A slow reader's read-ahead would otherwise hold the whole pool. Returns true if one was let go.
+   */
+  releaseStoredKept(): boolean {
+    let furthest: BlockFill | undefined;
+    for (const fill of this.kept.values()) if (fill.stored && fill.pooled && fill.holders === 1 && (!furthest || fill.index > furthest.index)) furthest = fill;
+    if (!furthest) return false;
+    this.kept.delete(furthest.index);
+    furthest.release();
+    return true;
+  }
+
   /** The owner is gone or done: hold nothing more for it. */
   forget(): void {
     this.keeping = false;
@@ -575,6 +589,7 @@ export class SpanFetch implements FillSource {
     void store.storeBlock(key, fill.index, meta, fill.chunks(), fill.pooled).then((stored) => {
       this.pendingWrites -= fill.length;
       this.maybeResume();
+      fill.stored = stored;
       if (stored) this.options.registry.delete(fill);
       else this.keepUnstored(fill);
       fill.release();
