@@ -32,6 +32,8 @@ class FakeUpstream {
   readonly transfers: Transfer[] = [];
   /** URL -> first byte that never arrives: a GET reaching it errors there (and so do its resumes). */
   readonly failAt = new Map<string, number>();
+  /** Bytes after which every background-priority GET breaks (a cold seek's head GET, for one). */
+  failBackgroundAfter: number | undefined;
   gated = false;
   /** Milliseconds before each chunk (a link slower than the reader). */
   delayMs = 0;
@@ -76,6 +78,10 @@ class FakeUpstream {
         if (self.gated) {
           size = Math.min(size, self.allowance);
           self.allowance -= size;
+        }
+        if (self.failBackgroundAfter !== undefined && context.priority === 'background' && transfer.sent + size > self.failBackgroundAfter) {
+          size = self.failBackgroundAfter - transfer.sent;
+          if (size <= 0) return void this.destroy(new Error('upstream broke (background)'));
         }
         if (failAt !== undefined && position + size > failAt) {
           size = failAt - position;
@@ -146,7 +152,11 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** MEMSTRESS_SEED=<n> shifts every seed (to shake out other interleavings locally). */
+const SEED_SHIFT = Number(process.env.MEMSTRESS_SEED ?? 0);
+
 function prng(seed: number): (n: number) => number {
+  seed += SEED_SHIFT;
   return (n) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed % n;
@@ -330,6 +340,44 @@ describe('pooled block buffers: slot lifecycle', () => {
     await expectNoSlotHeld(cache);
     for (const target of files) await readChecked(cache, target, 0, target.file.size - 1);
     await expectNoSlotHeld(cache);
+  }, 60_000);
+
+  it('cold seeks whose head GET breaks: the reader still gets exact bytes, the block is not stored, no slot left', async () => {
+    const big = 4 * BLOCK;
+    const cache = await openCache({ blockSize: big, readAheadMaxBytes: 2 * big, maxBytes: 256 * big }, 4);
+    const files = Array.from({ length: 5 }, (_, n) => addFile(`headless${n}.mkv`, 6 * big + 77));
+    upstream.failBackgroundAfter = 20_000;
+    const random = prng(555);
+    const seeks = files.map((target) => ({ target, start: (1 + random(4)) * big + BLOCK + 1 + random(big - BLOCK - 2) }));
+    await Promise.all(seeks.map(({ target, start }) => readChecked(cache, target, start, target.file.size - 1)));
+    await expectNoSlotHeld(cache);
+    // Every seek's head GET was made and broke before the seek's byte.
+    for (const { target, start } of seeks) {
+      const blockStart = start - (start % big);
+      const heads = upstream.transfers.filter((t) => t.priority === 'background' && t.start >= blockStart && t.end === start - 1);
+      expect(heads.length, target.file.name).toBeGreaterThan(0);
+      expect(heads.every((t) => t.sent <= 20_000)).toBe(true);
+    }
+    upstream.failBackgroundAfter = undefined;
+    for (const target of files) await readChecked(cache, target, 0, target.file.size - 1);
+    await expectNoSlotHeld(cache);
+  }, 60_000);
+
+  it('closing the cache with fills half done in every slot gives every slot back and ends every reader', async () => {
+    const cache = await openCache({ readAheadMaxBytes: 4 * BLOCK }, 4);
+    const files = Array.from({ length: 6 }, (_, n) => addFile(`closing${n}.mkv`, 10 * BLOCK));
+    upstream.gated = true;
+    const reads = files.map((target) => collect(cache.read(target.file, { start: 0, end: target.file.size - 1 })).then(() => 'complete', () => 'ended'));
+    for (let step = 0; step < 100 && cache.stats().memoryInUse < 4; step += 1) {
+      upstream.allow(24 * 1024);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(cache.stats().memoryInUse).toBe(4);
+    caches.splice(caches.indexOf(cache), 1);
+    await cache.close();
+    expect(cache.stats().memoryInUse).toBe(0);
+    upstream.allow(Number.MAX_SAFE_INTEGER);
+    expect(await Promise.all(reads)).toEqual(files.map(() => 'ended'));
   }, 60_000);
 
   it('a reader slower than upstream with read-ahead keeps its blocks while other readers churn the pool: exact bytes, no slot left', async () => {
