@@ -363,6 +363,23 @@ describe('pooled block buffers: slot lifecycle', () => {
     await expectNoSlotHeld(cache);
   }, 60_000);
 
+  it('readers that stall (never read on) and are destroyed later hold kept blocks meanwhile, never beyond: exact bytes for the others, no slot left', async () => {
+    const cache = await openCache({ readAheadMaxBytes: 6 * BLOCK }, 4);
+    const stalled = Array.from({ length: 3 }, (_, n) => addFile(`stall${n}.mkv`, 30 * BLOCK));
+    const busy = addFile('busy.mkv', 30 * BLOCK + 9);
+    const streams = stalled.map((target) => cache.read(target.file, { start: 0, end: target.file.size - 1 }));
+    const firsts = await Promise.all(streams.map((stream) => new Promise<Buffer>((resolve) => stream.once('data', resolve))));
+    streams.forEach((stream) => stream.pause());
+    firsts.forEach((first, n) => expect(first.equals(stalled[n].content.subarray(0, first.length))).toBe(true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await readChecked(cache, busy, 0, busy.file.size - 1);
+    await readChecked(cache, busy, 3 * BLOCK + 5, busy.file.size - 1);
+    for (const stream of streams) stream.destroy();
+    await expectNoSlotHeld(cache);
+    for (const target of stalled) await readChecked(cache, target, 0, target.file.size - 1);
+    await expectNoSlotHeld(cache);
+  }, 60_000);
+
   it('closing the cache with fills half done in every slot gives every slot back and ends every reader', async () => {
     const cache = await openCache({ readAheadMaxBytes: 4 * BLOCK }, 4);
     const files = Array.from({ length: 6 }, (_, n) => addFile(`closing${n}.mkv`, 10 * BLOCK));
