@@ -90,6 +90,23 @@ export class BlockFill {
     return this.slot;
   }
 
+  /**
+   * A whole block kept in memory long after its transfer (not stored: SpanFetch.keepUnstored, up to
+   * UNSTORED_KEEP_MS): its bytes move to memory of its own and the pooled buffer goes back now.
+   * Kept in the slot, every unstored block (a failing or full disk makes every block one) pinned a
+   * pooled buffer until its timer, long after any reader or transfer was gone: a small pool stayed
+   * exhausted, and `memoryInUse` stayed above zero once the cache had settled.
+   */
+  unpool(): void {
+    const slot = this.slot;
+    if (!slot || this.state !== 'done') return;
+    const copy = Buffer.from(slot.subarray(0, this.expected));
+    this.head.replace(copy.subarray(0, this.headBytes));
+    this.main.replace(copy.subarray(this.headBytes));
+    this.slot = undefined;
+    this.memory!.release(slot);
+  }
+
   /** At the first byte: a pooled buffer if one is free. */
   private place(): void {
     if (this.placed) return;
@@ -189,6 +206,14 @@ class Segment {
   /** Pooled mode: copies the chunk into `slot` at `base` + the bytes so far. */
   copyInto(slot: Buffer, base: number, chunk: Buffer): void {
     this.length += chunk.copy(slot, base + this.length);
+  }
+
+  /** Holds `bytes` alone from now on (see BlockFill.unpool). */
+  replace(bytes: Buffer): void {
+    this.chunks.length = 0;
+    this.starts.length = 0;
+    this.length = 0;
+    if (bytes.length > 0) this.add(bytes);
   }
 
   add(chunk: Buffer): void {

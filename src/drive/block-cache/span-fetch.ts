@@ -605,6 +605,8 @@ export class SpanFetch implements FillSource {
    */
   private keepUnstored(fill: BlockFill): void {
     fill.unstored = true;
+    // Kept for a while, but not in a pooled buffer: the pool is for blocks in flight (block-fill.ts).
+    fill.unpool();
     setTimeout(() => this.options.registry.delete(fill), UNSTORED_KEEP_MS).unref();
   }
 
