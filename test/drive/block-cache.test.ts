@@ -6,85 +6,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockCache, type RangeOpener } from '../../src/drive/block-cache/block-cache.js';
+import { BlockCache } from '../../src/drive/block-cache/block-cache.js';
 import type { CachedFileRef } from '../../src/drive/block-cache/file-key.js';
 import type { BlockCacheSettings } from '../../src/drive/block-cache/options.js';
+import { collect, GatedUpstream } from './gated-upstream.js';
 
 const BLOCK = 64 * 1024;
 
-interface Transfer {
-  start: number;
-  end: number;
-  sent: number;
-  aborted: boolean;
-  priority: string;
-}
-
-/** A fake download host over in-memory contents (by URL). With `gated`, bytes flow only as `allow()` permits. */
-class FakeUpstream {
-  readonly contents = new Map<string, Buffer>();
-  readonly transfers: Transfer[] = [];
-  gated = false;
-  /** Bytes per chunk pushed; not a divisor of the block size, chunks straddle block boundaries. */
-  chunkSize = 16 * 1024;
-  private allowance = 0;
-  private waiters: Array<() => void> = [];
-
-  allow(bytes: number): void {
-    this.allowance += bytes;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  get bytesSent(): number {
-    return this.transfers.reduce((sum, t) => sum + t.sent, 0);
-  }
-
-  readonly open: RangeOpener = async (file, range, context) => {
-    const content = this.contents.get(file.url);
-    if (!content) throw new Error('no such file upstream');
-    const transfer: Transfer = { ...range, sent: 0, aborted: false, priority: context.priority };
-    this.transfers.push(transfer);
-    const self = this;
-    let position = range.start;
-    const stream = new Readable({
-      highWaterMark: 16 * 1024,
-      async read() {
-        if (position > range.end) return void this.push(null);
-        while (self.gated && self.allowance <= 0) {
-          await new Promise<void>((resolve) => self.waiters.push(resolve));
-          if (this.destroyed) return;
-        }
-        let size = Math.min(self.chunkSize, range.end - position + 1);
-        if (self.gated) {
-          size = Math.min(size, self.allowance);
-          self.allowance -= size;
-        }
-        const chunk = content.subarray(position, position + size);
-        position += size;
-        transfer.sent += size;
-        this.push(Buffer.from(chunk));
-      },
-    });
-    context.signal.addEventListener('abort', () => {
-      // resumableRead also aborts its signal after a complete transfer: only an early stop counts.
-      transfer.aborted = transfer.sent < range.end - range.start + 1;
-      stream.destroy();
-    });
-    return stream;
-  };
-}
-
 let dir: string;
-let upstream: FakeUpstream;
+let upstream: GatedUpstream;
 const caches: BlockCache[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fichier-dav-blocks-'));
-  upstream = new FakeUpstream();
+  upstream = new GatedUpstream();
 });
 
 afterEach(async () => {
@@ -113,17 +49,8 @@ async function openCache(settings: Partial<BlockCacheSettings> = {}, now?: () =>
   return cache;
 }
 
-function addFile(name: string, size: number, checksum = `sum-${name}`): { file: CachedFileRef; content: Buffer } {
-  const content = randomBytes(size);
-  const file: CachedFileRef = { url: `https://1fichier.com/?${name}`, name, size, modified: new Date(0), checksum };
-  upstream.contents.set(file.url, content);
-  return { file, content };
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+function addFile(name: string, size: number, checksum?: string): { file: CachedFileRef; content: Buffer } {
+  return upstream.addFile(name, size, checksum);
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
