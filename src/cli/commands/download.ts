@@ -7,6 +7,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { once } from 'node:events';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -75,6 +76,28 @@ function countingTap(start: number, hasher: Hasher | undefined, onProgress: (wri
     },
   });
   return { tap, written: () => written };
+}
+
+/**
+ * The last stage of a download into LOCAL.part: the file exists (opened) before the first byte is
+ * asked for, and when the transfer breaks every byte that reached this stage is still written
+ * before the error goes on, so the next run resumes after all of them. A plain write stream at the
+ * end of the pipeline was destroyed with the transfer: bytes it had not written yet were lost, and
+ * when the break came before its open finished (a loaded machine), LOCAL.part was never created.
+ */
+async function keepingWhatArrives(path: string, flags: 'a' | 'w'): Promise<(source: AsyncIterable<Buffer>) => Promise<void>> {
+  const out = createWriteStream(path, { flags });
+  await once(out, 'ready');
+  return async (source) => {
+    try {
+      for await (const chunk of source) if (!out.write(chunk)) await once(out, 'drain');
+    } finally {
+      await new Promise<void>((resolve, reject) => {
+        if (out.destroyed) return resolve();
+        out.end((error?: Error | null) => (error ? reject(error) : resolve()));
+      });
+    }
+  };
 }
 
 async function localTarget(local: string, name: string): Promise<string> {
@@ -164,7 +187,7 @@ export function registerDownload(program: Command): void {
           if (start < entry.size) {
             const body = await context.account.drive.read(source, { range: { start, end: entry.size - 1 }, signal: context.signal });
             const { tap } = countingTap(start, hasher, (written) => transfer.update(written));
-            await pipeline(body, tap, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }), { signal: context.signal });
+            await pipeline(body, tap, await keepingWhatArrives(part, start > 0 ? 'a' : 'w'), { signal: context.signal });
           } else if (start === 0) {
             // An empty file (only possible for the drive's local empty files).
             await pipeline(await context.account.drive.read(source, { signal: context.signal }), createWriteStream(part));
