@@ -45,6 +45,16 @@ export function diff(after: Counters, before: Counters): Counters {
   };
 }
 
+/** Counters of no call at all. */
+export function noCalls(): Counters {
+  return { api: 0, getToken: 0, listings: 0, downloads: 0, floods: 0, uploads: 0 };
+}
+
+/** `a` and `b` together. */
+export function addCounters(a: Counters, b: Counters): Counters {
+  return { api: a.api + b.api, getToken: a.getToken + b.getToken, listings: a.listings + b.listings, downloads: a.downloads + b.downloads, floods: a.floods + b.floods, uploads: a.uploads + b.uploads };
+}
+
 const open = new Set<Stack>();
 
 /** Tears down every stack still running (a row that timed out leaves its processes behind). */

@@ -14,7 +14,7 @@ import { elapsedMs, now, sleep } from '../clock.js';
 import { drainFor, expectStatus, rangeHeader, type Drained } from '../http.js';
 import { probeAll, type ProbeTarget } from '../probe.js';
 import { fmt, met, ratio, type Row } from '../result.js';
-import { diff, withStack, type Counters, type Stack } from '../stack.js';
+import { addCounters, diff, noCalls, withStack, type Counters, type Stack } from '../stack.js';
 import { mbPerSecond, percentile } from '../stats.js';
 import { propfind } from '../webdav.js';
 import { randomRanges } from './get.js';
@@ -57,8 +57,7 @@ async function measured(stack: Stack, fn: () => Promise<void>, settleMs: number)
  */
 async function interleavedSeeks(stack: Stack, bridges: [BridgeProcess, BridgeProcess], ranges: { start: number; end: number }[], settleMs: number): Promise<{ ttfb: [number[], number[]]; calls: [Counters, Counters] }> {
   const ttfb: [number[], number[]] = [[], []];
-  const zero = diff(await stack.counters(), await stack.counters());
-  const calls: [Counters, Counters] = [{ ...zero }, { ...zero }];
+  const calls: [Counters, Counters] = [noCalls(), noCalls()];
   let before = await stack.counters();
   for (const [n, range] of ranges.entries()) {
     for (const side of n % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -66,17 +65,13 @@ async function interleavedSeeks(stack: Stack, bridges: [BridgeProcess, BridgePro
       if (res.bytes !== range.end - range.start + 1) throw new Error(`seek returned ${res.bytes} bytes`);
       ttfb[side]!.push(res.ttfbMs);
       const after = await stack.counters();
-      calls[side] = add(calls[side]!, diff(after, before));
+      calls[side] = addCounters(calls[side]!, diff(after, before));
       before = after;
     }
   }
   await sleep(settleMs);
-  calls[0] = add(calls[0], diff(await stack.counters(), before));
+  calls[0] = addCounters(calls[0], diff(await stack.counters(), before));
   return { ttfb, calls };
-}
-
-function add(a: Counters, b: Counters): Counters {
-  return { api: a.api + b.api, getToken: a.getToken + b.getToken, listings: a.listings + b.listings, downloads: a.downloads + b.downloads, floods: a.floods + b.floods, uploads: a.uploads + b.uploads };
 }
 
 export async function runCache(config: BenchConfig): Promise<Row[]> {

@@ -483,11 +483,11 @@ async function writeBlock(
     await store.writer.write(
       {
         direct: offset === undefined,
-        path: (sum) => store.recordPath({ key, index, offset, bytes: chunkBytes(chunks), sum, lastUsed: 0, verified: true }),
+        path: (sum, bytes) => store.recordPath({ key, index, offset, bytes, sum, lastUsed: 0, verified: true }),
         // A unit of this name already indexed holds these very bytes (same checksum): keep it as it
         // is, rather than truncating a file a reader may have open.
-        alreadyStored: (sum) =>
-          offset === undefined ? store.index.get(key, index)?.sum === sum : store.index.fragmentCovering(key, index, offset, offset + chunkBytes(chunks))?.sum === sum,
+        alreadyStored: (sum, bytes) =>
+          offset === undefined ? store.index.get(key, index)?.sum === sum : store.index.fragmentCovering(key, index, offset, offset + bytes)?.sum === sum,
         register: (sum, bytes) => {
           if (offset === undefined) store.registerBlock(key, index, bytes, meta, sum);
           else store.registerFragment(key, index, offset, bytes, meta, sum);
@@ -501,12 +501,6 @@ async function writeBlock(
     store.report(error);
     return false;
   }
-}
-
-function chunkBytes(chunks: Buffer[]): number {
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
-  return bytes;
 }
 
 async function readMeta(path: string): Promise<FileMeta | undefined> {

@@ -1,9 +1,8 @@
 /**
  * Writing one whole block (or fragment) to its file, and the checksum of its bytes.
  *
- * Whole blocks go to disk with direct I/O (`O_DIRECT`) where the file system takes it: the bytes
- * are copied once into an aligned staging buffer and written from there straight to the device,
- * bypassing the page cache. A streamed film then no longer fills the machine's page cache with
+ * Whole blocks go to disk with direct I/O (`O_DIRECT`) where the file system takes it, from an
+ * aligned buffer straight to the device, bypassing the page cache. A streamed film then no longer fills the machine's page cache with
  * blocks nobody reads back soon, and the bridge stops paying for page-cache pages it would touch
  * once: on the 2-core VM of our bench, a buffered 1 GiB write into fresh page cache cost 2.7 s of
  * kernel CPU against 0.17 s with `O_DIRECT` (`dd`, docs/media-reads.md, "Direct I/O"). Fragments
@@ -24,10 +23,10 @@ const STAGING_BYTES = 16 * 1024 * 1024;
 
 /** Where a unit goes and what to do once it is there; `register` is called after the bytes are written. */
 export interface BlockWriteTarget {
-  /** Path for a unit with these bytes' checksum. */
-  path(sum: string): string;
-  /** True when a unit with this checksum is already indexed (same bytes: nothing to write). */
-  alreadyStored(sum: string): boolean;
+  /** Path for a unit of `bytes` bytes with this checksum. */
+  path(sum: string, bytes: number): string;
+  /** True when a unit of `bytes` bytes with this checksum is already indexed (same bytes: nothing to write). */
+  alreadyStored(sum: string, bytes: number): boolean;
   /** The bytes are on disk under `path(sum)`. */
   register(sum: string, bytes: number): void;
   /** Whole blocks only: may be written with direct I/O. */
@@ -53,7 +52,7 @@ export class BlockWriter {
   }
 
   /**
-   * Writes `chunks` (the unit's bytes, in order) to `target.path(sum)` and registers it. `aligned`:
+   * Writes `chunks` (the unit's bytes, in order) to `target.path(sum, bytes)` and registers it. `aligned`:
    * the pooled buffer (block-memory.ts) whose start `chunks[0]` is, when the block lives in one;
    * it is written from without a copy, and its bytes past the block are zeroed. Resolves once the
    * bytes are written (the caller may reuse `chunks` and `aligned` then). Rejects with the disk's error
@@ -67,8 +66,8 @@ export class BlockWriter {
       if (done) return;
     }
     const sum = await checksum(chunks);
-    if (target.alreadyStored(sum)) return;
-    await writeFileAt(this.openFile, target.path(sum), 0, (handle) => writeAll(handle, chunks, bytes));
+    if (target.alreadyStored(sum, bytes)) return;
+    await writeFileAt(this.openFile, target.path(sum, bytes), 0, (handle) => writeAll(handle, chunks, bytes));
     target.register(sum, bytes);
   }
 
@@ -87,9 +86,9 @@ export class BlockWriter {
       slot.fill(0, bytes, padded);
       const data = slot.subarray(0, bytes);
       const sum = await checksum([data]);
-      if (target.alreadyStored(sum)) return true;
+      if (target.alreadyStored(sum, bytes)) return true;
       try {
-        await writeFileAt(this.openFile, target.path(sum), constants.O_DIRECT, async (handle) => {
+        await writeFileAt(this.openFile, target.path(sum, bytes), constants.O_DIRECT, async (handle) => {
           await writeAll(handle, [slot.subarray(0, padded)], padded);
           if (padded !== bytes) await handle.truncate(bytes);
         });
