@@ -77,6 +77,8 @@ export interface Drained {
   status: number;
   bytes: number;
   ms: number;
+  /** Milliseconds until the response head arrived (for the bridge: its API calls and their pacing). */
+  headMs: number;
   /** False when the time cap cut the transfer short. */
   complete: boolean;
 }
@@ -91,14 +93,16 @@ export async function drainFor(url: string, headers: Record<string, string>, cap
   const timer = setTimeout(() => controller.abort(), capMs);
   let bytes = 0;
   let status = 0;
+  let headMs = 0;
   try {
     const res = await request(url, { dispatcher: agent, headers, signal: controller.signal });
+    headMs = elapsedMs(started);
     status = res.statusCode;
     for await (const chunk of res.body as AsyncIterable<Buffer>) bytes += chunk.length;
-    return { status, bytes, ms: elapsedMs(started), complete: true };
+    return { status, bytes, ms: elapsedMs(started), headMs, complete: true };
   } catch (error) {
     if (!controller.signal.aborted) throw error;
-    return { status, bytes, ms: elapsedMs(started), complete: false };
+    return { status, bytes, ms: elapsedMs(started), headMs, complete: false };
   } finally {
     clearTimeout(timer);
   }
