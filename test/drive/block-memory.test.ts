@@ -171,6 +171,41 @@ describe('pooled buffers through the cache', () => {
     expect(cache.stats().memoryInUse).toBe(0);
   });
 
+  it('background fetches (tail warming, probe warming after a listing) leave no pooled buffer in use', async () => {
+    // Before: a transfer with no reader kept its last block for a reader that never came, and its
+    // pooled buffer was lost for good. Every media file listed cost two; after 16 the pool was empty.
+    const cache = await BlockCache.open(
+      { dir, maxBytes: 1024 * BLOCK, maxAgeMs: 3600_000, blockSize: BLOCK, readAheadMaxBytes: 4 * BLOCK, backgroundFetches: 2, warmTail: true, maxResumes: 3 },
+      { open: upstream.open, onError: (error) => console.error(error), memoryBytes: 4 * BLOCK },
+    );
+    caches.push(cache);
+    const { file, content } = upstream.addFile('movie.mkv', 30 * BLOCK + 5000);
+    expect((await collect(cache.read(file, { start: 0, end: 999 }))).equals(content.subarray(0, 1000))).toBe(true);
+    for (let tries = 0; cache.stats().storedBlocks < 2 && tries < 400; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await cache.settle();
+    const requests = upstream.requests.length;
+    expect((await collect(cache.read(file, { start: file.size - 100, end: file.size - 1 }))).equals(content.subarray(file.size - 100))).toBe(true);
+    // The tail was warmed in the background: no new request.
+    expect(upstream.requests.length).toBe(requests);
+    await cache.settle();
+    expect(cache.stats().memoryInUse).toBe(0);
+
+    const listed = Array.from({ length: 6 }, (_, i) => upstream.addFile(`episode${i}.mkv`, 9 * BLOCK + i * 100));
+    cache.warmProbes(listed.map(({ file }) => file));
+    for (let tries = 0; cache.stats().storedBlocks < 2 + 12 && tries < 400; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await cache.settle();
+    expect(cache.stats().storedBlocks).toBe(2 + 12);
+    expect(cache.stats().memoryInUse).toBe(0);
+    // And the pool still serves: a whole read afterwards misses it nowhere.
+    const misses = cache.stats().memoryMisses;
+    const { file: next, content: nextContent } = upstream.addFile('next.bin', 8 * BLOCK);
+    expect((await collect(cache.read(next, { start: 0, end: next.size - 1 }))).equals(nextContent)).toBe(true);
+    expect(cache.stats().memoryMisses).toBe(misses);
+    for (const { file: episode, content: bytes } of listed) {
+      expect((await collect(cache.read(episode, { start: 0, end: 99 }))).equals(bytes.subarray(0, 100))).toBe(true);
+    }
+  });
+
   it('many concurrent readers over a pool smaller than their blocks in flight: bytes exact, misses counted, nothing left in use', async () => {
     const cache = await openCache(4 * BLOCK, 8 * BLOCK);
     const files = Array.from({ length: 6 }, (_, i) => upstream.addFile(`f${i}.mkv`, 12 * BLOCK + i * 1000));

@@ -158,7 +158,7 @@ export class BlockCache {
         watchFile: (listener) => this.activity.watch(key, listener),
         mediaFile: isMediaFile(file.name, file.contentType),
         startFetch: (from, through, limit, priority = 'interactive', at, requestBound) =>
-          this.startFetch(file, key, meta, from, through, limit, priority, at, requestBound),
+          this.startFetch(file, key, meta, from, through, limit, priority, at, requestBound, true),
         maxLanes: plan.sequential ? (this.settings.parallelStreams ?? CACHE_DEFAULTS.parallelStreams) : 1,
         mayOpenMore: (opening) => this.hooks.mayOpenMore?.(file, opening) ?? true,
         onEnd: ({ complete, position, fetches }) => {
@@ -298,6 +298,7 @@ export class BlockCache {
     priority: FetchPriority,
     at?: number,
     requestBound?: () => number,
+    forReader = false,
   ): SpanFetch {
     const { blockSize } = this.settings;
     // The span (and so the upstream Range) ends at the last block to fetch: cached blocks after it are read from disk.
@@ -321,6 +322,7 @@ export class BlockCache {
       openEnded: through >= file.size - 1,
       requestBound,
       memory: (this.memory ??= this.blockMemory()),
+      keepForReader: forReader,
     });
     this.active.add(fetch);
     void fetch.done.then(() => this.active.delete(fetch));

@@ -113,6 +113,12 @@ export interface SpanFetchOptions {
   parking?: ResumableReadOptions['parking'];
   /** Pooled block buffers for the bytes in flight (block-memory.ts); none: fills keep the chunks. */
   memory?: AlignedSlots;
+  /**
+   * A reader owns this transfer and lets go of what it keeps (`passed`, `forget`): whole blocks are
+   * kept in memory for it. Default false: a transfer with no reader (tail warming, read-ahead past
+   * a read) keeps nothing, since nothing would ever let go of it (a kept block holds its pooled buffer).
+   */
+  keepForReader?: boolean;
 }
 
 export class SpanFetch implements FillSource {
@@ -136,7 +142,7 @@ export class SpanFetch implements FillSource {
    * an open, reads and a close per block on a sequential read. At most the pacing window is held.
    */
   private readonly kept = new Map<number, BlockFill>();
-  private keeping = true;
+  private keeping: boolean;
   /** The head of the first block, when the span starts inside it. */
   private head: Readable | undefined;
   private headPending = false;
@@ -166,6 +172,7 @@ export class SpanFetch implements FillSource {
     this.start = options.from !== undefined && options.from > firstByte && options.from < firstByte + blockSize ? options.from : firstByte;
     this.end = Math.min(meta.size, (options.lastBlock + 1) * blockSize) - 1;
     this.position = this.start;
+    this.keeping = options.keepForReader ?? false;
     this.limit = Math.min(this.end + 1, Math.max(options.limit, firstByte + blockSize));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.opened = new Promise((resolve, reject) => {
