@@ -3,7 +3,7 @@
  * the bridge was stopped is caught by its checksum after the restart, dropped, counted and fetched
  * again; a full disk turns the cache into a pass-through with one clear notice, and reads stay exact.
  */
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -126,5 +126,33 @@ describe('a full disk', () => {
     expect(notices[0]).toMatch(/disk .* is full \(ENOSPC\); reads now go straight to 1fichier/);
     expect(errors).toEqual([]);
     expect(await blockFiles()).toEqual([]);
+  });
+
+  it('a save of the index that fails on a full disk leaves no temporary file behind, and a restart removes those a kill left', async () => {
+    const cache = await openCache();
+    const { file, content } = addFile('saved.mp4', 3 * BLOCK + 5);
+    expect((await collect(cache.read(file, { start: 0, end: file.size - 1 }))).equals(content)).toBe(true);
+    await cache.settle();
+    // The disk fills up; reads served from the cache keep touching blocks, so the index is saved again.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const fileHandle = Object.getPrototypeOf(probe) as { writeFile: (...args: unknown[]) => unknown };
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const spy = vi.spyOn(fileHandle, 'writeFile').mockImplementation(() => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+    for (let pass = 0; pass < 3; pass += 1) {
+      expect((await collect(cache.read(file, { start: 0, end: file.size - 1 }))).equals(content)).toBe(true);
+      await cache.settle();
+    }
+    expect(spy).toHaveBeenCalled();
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    spy.mockRestore();
+    await cache.close();
+    caches.splice(caches.indexOf(cache), 1);
+
+    // What a kill between writing the temporary index and renaming it leaves: removed at start.
+    await writeFile(join(dir, 'index.json.0123abcd.tmp'), '{"version":1');
+    const again = await openCache();
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect((await collect(again.read(file, { start: 0, end: file.size - 1 }))).equals(content)).toBe(true);
   });
 });

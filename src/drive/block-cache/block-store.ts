@@ -42,6 +42,7 @@ interface IndexFile {
 const INDEX_VERSION = 1;
 const BLOCK_NAME = /^(\d+)\.([0-9a-f]{16})$/;
 const FRAGMENT_NAME = /^(\d+)\.(\d+)\+(\d+)\.([0-9a-f]{16})$/;
+const INDEX_TEMP = /^index\.json\.[0-9a-f]{8}\.tmp$/;
 /** How long storing stays off after the disk was found full. */
 export const FULL_DISK_RETRY_MS = 60_000;
 const SAVE_DELAY_MS = 1000;
@@ -361,6 +362,10 @@ export class BlockStore {
   private async load(): Promise<void> {
     const filesDir = join(this.settings.dir, 'files');
     await mkdir(filesDir, { recursive: true });
+    // Temporary index files of a run killed between writing one and renaming it (writeAtomically).
+    for (const name of await readdir(this.settings.dir)) {
+      if (INDEX_TEMP.test(name)) await rm(join(this.settings.dir, name), { force: true });
+    }
     const lastUsed = await this.readIndex();
     const found: Array<BlockRecord & { urlHash: string; size: number }> = [];
     for (const key of await readdir(filesDir)) {
@@ -515,14 +520,21 @@ async function readMeta(path: string): Promise<FileMeta | undefined> {
 
 async function writeAtomically(path: string, content: string): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(content);
-    await handle.datasync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(content);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    // A failed save (a full disk, where the index is saved again every second while reads touch
+    // blocks) left its temporary file behind, one more per attempt, never removed: gone now.
+    await rm(temp, { force: true }).catch(() => {});
+    throw error;
   }
-  await rename(temp, path);
 }
 
 function ignoreMissing(onError: (error: unknown) => void) {
