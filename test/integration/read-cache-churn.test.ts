@@ -88,10 +88,10 @@ function client(base: string, file: (typeof files)[number], range: [number, numb
 }
 
 describe('read cache under hostile readers', () => {
-  // KNOWN FAILURE (found 2026-12-02, not fixed): one pooled buffer stays in use for good
-  // (memoryInUse 1 after settleReadCache), even with no wave at all: the 0-5 blocks warm-up
-  // read of film.mkv plus the whole-file reads reproduce it. it.fails until the leak is fixed.
-  it.fails('many concurrent, cut and stalled readers of the same and different files: exact bytes, no pooled buffer or file descriptor left', async () => {
+  // Found 2026-12-02: one pooled buffer stayed in use for good (memoryInUse 1 after
+  // settleReadCache): the tail warming started by the 0-5 blocks read of film.mkv kept its block
+  // for a reader that never came. Fixed by e8c64da (only a reader's own transfer keeps blocks).
+  it('many concurrent, cut and stalled readers of the same and different files: exact bytes, no pooled buffer or file descriptor left', async () => {
     const base = stack.url.replace(/\/$/, '');
     // Warm one file partly, so readers mix disk, in-flight and upstream sources.
     await readBody(await fetch(`${base}/film.mkv`, { headers: { Range: `bytes=0-${5 * BLOCK}` } }));
