@@ -102,3 +102,12 @@ export async function warningsDuring(work: () => Promise<void>): Promise<string[
   }
   return warnings;
 }
+
+/** A seeded pseudo-random generator in [0, 1) (an LCG): crash and churn tests replay a failing seed. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './account-view.js';
-import { readBody, startStack, streamToBuffer, type Stack } from './helpers.js';
+import { readBody, startStack, streamToBuffer, type Stack, random } from './helpers.js';
 
 const BLOCK = 64 * 1024;
 const SEED = Number(process.env.READ_CACHE_CHURN_SEED ?? Date.now() % 100_000);
@@ -41,14 +41,6 @@ afterAll(async () => {
   await stack?.close();
   if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
 });
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { serveCli, type ServedBridge } from './served-bridge.js';
-import { readBody, streamToBuffer } from './helpers.js';
+import { readBody, streamToBuffer, random } from './helpers.js';
 
 const KEY = 'read-cache-crash-key-0123456789';
 const SEED = Number(process.env.READ_CACHE_CRASH_SEED ?? Date.now() % 100_000);
@@ -62,14 +62,6 @@ afterAll(async () => {
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function serve(): Promise<ServedBridge> {
   return serveCli(sim, join(dir, 'state'), dir, ['--cache-dir', cacheDir, '--cache-block-size', String(BLOCK)]);

@@ -18,6 +18,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { accountView, eventually, type AccountView } from './account-view.js';
 import { serveCli, type ServedBridge } from './served-bridge.js';
 import { bodyOf, send } from './write-http.js';
+import { random } from './helpers.js';
 
 const KEY = 'tree-crash-key-0123456789';
 const SEED = Number(process.env.TREE_CRASH_SEED ?? Date.now() % 100_000);
@@ -40,14 +41,6 @@ afterAll(async () => {
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** Relative path → bytes of one tree. */
 type Tree = Map<string, Buffer>;

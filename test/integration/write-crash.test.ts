@@ -17,6 +17,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { accountView, eventually } from './account-view.js';
 import { serveCli, type ServedBridge } from './served-bridge.js';
 import { bodyOf, send, type Answer } from './write-http.js';
+import { random } from './helpers.js';
 
 const KEY = 'write-crash-key-0123456789';
 const SEED = Number(process.env.WRITE_CRASH_SEED ?? Date.now() % 100_000);
@@ -38,14 +39,6 @@ afterAll(async () => {
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Intent {
   op: string;

@@ -15,7 +15,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Faults } from '../../src/simulator/index.js';
 import { accountView, eventually, type AccountView } from './account-view.js';
-import { readBody, startStack, type Stack } from './helpers.js';
+import { readBody, startStack, type Stack, random } from './helpers.js';
 import { bodyOf } from './write-http.js';
 
 const SEED = Number(process.env.WRITE_MIX_SEED ?? Date.now() % 100_000);
@@ -48,14 +48,6 @@ type Op =
   | { method: 'DELETE'; path: string }
   | { method: 'MKCOL'; path: string }
   | { method: 'MOVE' | 'COPY'; path: string; to: string; overwrite: boolean };
-
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 let stack: Stack | undefined;
 afterAll(async () => {
